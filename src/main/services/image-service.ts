@@ -1,0 +1,74 @@
+/** Reading a project's images: grid rows, details, thumbnails and previews. */
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import type { ImageDetail, ImageFilter, ImageRow, ImageSort } from '../../shared/contract';
+import { StudioError } from './errors';
+import type { ProjectDb } from './project-db';
+import { PIXEL_LIMIT } from './image-decoding';
+
+/** Previews are re-encoded (any format sharp reads, EXIF-rotated) and capped to this longest side. */
+const PREVIEW_MAX_SIDE = 2048;
+
+export interface MediaBytes {
+  bytes: Buffer;
+  contentType: string;
+}
+
+export class ImageService {
+  constructor(private readonly db: ProjectDb) {}
+
+  list(filter: ImageFilter, sort: ImageSort): ImageRow[] {
+    const where =
+      filter.kind === 'unlabeled' ? 'WHERE l.image_id IS NULL' : filter.kind === 'class' ? 'WHERE l.class_id = ?' : '';
+    const order = sort === 'name' ? 'i.file_name COLLATE NOCASE, i.id' : 'i.id';
+    const params = filter.kind === 'class' ? [filter.classId] : [];
+    return this.db
+      .prepare(
+        `SELECT i.id, i.file_name AS name, l.class_id AS classId, i.width, i.height
+           FROM images i LEFT JOIN labels l ON l.image_id = i.id ${where} ORDER BY ${order}`,
+      )
+      .all(...params) as ImageRow[];
+  }
+
+  get(id: number): ImageDetail {
+    const row = this.db
+      .prepare(
+        `SELECT i.id, i.file_name AS name, l.class_id AS classId, i.width, i.height, i.sha256,
+                i.original_path AS originalPath, i.format, i.bytes, i.imported_at AS importedAt,
+                l.source AS labelSource
+           FROM images i LEFT JOIN labels l ON l.image_id = i.id WHERE i.id = ?`,
+      )
+      .get(id) as ImageDetail | undefined;
+    if (!row) throw new StudioError('not_found', `No image with id ${id}`);
+    return row;
+  }
+
+  thumbnail(id: number): MediaBytes {
+    const row = this.db.prepare('SELECT thumbnail FROM images WHERE id = ?').get(id) as { thumbnail: Buffer } | undefined;
+    if (!row) throw new StudioError('not_found', `No image with id ${id}`);
+    return { bytes: row.thumbnail, contentType: 'image/webp' };
+  }
+
+  /** A browser-displayable copy of the original; the thumbnail when the original has moved. */
+  async preview(id: number): Promise<MediaBytes> {
+    const { originalPath } = this.get(id);
+    let original: Buffer;
+    try {
+      original = await readFile(originalPath);
+    } catch {
+      return this.thumbnail(id);
+    }
+    const bytes = await sharp(original, { limitInputPixels: PIXEL_LIMIT })
+      .rotate()
+      .resize(PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE, { fit: 'inside', withoutEnlargement: true })
+      .webp({ quality: 90 })
+      .toBuffer();
+    return { bytes, contentType: 'image/webp' };
+  }
+
+  count(): { images: number; labeled: number } {
+    return this.db
+      .prepare('SELECT (SELECT COUNT(*) FROM images) AS images, (SELECT COUNT(*) FROM labels) AS labeled')
+      .get() as { images: number; labeled: number };
+  }
+}

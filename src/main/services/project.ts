@@ -1,0 +1,91 @@
+/** One open project: its SQLite file and the services that work on it. */
+import { existsSync, renameSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
+import type { ProjectSummary } from '../../shared/contract';
+import { ClassService } from './class-service';
+import { StudioError } from './errors';
+import { ImageService } from './image-service';
+import { ImportService } from './import-service';
+import { LabelService } from './label-service';
+import { getMeta, openProjectDb, setMeta, type ProjectDb } from './project-db';
+
+export const PROJECT_EXTENSION = '.atl';
+
+export class Project {
+  readonly classes: ClassService;
+  readonly labels: LabelService;
+  readonly images: ImageService;
+  readonly imports: ImportService;
+
+  private constructor(
+    private readonly db: ProjectDb,
+    private readonly filePath: string,
+  ) {
+    this.classes = new ClassService(db);
+    this.labels = new LabelService(db);
+    this.images = new ImageService(db);
+    this.imports = new ImportService(db, this.classes, this.labels);
+  }
+
+  static create(path: string, name?: string): Project {
+    if (extname(path) !== PROJECT_EXTENSION) throw new StudioError('invalid_input', `Project files end in ${PROJECT_EXTENSION}: ${path}`);
+    const db = openProjectDb(path, { create: true });
+    setMeta(db, 'name', name ?? basename(path, PROJECT_EXTENSION));
+    setMeta(db, 'created_at', new Date().toISOString());
+    return new Project(db, path);
+  }
+
+  static open(path: string): Project {
+    const project = new Project(openProjectDb(path, { create: false }), path);
+    project.imports.markInterrupted();
+    return project;
+  }
+
+  get path(): string {
+    return this.filePath;
+  }
+
+  get name(): string {
+    return getMeta(this.db, 'name') ?? basename(this.filePath, PROJECT_EXTENSION);
+  }
+
+  summary(): ProjectSummary {
+    const { images, labeled } = this.images.count();
+    return { path: this.filePath, name: this.name, images, labeled, classes: this.classes.list().length };
+  }
+
+  /**
+   * Renames the project and its file (same folder) and returns the reopened project. The WAL is
+   * folded into the main file first, so that the one file is the whole project when it moves.
+   */
+  renamed(name: string): Project {
+    const target = join(dirname(this.filePath), `${safeFileName(name)}${PROJECT_EXTENSION}`);
+    if (target !== this.filePath && existsSync(target)) {
+      throw new StudioError('conflict', `${target} exists already: choose another name`);
+    }
+    setMeta(this.db, 'name', name);
+    if (target === this.filePath) return this;
+    this.close();
+    try {
+      renameSync(this.filePath, target);
+    } catch {
+      // The file could not move (permissions, another program holds it): it stays where it
+      // was, under its new display name, and the summary the user sees shows the old path.
+      return Project.open(this.filePath);
+    }
+    return Project.open(target);
+  }
+
+  close(): void {
+    if (this.db.open) {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.close();
+    }
+  }
+}
+
+/** A file name that works on every OS, from a display name. */
+export function safeFileName(name: string): string {
+  const cleaned = name.replace(/[<>:"/\\|?*\x00-\x1f]/g, '_').replace(/^[.\s]+|[.\s]+$/g, '').slice(0, 120);
+  return cleaned || 'project';
+}

@@ -1,0 +1,243 @@
+/**
+ * The one contract between the studio's service layer (src/main) and every front:
+ * the Electron preload (ipcMain.handle per method), the web mode (HTTP POST /api/call/<method>)
+ * and the renderer's client. Inputs are validated with these zod schemas on the service side,
+ * whatever front they came through.
+ */
+import { z } from 'zod';
+
+// ---------- shared shapes ----------
+
+export const ProjectSummary = z.object({
+  path: z.string(),
+  name: z.string(),
+  images: z.number().int(),
+  classes: z.number().int(),
+  labeled: z.number().int(),
+});
+export type ProjectSummary = z.infer<typeof ProjectSummary>;
+
+export const RecentProject = z.object({
+  path: z.string(),
+  name: z.string(),
+  openedAt: z.string(),
+  exists: z.boolean(),
+});
+export type RecentProject = z.infer<typeof RecentProject>;
+
+export const Theme = z.enum(['dark', 'light']);
+export type Theme = z.infer<typeof Theme>;
+
+export const StudioInfo = z.object({
+  version: z.string(),
+  front: z.enum(['electron', 'web']),
+  home: z.string(),
+  projectsDir: z.string(),
+  theme: Theme,
+  project: ProjectSummary.nullable(),
+  recent: z.array(RecentProject),
+});
+export type StudioInfo = z.infer<typeof StudioInfo>;
+
+export const ClassInfo = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  color: z.string(),
+  hotkey: z.number().int().min(1).max(9).nullable(),
+  order: z.number().int(),
+  /** Images labeled with this class, whatever the source. */
+  count: z.number().int(),
+  /** Labeled by a person: the examples a few-shot classifier learns from. */
+  shots: z.number().int(),
+});
+export type ClassInfo = z.infer<typeof ClassInfo>;
+
+export const LabelSource = z.enum(['human', 'prediction']);
+export type LabelSource = z.infer<typeof LabelSource>;
+
+/** One grid row: compact so that 10,000 of them travel in one response. */
+export const ImageRow = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  classId: z.number().int().nullable(),
+  width: z.number().int(),
+  height: z.number().int(),
+});
+export type ImageRow = z.infer<typeof ImageRow>;
+
+export const ImageDetail = ImageRow.extend({
+  sha256: z.string(),
+  originalPath: z.string(),
+  format: z.string(),
+  bytes: z.number().int(),
+  importedAt: z.string(),
+  labelSource: LabelSource.nullable(),
+});
+export type ImageDetail = z.infer<typeof ImageDetail>;
+
+export const ImageFilter = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('all') }),
+  z.object({ kind: z.literal('unlabeled') }),
+  z.object({ kind: z.literal('class'), classId: z.number().int() }),
+]);
+export type ImageFilter = z.infer<typeof ImageFilter>;
+
+export const ImageSort = z.enum(['import', 'name']);
+export type ImageSort = z.infer<typeof ImageSort>;
+
+export const ImportFailure = z.object({ path: z.string(), reason: z.string() });
+export type ImportFailure = z.infer<typeof ImportFailure>;
+
+export const ImportStatus = z.enum(['running', 'completed', 'cancelled', 'interrupted', 'failed']);
+
+export const ImportReport = z.object({
+  id: z.number().int(),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  roots: z.array(z.string()),
+  labelsFromFolders: z.boolean(),
+  status: ImportStatus,
+  found: z.number().int(),
+  imported: z.number().int(),
+  duplicates: z.number().int(),
+  failed: z.array(ImportFailure),
+  skipped: z.number().int(),
+});
+export type ImportReport = z.infer<typeof ImportReport>;
+
+/** Progress of a long job (imports now; extraction and comparisons later). */
+export const JobProgress = z.object({
+  jobId: z.string(),
+  kind: z.enum(['import']),
+  state: z.enum(['running', 'done', 'cancelled', 'failed']),
+  done: z.number().int(),
+  total: z.number().int(),
+  ratePerSecond: z.number(),
+  etaSeconds: z.number().nullable(),
+  message: z.string(),
+  detail: z.record(z.string(), z.number()),
+});
+export type JobProgress = z.infer<typeof JobProgress>;
+
+export const LabelChangeResult = z.object({
+  changed: z.array(z.object({ imageId: z.number().int(), classId: z.number().int().nullable() })),
+  canUndo: z.boolean(),
+  canRedo: z.boolean(),
+});
+export type LabelChangeResult = z.infer<typeof LabelChangeResult>;
+
+const Path = z.string().min(1).max(4096);
+const Id = z.number().int().positive();
+const ClassName = z.string().trim().min(1, 'A class needs a name').max(200);
+const Color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'Colors are #rrggbb');
+const Empty = z.object({}).strict();
+
+// ---------- methods ----------
+
+export const contract = {
+  'studio.info': { input: Empty, output: StudioInfo },
+  'studio.setTheme': { input: z.object({ theme: Theme }).strict(), output: z.null() },
+
+  'project.create': {
+    input: z.object({ name: z.string().trim().min(1).max(200), path: Path.optional() }).strict(),
+    output: ProjectSummary,
+  },
+  'project.open': { input: z.object({ path: Path }).strict(), output: ProjectSummary },
+  'project.openDemo': { input: Empty, output: ProjectSummary },
+  'project.close': { input: Empty, output: z.null() },
+  'project.rename': { input: z.object({ name: z.string().trim().min(1).max(200) }).strict(), output: ProjectSummary },
+  /** Deletes the project file from disk; the UI asks first and sends confirm: true. */
+  'project.delete': { input: z.object({ path: Path, confirm: z.literal(true) }).strict(), output: z.null() },
+  'project.forgetRecent': { input: z.object({ path: Path }).strict(), output: z.null() },
+
+  'images.list': {
+    input: z.object({ filter: ImageFilter, sort: ImageSort }).strict(),
+    output: z.array(ImageRow),
+  },
+  'images.get': { input: z.object({ id: Id }).strict(), output: ImageDetail },
+
+  'import.start': {
+    input: z
+      .object({ paths: z.array(Path).min(1).max(10_000), labelsFromFolders: z.boolean() })
+      .strict(),
+    output: z.object({ jobId: z.string() }),
+  },
+  'import.cancel': { input: z.object({ jobId: z.string() }).strict(), output: z.null() },
+  'import.reports': { input: Empty, output: z.array(ImportReport) },
+
+  'classes.list': { input: Empty, output: z.array(ClassInfo) },
+  'classes.create': {
+    input: z.object({ name: ClassName, color: Color.optional() }).strict(),
+    output: ClassInfo,
+  },
+  'classes.update': {
+    input: z
+      .object({
+        id: Id,
+        name: ClassName.optional(),
+        color: Color.optional(),
+        hotkey: z.number().int().min(1).max(9).nullable().optional(),
+      })
+      .strict(),
+    output: ClassInfo,
+  },
+  'classes.reorder': { input: z.object({ ids: z.array(Id) }).strict(), output: z.array(ClassInfo) },
+  /** Moves every label of `sourceId` to `targetId`, then deletes the source class. */
+  'classes.merge': {
+    input: z.object({ sourceId: Id, targetId: Id, confirm: z.literal(true) }).strict(),
+    output: z.array(ClassInfo),
+  },
+  /** Deletes a class; its labels are cleared. */
+  'classes.delete': { input: z.object({ id: Id, confirm: z.literal(true) }).strict(), output: z.array(ClassInfo) },
+
+  /** classId null clears the labels. One call is one undo step. */
+  'labels.assign': {
+    input: z.object({ imageIds: z.array(Id).min(1).max(100_000), classId: Id.nullable() }).strict(),
+    output: LabelChangeResult,
+  },
+  'labels.undo': { input: Empty, output: LabelChangeResult },
+  'labels.redo': { input: Empty, output: LabelChangeResult },
+  'labels.history': {
+    input: Empty,
+    output: z.object({ canUndo: z.boolean(), canRedo: z.boolean() }),
+  },
+} as const;
+
+export type Contract = typeof contract;
+export type Method = keyof Contract;
+export type Input<M extends Method> = z.input<Contract[M]['input']>;
+export type Output<M extends Method> = z.infer<Contract[M]['output']>;
+
+export const methods = Object.keys(contract) as Method[];
+
+export function isMethod(name: string): name is Method {
+  return Object.prototype.hasOwnProperty.call(contract, name);
+}
+
+/** Events pushed from the services to every connected front. */
+export const StudioEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('job.progress'), job: JobProgress }),
+  z.object({ type: z.literal('project.changed'), what: z.enum(['project', 'images', 'classes', 'labels']) }),
+]);
+export type StudioEvent = z.infer<typeof StudioEvent>;
+
+/** Errors carry a stable code so that fronts can react (e.g. ask to confirm) and a message for people. */
+export const ErrorCode = z.enum([
+  'invalid_input',
+  'no_project',
+  'not_found',
+  'conflict',
+  'bad_file',
+  'io',
+  'internal',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const CallResponse = z.union([
+  z.object({ ok: z.literal(true), result: z.unknown() }),
+  z.object({ ok: z.literal(false), error: z.object({ code: ErrorCode, message: z.string() }) }),
+]);
+export type CallResponse = z.infer<typeof CallResponse>;
+
+/** Where a front finds image bytes: web mode serves /media/..., Electron the atl-media:// protocol. */
+export type MediaKind = 'thumb' | 'image';
