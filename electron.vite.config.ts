@@ -27,7 +27,7 @@ export default defineConfig({
   },
   renderer: {
     root: resolve(__dirname, 'src/renderer'),
-    plugins: [svelte()],
+    plugins: [svelte({ configFile: resolve(__dirname, 'svelte.config.js') })],
     build: {
       rollupOptions: { input: resolve(__dirname, 'src/renderer/index.html') },
     },

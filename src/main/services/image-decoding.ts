@@ -32,7 +32,11 @@ export async function decodeForImport(bytes: Buffer): Promise<DecodedImage> {
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (error) {
-    throw new ImageRejected(`Not an image, or a format this studio cannot read (${shortSharpMessage(error)})`);
+    const message = shortSharpMessage(error);
+    if (/unsupported image format/i.test(message)) {
+      throw new ImageRejected(`Not an image, or a format this studio cannot read (${message})`);
+    }
+    throw new ImageRejected(`Corrupt or truncated image (${message})`);
   }
   const { width, height } = meta;
   if (!width || !height) throw new ImageRejected('Image has no size in its header');

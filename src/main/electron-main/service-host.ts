@@ -1,0 +1,36 @@
+/**
+ * The studio's services in a plain Node process, forked by the Electron main process. Native
+ * modules (better-sqlite3, sharp) then run under the Node they were installed for, and long work
+ * never blocks Electron's main thread. Talks over the fork's IPC channel (host-protocol.ts).
+ */
+import { errorMessage } from '../services/errors';
+import { defaultHome } from '../services/settings-service';
+import { Studio } from '../services/studio';
+import type { HostMessage, HostRequest } from './host-protocol';
+
+const send = (message: HostMessage) => process.send?.(message);
+
+const studio = new Studio({ home: defaultHome(), front: 'electron' });
+studio.onEvent((event) => send({ type: 'event', event }));
+await studio.start();
+
+process.on('message', async (request: HostRequest) => {
+  if (request.type === 'call') {
+    send({ id: request.id, type: 'call', response: await studio.call(request.method, request.input) });
+    return;
+  }
+  try {
+    const project = studio.requireProject();
+    const media = request.kind === 'thumb' ? project.images.thumbnail(request.imageId) : await project.images.preview(request.imageId);
+    send({ id: request.id, type: 'media', bytes: media.bytes, contentType: media.contentType });
+  } catch (error) {
+    send({ id: request.id, type: 'media', bytes: null, contentType: 'text/plain', error: errorMessage(error) });
+  }
+});
+
+process.on('disconnect', async () => {
+  await studio.dispose();
+  process.exit(0);
+});
+
+send({ type: 'ready' });

@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeBadFolder } from '../helpers/bad-images';
+import { CIFAR10_MINI, REPO, tempDir } from '../helpers/fixtures';
+
+const run = promisify(execFile);
+const CLI = join(REPO, 'bin/atl-studio.mjs');
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ATL_STUDIO_HOME: dir.path } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+let dir: ReturnType<typeof tempDir>;
+beforeAll(() => {
+  dir = tempDir();
+});
+afterAll(() => dir.remove());
+
+describe('atl-studio CLI', () => {
+  it('creates, imports with labels from folders, and reports info as JSON', async () => {
+    const project = join(dir.path, 'cli.atl');
+    expect((await cli('create', project)).code).toBe(0);
+    const imported = await cli('import', project, CIFAR10_MINI, '--labels-from-folders', '--json');
+    expect(imported.code).toBe(0);
+    expect(JSON.parse(imported.stdout)).toMatchObject({ imported: 500, duplicates: 0, failed: [] });
+    const info = JSON.parse((await cli('info', project, '--json')).stdout);
+    expect(info.images).toBe(500);
+    expect(info.unlabeled).toBe(0);
+    expect(info.classes).toHaveLength(10);
+    expect(info.classes[0]).toEqual({ name: 'airplane', count: 50 });
+  });
+
+  it('lists each failed file with its reason in the JSON summary', async () => {
+    const project = join(dir.path, 'bad.atl');
+    await cli('create', project);
+    const bad = writeBadFolder(join(dir.path, 'bad'));
+    const summary = JSON.parse((await cli('import', project, bad.root, '--json')).stdout);
+    expect(summary.imported).toBe(2);
+    expect(summary.failed.map((f: { path: string }) => f.path).sort()).toEqual(Object.keys(bad.bad).sort());
+    for (const failure of summary.failed) expect(failure.reason).toMatch(bad.bad[failure.path]);
+  });
+
+  it('prints a clear error and exits non-zero on a missing or foreign project file', async () => {
+    const missing = await cli('info', join(dir.path, 'nope.atl'), '--json');
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/No project at .*nope\.atl/);
+    const exists = await cli('create', join(dir.path, 'cli.atl'));
+    expect(exists.code).not.toBe(0);
+    expect(exists.stderr).toMatch(/already exists/);
+    const wrongExtension = await cli('create', join(dir.path, 'project.db'));
+    expect(wrongExtension.stderr).toMatch(/end in \.atl/);
+  });
+});

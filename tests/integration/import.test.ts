@@ -1,0 +1,141 @@
+import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Project } from '../../src/main/services/project';
+import { writeBadFolder } from '../helpers/bad-images';
+import { CIFAR10_MINI, OMNIGLOT_SMALL1, REPO, tempDir } from '../helpers/fixtures';
+
+let dir: ReturnType<typeof tempDir>;
+let project: Project;
+
+beforeEach(() => {
+  dir = tempDir();
+  project = Project.create(join(dir.path, 'test.atl'));
+});
+afterEach(() => {
+  project.close();
+  dir.remove();
+});
+
+describe('import', () => {
+  it('imports cifar10-mini with labels from folders: 500 images, 10 classes × 50', async () => {
+    const report = await project.imports.run({ roots: [CIFAR10_MINI], labelsFromFolders: true });
+    expect(report).toMatchObject({ status: 'completed', found: 500, imported: 500, duplicates: 0, failed: [] });
+    const classes = project.classes.list();
+    expect(classes.map((c) => c.name).sort()).toEqual(
+      ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'],
+    );
+    expect(classes.every((c) => c.count === 50 && c.shots === 50)).toBe(true);
+    const image = project.images.get(project.images.list({ kind: 'all' }, 'import')[0].id);
+    expect(image).toMatchObject({ width: 32, height: 32, format: 'jpeg', labelSource: 'human' });
+    expect(image.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const thumb = await sharp(project.images.thumbnail(image.id).bytes).metadata();
+    expect(thumb.format).toBe('webp');
+  });
+
+  it('imports omniglot-small1 with nested folder classes: 2,720 images, 136 classes × 20', async () => {
+    const report = await project.imports.run({ roots: [OMNIGLOT_SMALL1], labelsFromFolders: true });
+    expect(report).toMatchObject({ status: 'completed', imported: 2720, failed: [] });
+    const classes = project.classes.list();
+    expect(classes).toHaveLength(136);
+    expect(classes.every((c) => c.count === 20)).toBe(true);
+    expect(classes.map((c) => c.name)).toContain('Greek/character01');
+    // Hotkeys 1–9 go to the first nine classes only.
+    expect(classes.filter((c) => c.hotkey !== null).map((c) => c.hotkey)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('reports every bad file with its reason and imports the rest', async () => {
+    const bad = writeBadFolder(join(dir.path, 'mixed'));
+    const missing = join(dir.path, 'does-not-exist');
+    const report = await project.imports.run({ roots: [bad.root, missing], labelsFromFolders: true });
+    expect(report.imported).toBe(bad.good.length);
+    expect(report.skipped).toBe(1); // README.txt
+    const reasons = new Map(report.failed.map((f) => [f.path, f.reason]));
+    for (const [path, pattern] of Object.entries(bad.bad)) expect(reasons.get(path)).toMatch(pattern);
+    expect(reasons.get(missing)).toMatch(/not found/i);
+    expect(report.failed).toHaveLength(Object.keys(bad.bad).length + 1);
+    // The report is stored with the project.
+    expect(project.imports.reports()[0].failed).toEqual(report.failed);
+  });
+
+  it('skips duplicates by content, also within one import, and a re-import adds nothing', async () => {
+    const folder = join(dir.path, 'dups');
+    const bad = writeBadFolder(folder);
+    writeFileSync(join(folder, 'copy-of-cat.jpg'), readFileSync(bad.good[0]));
+    const first = await project.imports.run({ roots: [folder], labelsFromFolders: false });
+    expect(first.imported).toBe(2);
+    expect(first.duplicates).toBe(1);
+    const second = await project.imports.run({ roots: [folder], labelsFromFolders: false });
+    expect(second).toMatchObject({ imported: 0, duplicates: 3 });
+    expect(project.images.count().images).toBe(2);
+  });
+
+  it('applies EXIF orientation to the stored size', async () => {
+    const folder = join(dir.path, 'exif');
+    mkdirSync(folder);
+    const landscape = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#f00' } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
+    writeFileSync(join(folder, 'rotated.jpg'), landscape);
+    await project.imports.run({ roots: [folder], labelsFromFolders: false });
+    const [row] = project.images.list({ kind: 'all' }, 'import');
+    expect([row.width, row.height]).toEqual([20, 40]);
+  });
+
+  it('can be cancelled, and importing again completes the project', async () => {
+    const controller = new AbortController();
+    const report = await project.imports.run({
+      roots: [OMNIGLOT_SMALL1],
+      labelsFromFolders: true,
+      signal: controller.signal,
+      onProgress: (p) => p.done >= 200 && controller.abort(),
+    });
+    expect(report.status).toBe('cancelled');
+    expect(report.imported).toBeGreaterThan(0);
+    expect(report.imported).toBeLessThan(2720);
+    const resumed = await project.imports.run({ roots: [OMNIGLOT_SMALL1], labelsFromFolders: true });
+    expect(resumed.imported + report.imported).toBe(2720);
+    expect(project.images.count()).toEqual({ images: 2720, labeled: 2720 });
+  });
+});
+
+describe('a killed import', () => {
+  it('leaves a consistent project that a re-import completes without duplicates', async () => {
+    const path = join(dir.path, 'killed.atl');
+    Project.create(path).close();
+    const child = spawn(process.execPath, [join(REPO, 'bin/atl-studio.mjs'), 'import', path, OMNIGLOT_SMALL1, '--labels-from-folders'], {
+      stdio: 'ignore',
+    });
+    // Kill it hard once some images are committed (the WAL is readable while it writes).
+    const watcher = new Database(path, { readonly: true });
+    const count = () => (watcher.prepare('SELECT COUNT(*) AS n FROM images').get() as { n: number }).n;
+    for (let i = 0; i < 300 && count() < 300; i++) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const before = count();
+    watcher.close();
+    expect(before).toBeGreaterThan(0);
+    expect(before).toBeLessThan(2720);
+
+    const reopened = Project.open(path);
+    try {
+      const db = new Database(path, { readonly: true });
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      // Every committed image has its label: image and label rows commit together.
+      const orphans = db.prepare('SELECT COUNT(*) AS n FROM images i LEFT JOIN labels l ON l.image_id = i.id WHERE l.image_id IS NULL').get() as { n: number };
+      expect(orphans.n).toBe(0);
+      db.close();
+      expect(reopened.imports.reports()[0].status).toBe('interrupted');
+      const resumed = await reopened.imports.run({ roots: [OMNIGLOT_SMALL1], labelsFromFolders: true });
+      expect(resumed.failed).toEqual([]);
+      expect(reopened.images.count()).toEqual({ images: 2720, labeled: 2720 });
+      expect(reopened.classes.list()).toHaveLength(136);
+    } finally {
+      reopened.close();
+    }
+  });
+});
