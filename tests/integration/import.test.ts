@@ -29,7 +29,11 @@ describe('import', () => {
       ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'],
     );
     expect(classes.every((c) => c.count === 50 && c.shots === 50)).toBe(true);
-    const image = project.images.get(project.images.list({ kind: 'all' }, 'import')[0].id);
+    // Import order is the folders' order, although files decode in parallel.
+    const rows = project.images.list({ kind: 'all' }, 'import');
+    expect(rows.slice(0, 3).map((r) => r.name)).toEqual(['0000.jpg', '0001.jpg', '0002.jpg']);
+    expect(rows.slice(0, 50).every((r) => r.classId === classes.find((c) => c.name === 'airplane')!.id)).toBe(true);
+    const image = project.images.get(rows[0].id);
     expect(image).toMatchObject({ width: 32, height: 32, format: 'jpeg', labelSource: 'human' });
     expect(image.sha256).toMatch(/^[0-9a-f]{64}$/);
     const thumb = await sharp(project.images.thumbnail(image.id).bytes).metadata();

@@ -87,7 +87,10 @@ export class ImportService {
 
       let lastProgress = 0;
       const pending: Outcome[] = [];
-      const seen = new Set<string>();
+      // Files finish out of order; they are written in scan order, so "import order" means
+      // the order of the folder, and the same sha256 twice is decided by the first file.
+      const finished = new Map<number, Outcome>();
+      let nextToWrite = 0;
       const flush = () => {
         const batch = pending.splice(0);
         this.writeBatch(importId, batch, [], counts);
@@ -97,11 +100,15 @@ export class ImportService {
         }
       };
 
-      await forEachConcurrently(candidates, availableParallelism() * 2, options.signal, async (candidate) => {
-        const outcome = await this.examine(candidate, seen);
+      await forEachConcurrently(candidates, availableParallelism() * 2, options.signal, async (candidate, index) => {
+        const outcome = await this.examine(candidate);
         counts.done++;
         if (outcome.kind === 'failed') counts.failed++;
-        pending.push(outcome);
+        finished.set(index, outcome);
+        for (let next = finished.get(nextToWrite); next; next = finished.get(nextToWrite)) {
+          pending.push(next);
+          finished.delete(nextToWrite++);
+        }
         if (pending.length >= WRITE_BATCH || Date.now() - lastProgress >= PROGRESS_INTERVAL_MS) flush();
       });
       flush();
@@ -158,7 +165,7 @@ export class ImportService {
   }
 
   /** Reads, hashes and decodes one file; never throws. */
-  private async examine(candidate: Candidate, seen: Set<string>): Promise<Outcome> {
+  private async examine(candidate: Candidate): Promise<Outcome> {
     try {
       const info = await stat(candidate.path);
       if (info.size > MAX_FILE_BYTES) {
@@ -166,10 +173,9 @@ export class ImportService {
       }
       const bytes = await readFile(candidate.path);
       const sha256 = createHash('sha256').update(bytes).digest('hex');
-      if (seen.has(sha256) || this.db.prepare('SELECT 1 FROM images WHERE sha256 = ?').get(sha256)) {
-        return { kind: 'duplicate', candidate, sha256 };
+      if (this.db.prepare('SELECT 1 FROM images WHERE sha256 = ?').get(sha256)) {
+        return { kind: 'duplicate', candidate, sha256 }; // a re-import skips decoding
       }
-      seen.add(sha256);
       const decoded = await decodeForImport(bytes);
       return { kind: 'image', candidate, sha256, bytes: bytes.length, decoded };
     } catch (error) {
@@ -198,7 +204,7 @@ export class ImportService {
             decoded.format, outcome.bytes, nowIso(), importId, decoded.thumbnail,
           );
           if (inserted.changes === 1) counts.imported++;
-          else counts.duplicates++;
+          else counts.duplicates++; // the same bytes earlier in this import
         } else {
           counts.duplicates++;
         }
@@ -274,13 +280,13 @@ async function forEachConcurrently<T>(
   items: T[],
   limit: number,
   signal: AbortSignal | undefined,
-  task: (item: T) => Promise<void>,
+  task: (item: T, index: number) => Promise<void>,
 ): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < items.length && !signal?.aborted) {
-      const item = items[next++];
-      await task(item);
+      const index = next++;
+      await task(items[index], index);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));

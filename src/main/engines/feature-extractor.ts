@@ -1,0 +1,93 @@
+/**
+ * The one interface every teacher engine offers (in the spirit of timm's `forward_intermediates`):
+ * run a preprocessed batch once and get back the raw internal feature maps asked for. Pooling them
+ * into vectors is left to `pooling.ts`, so one run can feed several pooling choices.
+ */
+import { StudioError } from '../services/errors';
+import type { PreprocessSpec } from './preprocess';
+
+export interface EngineDescription {
+  engine: 'onnxruntime' | 'tfjs';
+  /** e.g. 'cpu', 'cuda' (onnxruntime); 'tensorflow', 'wasm', 'cpu' (tfjs). */
+  backend: string;
+  /** For people: what actually computes, e.g. 'CPU, 2 threads'. */
+  device: string;
+  /** Why a faster backend was not used, when one was tried and failed. */
+  fallbackReason?: string;
+}
+
+export interface FeatureLayer {
+  name: string;
+  /** [C, H, W] of one image's map; pooled vectors are [C, 1, 1]. */
+  shape: [number, number, number];
+  channels: number;
+  /** H × W cells, the most a spatial pooling grid can have. */
+  spatialSize: [number, number];
+  /** 0 for the layer nearest the input, rising toward the output. */
+  depth: number;
+  /** The pooled layer that feeds the teacher's own classifier. */
+  penultimate: boolean;
+}
+
+/** A feature map for a batch: 4-D maps are always NCHW, whatever the engine's own layout. */
+export interface FeatureMap {
+  data: Float32Array;
+  shape: number[];
+}
+
+export interface FeatureExtractor {
+  /** How to turn images into the `batch` that `run` takes. */
+  readonly preprocess: PreprocessSpec;
+  readonly layers: readonly FeatureLayer[];
+  describe(): EngineDescription;
+  /**
+   * `batch` holds `batchSize` images preprocessed per `preprocess`, back to back. `layerNames` may
+   * name any candidate layer, and also the model's own outputs (e.g. class scores).
+   */
+  run(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>>;
+  /** Frees native memory (sessions, tensors); the extractor is unusable afterwards. */
+  dispose(): Promise<void>;
+}
+
+/** What a teacher declares about its feature layers, whatever the engine. */
+export interface TeacherLayers {
+  /** Candidate feature maps, from the input toward the output. */
+  featureLayers: readonly string[];
+  /** The pooled layer before the classifier (also listed as a feature layer). */
+  penultimate: string;
+}
+
+/** Builds `FeatureLayer`s from per-image shapes ([C,H,W], or [C] for pooled vectors). */
+export function describeLayers(
+  teacher: TeacherLayers,
+  shapeOf: (name: string) => readonly number[],
+): FeatureLayer[] {
+  return teacher.featureLayers.map((name, depth) => {
+    const dims = shapeOf(name);
+    if (dims.length !== 3 && dims.length !== 1) {
+      throw new StudioError('bad_file', `Layer '${name}' gives a [${dims.join(',')}] map, not [C,H,W] or [C]`);
+    }
+    const [c, h, w] = dims.length === 3 ? dims : [dims[0], 1, 1];
+    return {
+      name,
+      shape: [c, h, w],
+      channels: c,
+      spatialSize: [h, w],
+      depth,
+      penultimate: name === teacher.penultimate,
+    };
+  });
+}
+
+/** The input length `run` must receive, with a message naming both numbers when it does not. */
+export function checkBatch(batch: Float32Array, batchSize: number, imageLength: number): void {
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new StudioError('invalid_input', `Batch size must be a positive integer, got ${batchSize}`);
+  }
+  if (batch.length !== batchSize * imageLength) {
+    throw new StudioError(
+      'invalid_input',
+      `A batch of ${batchSize} needs ${batchSize * imageLength} values (${imageLength} per image), got ${batch.length}`,
+    );
+  }
+}
