@@ -67,5 +67,5 @@ export async function decodeForImport(bytes: Buffer): Promise<DecodedImage> {
 
 function shortSharpMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0].trim();
+  return message.replace(/\s*\n\s*/g, ' ').replace(/:\s*$/, '').trim();
 }

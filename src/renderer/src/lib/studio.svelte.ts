@@ -1,0 +1,624 @@
+/**
+ * The renderer's state and every action the UI can take. Components read fields of `studio`
+ * (reactive through Svelte runes) and call its methods; only this module talks to the services
+ * through `call`. Failed calls become error toasts, so no action throws into a component.
+ */
+import type {
+  ClassInfo,
+  ImageFilter,
+  ImageRow,
+  ImageSort,
+  ImportReport,
+  JobProgress,
+  LabelChangeResult,
+  MediaKind,
+  ProjectSummary,
+  StudioEvent,
+  StudioInfo,
+  Theme,
+} from '../../../shared/contract';
+import { call, mediaUrl, onEvent, uploadFiles, type UploadItem } from './api';
+
+export interface Toast {
+  id: number;
+  message: string;
+}
+
+/** A question shown by ConfirmDialog: a plain yes/no, a text prompt (`input`) or a choice (`choices`). */
+export interface DialogRequest {
+  title: string;
+  message: string;
+  okLabel: string;
+  danger?: boolean;
+  input?: { label: string; value: string };
+  choices?: { label: string; options: { value: string; label: string }[] };
+  /** The entered text or chosen value; '' for a plain confirmation; null when cancelled. */
+  resolve: (value: string | null) => void;
+}
+
+type ChangeKind = 'project' | 'images' | 'classes' | 'labels';
+
+/** The filter as the toolbar's <select> spells it: `all`, `unlabeled` or `class:<id>`. */
+export function filterKey(filter: ImageFilter): string {
+  return filter.kind === 'class' ? `class:${filter.classId}` : filter.kind;
+}
+
+export function parseFilterKey(key: string): ImageFilter {
+  if (key.startsWith('class:')) return { kind: 'class', classId: Number(key.slice(6)) };
+  return key === 'unlabeled' ? { kind: 'unlabeled' } : { kind: 'all' };
+}
+
+const LIVE_RELOAD_MS = 2000;
+export const THEME_KEY = 'atl-studio-theme';
+
+const isTerminal = (job: JobProgress | undefined) => job !== undefined && job.state !== 'running';
+
+class Studio {
+  // ----- studio and project -----
+  info = $state.raw<StudioInfo | null>(null);
+  loaded = $state(false);
+  theme = $state<Theme>('dark');
+  project = $derived<ProjectSummary | null>(this.info?.project ?? null);
+  /**
+   * Image ids restart in every project, so media URLs carry a key of the project session:
+   * without it the browser shows the previous project's cached thumbnails.
+   */
+  private mediaKey = $state('');
+
+  // ----- classes and the image list (raw: replaced wholesale, never mutated in place) -----
+  classes = $state.raw<ClassInfo[]>([]);
+  classById = $derived(new Map(this.classes.map((c) => [c.id, c])));
+  images = $state.raw<ImageRow[]>([]);
+  filter = $state.raw<ImageFilter>({ kind: 'all' });
+  sort = $state<ImageSort>('import');
+  /** Images in the project, whatever the filter. */
+  totalImages = $derived(this.project?.images ?? 0);
+  labeledImages = $derived(this.classes.reduce((sum, c) => sum + c.count, 0));
+
+  // ----- selection: ids, plus a keyboard cursor (index into `images`) -----
+  selected = $state.raw(new Set<number>());
+  focusIndex = $state(0);
+  focused = $derived<ImageRow | null>(this.images[this.focusIndex] ?? null);
+  /** Where a Shift-click or Shift-arrow range starts. */
+  private anchorIndex = 0;
+
+  canUndo = $state(false);
+  canRedo = $state(false);
+
+  // ----- panels and dialogs -----
+  toasts = $state<Toast[]>([]);
+  notice = $state<string | null>(null);
+  dialog = $state.raw<DialogRequest | null>(null);
+  previewOpen = $state(false);
+  helpOpen = $state(false);
+  importOpen = $state(false);
+  importTab = $state<'new' | 'past'>('new');
+  /**
+   * Open modal dialogs, innermost last. A modal makes the rest of the page inert, so error
+   * banners are drawn inside the innermost one (see Modal.svelte), else at the page level.
+   */
+  modals = $state<number[]>([]);
+
+  // ----- imports -----
+  /** Latest progress of every job this window heard of, by job id. */
+  jobs = $state<Record<string, JobProgress>>({});
+  importJobId = $state<string | null>(null);
+  importJob = $derived<JobProgress | null>(this.importJobId ? (this.jobs[this.importJobId] ?? null) : null);
+  /** The report of the import this window started last, once it ended. */
+  importReport = $state.raw<ImportReport | null>(null);
+  reports = $state.raw<ImportReport[]>([]);
+  /** Web-mode drops are uploaded before they are imported. */
+  upload = $state<{ done: number; total: number } | null>(null);
+  labelsFromFolders = $state(false);
+
+  private nextToastId = 1;
+  private noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  private listRequest = 0;
+  private labelingInFlight = 0;
+  private labelQueue: Promise<unknown> = Promise.resolve();
+  private listStale = false;
+  private pendingReloads = new Set<ChangeKind>();
+  private reloadTimer: ReturnType<typeof setTimeout> | undefined;
+  private reportedJobId: string | null = null;
+  private lastLiveReload = 0;
+
+  // ================= start-up =================
+
+  async start(): Promise<void> {
+    onEvent((event) => this.handleEvent(event));
+    await this.attempt(async () => {
+      const info = await call('studio.info', {});
+      this.info = info;
+      this.applyTheme(info.theme);
+      if (info.project) await this.loadProject();
+    });
+    this.loaded = true;
+  }
+
+  /** Runs an action; a failure becomes a toast and the action returns undefined. */
+  async attempt<T>(action: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await action();
+    } catch (error) {
+      this.showError(error instanceof Error ? error.message : String(error));
+      return undefined;
+    }
+  }
+
+  showError(message: string): void {
+    if (this.toasts.some((t) => t.message === message)) return;
+    this.toasts.push({ id: this.nextToastId++, message });
+  }
+
+  dismissToast(id: number): void {
+    this.toasts = this.toasts.filter((t) => t.id !== id);
+  }
+
+  /** A short-lived hint in the status bar (e.g. "No class has hotkey 4"). */
+  showNotice(message: string): void {
+    this.notice = message;
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => (this.notice = null), 4000);
+  }
+
+  /** Where a thumbnail or the full image of the open project is served. */
+  mediaUrl(kind: MediaKind, id: number): string {
+    return `${mediaUrl(kind, id)}?p=${this.mediaKey}`;
+  }
+
+  // ================= dialogs =================
+
+  private ask(request: Omit<DialogRequest, 'resolve'>): Promise<string | null> {
+    this.dialog?.resolve(null);
+    return new Promise((resolve) => {
+      this.dialog = {
+        ...request,
+        resolve: (value) => {
+          this.dialog = null;
+          resolve(value);
+        },
+      };
+    });
+  }
+
+  private async confirm(request: Omit<DialogRequest, 'resolve' | 'input' | 'choices'>): Promise<boolean> {
+    return (await this.ask(request)) !== null;
+  }
+
+  // ================= theme =================
+
+  private applyTheme(theme: Theme): void {
+    this.theme = theme;
+    document.documentElement.dataset.theme = theme;
+    localStorage.setItem(THEME_KEY, theme); // main.ts applies it before the first paint next time
+  }
+
+  async toggleTheme(): Promise<void> {
+    const theme: Theme = this.theme === 'dark' ? 'light' : 'dark';
+    this.applyTheme(theme); // at once; the choice is saved in the background
+    await this.attempt(() => call('studio.setTheme', { theme }));
+  }
+
+  // ================= projects =================
+
+  private async refreshInfo(): Promise<void> {
+    const info = await this.attempt(() => call('studio.info', {}));
+    if (info) this.info = info;
+  }
+
+  /** Loads everything the workspace shows for the project that is now open. */
+  private async loadProject(): Promise<void> {
+    this.mediaKey = Date.now().toString(36);
+    this.filter = { kind: 'all' };
+    this.images = [];
+    this.selected = new Set();
+    this.focusIndex = 0;
+    this.anchorIndex = 0;
+    this.importJobId = null;
+    this.importReport = null;
+    await Promise.all([this.loadClasses(), this.loadImages(), this.loadHistory()]);
+  }
+
+  private async afterOpen(open: () => Promise<ProjectSummary>): Promise<void> {
+    const summary = await this.attempt(open);
+    if (!summary) return;
+    await this.refreshInfo();
+    await this.attempt(() => this.loadProject());
+  }
+
+  createProject(name: string): Promise<void> {
+    return this.afterOpen(() => call('project.create', { name }));
+  }
+
+  openProject(path: string): Promise<void> {
+    return this.afterOpen(() => call('project.open', { path }));
+  }
+
+  openDemo(): Promise<void> {
+    return this.afterOpen(() => call('project.openDemo', {}));
+  }
+
+  async closeProject(): Promise<void> {
+    if ((await this.attempt(() => call('project.close', {}))) === undefined) return;
+    this.previewOpen = false;
+    this.importOpen = false;
+    await this.refreshInfo();
+  }
+
+  async renameProject(): Promise<void> {
+    const project = this.project;
+    if (!project) return;
+    const name = await this.ask({
+      title: 'Rename project',
+      message: 'The name shows in the title bar and the recent projects list.',
+      okLabel: 'Rename',
+      input: { label: 'Project name', value: project.name },
+    });
+    if (!name?.trim() || name.trim() === project.name) return;
+    if (await this.attempt(() => call('project.rename', { name: name.trim() }))) await this.refreshInfo();
+  }
+
+  async deleteProject(): Promise<void> {
+    const project = this.project;
+    if (!project) return;
+    const sure = await this.confirm({
+      title: `Delete “${project.name}”?`,
+      message: `This deletes the project file ${project.path} from disk, with its ${project.images} images' thumbnails, labels and classes. It cannot be undone. Your original image files are not touched.`,
+      okLabel: 'Delete project',
+      danger: true,
+    });
+    if (!sure) return;
+    // Closed first, so that the file is no longer in use when it is deleted.
+    if ((await this.attempt(() => call('project.close', {}))) === undefined) return;
+    await this.attempt(() => call('project.delete', { path: project.path, confirm: true }));
+    this.previewOpen = false;
+    this.importOpen = false;
+    await this.refreshInfo();
+  }
+
+  async forgetRecent(path: string): Promise<void> {
+    if ((await this.attempt(() => call('project.forgetRecent', { path }))) !== undefined) await this.refreshInfo();
+  }
+
+  // ================= images and selection =================
+
+  /** Reads the list again; the cursor stays on `focusId`, by default the image it is on when the list arrives. */
+  private async loadImages(focusId?: number | null): Promise<void> {
+    const request = ++this.listRequest;
+    const rows = await call('images.list', { filter: this.filter, sort: this.sort });
+    if (request !== this.listRequest) return; // a newer request owns the list
+    // Read before labels still on their way were saved: it would undo them on screen for a moment.
+    if (this.labelingInFlight > 0) {
+      this.listStale = true;
+      return;
+    }
+    this.setRows(rows, focusId === undefined ? (this.focused?.id ?? null) : focusId);
+  }
+
+  /** Replaces the list, keeping the cursor on `focusId` when it is still listed, else near where it was. */
+  private setRows(rows: ImageRow[], focusId: number | null): void {
+    this.images = rows;
+    const index = focusId === null ? -1 : rows.findIndex((r) => r.id === focusId);
+    this.focusIndex = index >= 0 ? index : Math.max(0, Math.min(this.focusIndex, rows.length - 1));
+    this.anchorIndex = Math.min(this.anchorIndex, Math.max(rows.length - 1, 0));
+    if (this.selected.size > 0) {
+      const listed = new Set(rows.map((r) => r.id));
+      const kept = [...this.selected].filter((id) => listed.has(id));
+      if (kept.length !== this.selected.size) this.selected = new Set(kept);
+    }
+  }
+
+  async setFilter(filter: ImageFilter): Promise<void> {
+    this.filter = filter;
+    this.focusIndex = 0;
+    await this.attempt(() => this.loadImages(null));
+  }
+
+  async setSort(sort: ImageSort): Promise<void> {
+    this.sort = sort;
+    await this.attempt(() => this.loadImages());
+  }
+
+  /** Moves the cursor; selection follows it unless `mode` says to extend it or leave it. */
+  focusAt(index: number, mode: 'select' | 'extend' | 'keep' = 'select'): void {
+    if (this.images.length === 0) return;
+    const clamped = Math.max(0, Math.min(index, this.images.length - 1));
+    this.focusIndex = clamped;
+    if (mode === 'select') {
+      this.anchorIndex = clamped;
+      this.selected = new Set([this.images[clamped].id]);
+    } else if (mode === 'extend') {
+      const [from, to] = [Math.min(this.anchorIndex, clamped), Math.max(this.anchorIndex, clamped)];
+      this.selected = new Set(this.images.slice(from, to + 1).map((r) => r.id));
+    }
+  }
+
+  toggleSelected(index: number): void {
+    const row = this.images[index];
+    if (!row) return;
+    const next = new Set(this.selected);
+    if (next.has(row.id)) next.delete(row.id);
+    else next.add(row.id);
+    this.selected = next;
+    this.focusIndex = index;
+    this.anchorIndex = index;
+  }
+
+  selectAll(): void {
+    this.selected = new Set(this.images.map((r) => r.id));
+  }
+
+  // ================= labels =================
+
+  /** Labels the selection, or the focused image when nothing is selected; `null` clears labels. */
+  async assign(classId: number | null, advance = false): Promise<void> {
+    const focused = this.focused;
+    const ids = this.selected.size > 0 ? [...this.selected] : focused ? [focused.id] : [];
+    if (ids.length === 0) return;
+    // Shown at once, and one labeled image moves the cursor on at once: keys typed in a quick
+    // row label one image each, whatever the round trip takes.
+    this.patchRows(new Map(ids.map((id) => [id, classId])));
+    if (advance && ids.length === 1 && this.focusIndex < this.images.length - 1) this.focusAt(this.focusIndex + 1);
+    await this.changeLabels(() => call('labels.assign', { imageIds: ids, classId }));
+  }
+
+  async assignHotkey(hotkey: number, advance: boolean): Promise<void> {
+    const target = this.classes.find((c) => c.hotkey === hotkey);
+    if (!target) {
+      this.showNotice(`No class has hotkey ${hotkey} — pick one in the class panel.`);
+      return;
+    }
+    await this.assign(target.id, advance);
+  }
+
+  undo(): Promise<void> {
+    return this.changeLabels(() => call('labels.undo', {}), true);
+  }
+
+  redo(): Promise<void> {
+    return this.changeLabels(() => call('labels.redo', {}), true);
+  }
+
+  /**
+   * Label changes reach the services one at a time, in the order they were made: an undo typed
+   * right after a label must undo that label.
+   */
+  private async changeLabels(request: () => Promise<LabelChangeResult>, reveal = false): Promise<void> {
+    this.labelingInFlight++;
+    const run = this.labelQueue.then(() => this.attempt(request));
+    this.labelQueue = run;
+    const result = await run;
+    this.labelingInFlight--;
+    if (result) this.applyChanges(result, reveal);
+    else this.listStale = true; // what was shown did not happen: read the list again
+    if (this.labelingInFlight === 0 && this.listStale) {
+      this.listStale = false;
+      void this.attempt(() => this.loadImages());
+    }
+  }
+
+  private patchRows(classIds: Map<number, number | null>): void {
+    this.images = this.images.map((r) => (classIds.has(r.id) ? { ...r, classId: classIds.get(r.id) ?? null } : r));
+  }
+
+  /**
+   * Shows label changes in the rows we have and refreshes the counts; with a filter, the list is
+   * asked again since changed images may now belong in it or not. `reveal` (undo, redo) puts the
+   * cursor on the first changed image, so the user sees what changed.
+   */
+  private applyChanges(result: LabelChangeResult, reveal = false): void {
+    this.canUndo = result.canUndo;
+    this.canRedo = result.canRedo;
+    if (result.changed.length === 0) return;
+    this.patchRows(new Map(result.changed.map((c) => [c.imageId, c.classId])));
+    const first = result.changed[0].imageId;
+    if (reveal) {
+      const index = this.images.findIndex((r) => r.id === first);
+      if (index >= 0) this.focusAt(index);
+    }
+    if (this.filter.kind !== 'all') void this.attempt(() => this.loadImages(reveal ? first : undefined));
+    void this.attempt(() => this.loadClasses());
+  }
+
+  private async loadHistory(): Promise<void> {
+    const history = await call('labels.history', {});
+    this.canUndo = history.canUndo;
+    this.canRedo = history.canRedo;
+  }
+
+  // ================= classes =================
+
+  private async loadClasses(): Promise<void> {
+    this.setClasses(await call('classes.list', {}));
+  }
+
+  private setClasses(classes: ClassInfo[]): void {
+    this.classes = classes;
+    // A filter on a class that is gone falls back to all images.
+    const filter = this.filter;
+    if (filter.kind === 'class' && !classes.some((c) => c.id === filter.classId)) void this.setFilter({ kind: 'all' });
+  }
+
+  async createClass(name: string): Promise<boolean> {
+    const created = await this.attempt(() => call('classes.create', { name }));
+    if (created) await this.attempt(() => this.loadClasses());
+    return created !== undefined;
+  }
+
+  async updateClass(id: number, changes: { name?: string; color?: string; hotkey?: number | null }): Promise<void> {
+    // A hotkey moves from its previous owner, so the whole list is read again.
+    if (await this.attempt(() => call('classes.update', { id, ...changes }))) await this.attempt(() => this.loadClasses());
+  }
+
+  async moveClass(id: number, offset: -1 | 1): Promise<void> {
+    const ids = this.classes.map((c) => c.id);
+    const from = ids.indexOf(id);
+    const to = from + offset;
+    if (from < 0 || to < 0 || to >= ids.length) return;
+    [ids[from], ids[to]] = [ids[to], ids[from]];
+    const classes = await this.attempt(() => call('classes.reorder', { ids }));
+    if (classes) this.setClasses(classes);
+  }
+
+  async mergeClass(source: ClassInfo): Promise<void> {
+    const others = this.classes.filter((c) => c.id !== source.id);
+    if (others.length === 0) {
+      this.showError('Merging needs another class to merge into.');
+      return;
+    }
+    const labels = source.count === 1 ? '1 label' : `${source.count} labels`;
+    const target = await this.ask({
+      title: `Merge “${source.name}” into another class`,
+      message: `${labels} will move from “${source.name}” to the class you choose, then “${source.name}” is deleted.`,
+      okLabel: `Merge ${labels}`,
+      choices: { label: 'Merge into', options: others.map((c) => ({ value: String(c.id), label: c.name })) },
+    });
+    if (!target) return;
+    const classes = await this.attempt(() =>
+      call('classes.merge', { sourceId: source.id, targetId: Number(target), confirm: true }),
+    );
+    if (classes) await this.afterClassesRemoved(classes);
+  }
+
+  async deleteClass(target: ClassInfo): Promise<void> {
+    const labels = target.count === 1 ? '1 label' : `${target.count} labels`;
+    const sure = await this.confirm({
+      title: `Delete class “${target.name}”?`,
+      message:
+        target.count > 0
+          ? `${labels} will be cleared; those images stay in the project, unlabeled.`
+          : 'No image has this label.',
+      okLabel: target.count > 0 ? `Delete and clear ${labels}` : 'Delete class',
+      danger: true,
+    });
+    if (!sure) return;
+    const classes = await this.attempt(() => call('classes.delete', { id: target.id, confirm: true }));
+    if (classes) await this.afterClassesRemoved(classes);
+  }
+
+  /** Merges and deletes relabel images, outside the undo history. */
+  private async afterClassesRemoved(classes: ClassInfo[]): Promise<void> {
+    this.setClasses(classes);
+    await this.attempt(() => Promise.all([this.loadImages(), this.loadHistory()]));
+  }
+
+  // ================= imports =================
+
+  openImport(tab: 'new' | 'past' = 'new'): void {
+    this.importTab = tab;
+    this.importOpen = true;
+    if (tab === 'past') void this.loadReports();
+  }
+
+  /** The dialog shows the form again, unless an import is still running. */
+  resetImport(): void {
+    if (this.importJob?.state === 'running' || this.upload) return;
+    this.importJobId = null;
+    this.importReport = null;
+  }
+
+  async startImport(paths: string[], labelsFromFolders: boolean): Promise<void> {
+    this.labelsFromFolders = labelsFromFolders;
+    this.importReport = null;
+    this.importTab = 'new';
+    this.importOpen = true;
+    const started = await this.attempt(() => call('import.start', { paths, labelsFromFolders }));
+    if (!started) return;
+    this.importJobId = started.jobId;
+    // A small import may have ended before its id came back.
+    if (isTerminal(this.jobs[started.jobId])) await this.finishImport(started.jobId);
+  }
+
+  /** Web mode: copies dropped files to the studio's machine, one folder per dropped group, then imports them. */
+  async uploadAndImport(groups: UploadItem[][]): Promise<void> {
+    const total = groups.reduce((sum, g) => sum + g.length, 0);
+    if (total === 0) return;
+    this.resetImport();
+    this.importTab = 'new';
+    this.importOpen = true;
+    this.upload = { done: 0, total };
+    const folders = await this.attempt(async () => {
+      const landed: string[] = [];
+      let before = 0;
+      for (const group of groups) {
+        landed.push(await uploadFiles(group, (done) => (this.upload = { done: before + done, total })));
+        before += group.length;
+      }
+      return landed;
+    });
+    this.upload = null;
+    if (folders) await this.startImport(folders, this.labelsFromFolders);
+  }
+
+  async cancelImport(): Promise<void> {
+    const jobId = this.importJobId;
+    if (jobId) await this.attempt(() => call('import.cancel', { jobId }));
+  }
+
+  private async finishImport(jobId: string): Promise<void> {
+    if (this.reportedJobId === jobId) return;
+    this.reportedJobId = jobId;
+    await this.loadReports();
+    this.importReport = this.reports[0] ?? null;
+    this.scheduleReload('project');
+  }
+
+  private async loadReports(): Promise<void> {
+    const reports = await this.attempt(() => call('import.reports', {}));
+    // Newest first, whatever order the service lists them in.
+    if (reports) this.reports = [...reports].sort((a, b) => b.id - a.id);
+  }
+
+  // ================= events from the services =================
+
+  private handleEvent(event: StudioEvent): void {
+    if (event.type === 'job.progress') {
+      const job = event.job;
+      this.jobs[job.jobId] = job;
+      if (job.jobId === this.importJobId && isTerminal(job)) void this.finishImport(job.jobId);
+      // The services announce new images when an import ends; meanwhile the grid fills in every
+      // couple of seconds, so the user can start labeling what has arrived.
+      if (job.state === 'running' && Date.now() - this.lastLiveReload > LIVE_RELOAD_MS) {
+        this.lastLiveReload = Date.now();
+        this.scheduleReload('images');
+        this.scheduleReload('classes');
+      }
+      return;
+    }
+    this.scheduleReload(event.what);
+  }
+
+  /**
+   * Changes come in bursts (an import announces many batches; our own labeling echoes back):
+   * they are gathered for a moment and each kind is reloaded once.
+   */
+  private scheduleReload(what: ChangeKind): void {
+    this.pendingReloads.add(what);
+    if (this.reloadTimer !== undefined) return;
+    this.reloadTimer = setTimeout(() => {
+      this.reloadTimer = undefined;
+      const kinds = new Set(this.pendingReloads);
+      this.pendingReloads.clear();
+      void this.attempt(() => this.reload(kinds));
+    }, 150);
+  }
+
+  private async reload(kinds: Set<ChangeKind>): Promise<void> {
+    const before = this.project?.path;
+    if (kinds.has('project') || kinds.has('images')) {
+      this.info = await call('studio.info', {});
+      // Another front may have closed this project or opened another one.
+      if (!this.project) return;
+      if (this.project.path !== before) return this.loadProject();
+    }
+    if (!this.project) return;
+    const all = kinds.has('project');
+    const jobs: Promise<void>[] = [];
+    if (all || kinds.has('classes') || kinds.has('labels')) jobs.push(this.loadClasses());
+    if (all || kinds.has('images') || kinds.has('labels') || kinds.has('classes')) jobs.push(this.loadImages());
+    if (all || kinds.has('labels') || kinds.has('classes')) jobs.push(this.loadHistory());
+    await Promise.all(jobs);
+  }
+}
+
+export const studio = new Studio();
