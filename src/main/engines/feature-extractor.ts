@@ -57,17 +57,18 @@ export interface TeacherLayers {
   penultimate: string;
 }
 
-/** Builds `FeatureLayer`s from per-image shapes ([C,H,W], or [C] for pooled vectors). */
+/** Builds `FeatureLayer`s from per-image shapes ([C,H,W], or [C] for pooled vectors), in declared order. */
 export function describeLayers(
   teacher: TeacherLayers,
-  shapeOf: (name: string) => readonly number[],
+  shapeOf: (name: string) => readonly unknown[],
 ): FeatureLayer[] {
   return teacher.featureLayers.map((name, depth) => {
     const dims = shapeOf(name);
-    if (dims.length !== 3 && dims.length !== 1) {
-      throw new StudioError('bad_file', `Layer '${name}' gives a [${dims.join(',')}] map, not [C,H,W] or [C]`);
+    // Unknown sizes (null in TF.js, symbolic names in ONNX) cannot size a classifier's input.
+    if ((dims.length !== 3 && dims.length !== 1) || !dims.every((d) => Number.isInteger(d) && (d as number) > 0)) {
+      throw new StudioError('bad_file', `Layer '${name}' gives a [${dims.join(',')}] map, not a fixed [C,H,W] or [C]`);
     }
-    const [c, h, w] = dims.length === 3 ? dims : [dims[0], 1, 1];
+    const [c, h, w] = dims.length === 3 ? (dims as number[]) : [dims[0] as number, 1, 1];
     return {
       name,
       shape: [c, h, w],

@@ -3,7 +3,7 @@
  * (the preprocessing it was trained with); a mismatch here costs accuracy silently, so the spec is
  * explicit data rather than code spread over the engines.
  */
-import sharp from 'sharp';
+import sharp, { type OutputInfo } from 'sharp';
 import { StudioError, errorMessage } from '../services/errors';
 import { PIXEL_LIMIT } from '../services/image-decoding';
 
@@ -38,7 +38,7 @@ export function imageLength(spec: PreprocessSpec): number {
  * and grayscale or CMYK becomes sRGB, so every teacher gets 3 channels.
  */
 export async function preprocessImage(bytes: Buffer, spec: PreprocessSpec): Promise<Float32Array> {
-  let raw: { data: Buffer; info: sharp.OutputInfo };
+  let raw: { data: Buffer; info: OutputInfo };
   try {
     raw = await sharp(bytes, { limitInputPixels: PIXEL_LIMIT, failOn: 'truncated' })
       .rotate()

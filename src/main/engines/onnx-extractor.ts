@@ -1,0 +1,161 @@
+/**
+ * The onnxruntime engine: runs a native ONNX teacher (feature maps already graph outputs) or a
+ * TF.js teacher converted by `tfjs-to-onnx` with its feature layers exposed. onnxruntime only
+ * computes the nodes the requested outputs need.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { StudioError, errorMessage } from '../services/errors';
+import {
+  checkBatch,
+  describeLayers,
+  type EngineDescription,
+  type FeatureExtractor,
+  type FeatureLayer,
+  type FeatureMap,
+} from './feature-extractor';
+import { imageLength, type PreprocessSpec } from './preprocess';
+import type { TeacherSpec } from './teachers';
+import { convertTfjsLayersModel } from './tfjs-to-onnx';
+
+export interface OnnxExtractorOptions {
+  /** Try the CUDA execution provider first (default true); CPU is the fallback. */
+  cuda?: boolean;
+  /** Intra-op threads on CPU; default: every core. */
+  threads?: number;
+}
+
+export async function createOnnxExtractor(
+  teacher: TeacherSpec,
+  options: OnnxExtractorOptions = {},
+): Promise<FeatureExtractor> {
+  const model =
+    teacher.format === 'onnx'
+      ? teacher.modelPath
+      : (await convertTfjsLayersModel(teacher.modelPath, teacher.featureLayers)).onnx;
+  const threads = options.threads ?? availableParallelism();
+  const { session, description } = await openSession(model, threads, options.cuda ?? true, teacher.modelPath);
+  const shapes = new Map(session.outputMetadata.map((m) => [m.name, m.isTensor ? m.shape : []]));
+  try {
+    checkInput(session, teacher.preprocess, teacher.modelPath);
+    const layers = describeLayers(teacher, (name) => {
+      const shape = shapes.get(name);
+      if (!shape) throw new StudioError('bad_file', `${teacher.modelPath} has no output '${name}'`);
+      return shape.slice(1);
+    });
+    return new OnnxExtractor(session, teacher.preprocess, layers, description);
+  } catch (error) {
+    await session.release();
+    throw error;
+  }
+}
+
+class OnnxExtractor implements FeatureExtractor {
+  constructor(
+    private readonly session: ort.InferenceSession,
+    readonly preprocess: PreprocessSpec,
+    readonly layers: readonly FeatureLayer[],
+    private readonly description: EngineDescription,
+  ) {}
+
+  describe(): EngineDescription {
+    return { ...this.description };
+  }
+
+  async run(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>> {
+    checkBatch(batch, batchSize, imageLength(this.preprocess));
+    const unknown = layerNames.filter((name) => !this.session.outputNames.includes(name));
+    if (unknown.length > 0) {
+      const known = this.session.outputNames.join(', ');
+      throw new StudioError('invalid_input', `No output named ${unknown.join(', ')}; this teacher has ${known}`);
+    }
+    const { width, height, layout } = this.preprocess;
+    const dims = layout === 'NHWC' ? [batchSize, height, width, 3] : [batchSize, 3, height, width];
+    const input = new ort.Tensor('float32', batch, dims);
+    const results = await this.session.run({ [this.session.inputNames[0]]: input }, [...layerNames]);
+    const maps = new Map<string, FeatureMap>();
+    for (const name of layerNames) {
+      const tensor = results[name];
+      maps.set(name, { data: tensor.data as Float32Array, shape: [...tensor.dims] });
+    }
+    return maps;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** A session on CUDA when its provider is installed and loads, else on CPU with the reason kept. */
+async function openSession(
+  model: string | Uint8Array,
+  threads: number,
+  tryCuda: boolean,
+  source: string,
+): Promise<{ session: ort.InferenceSession; description: EngineDescription }> {
+  let fallbackReason: string | undefined;
+  if (tryCuda) {
+    fallbackReason = cudaProviderMissing();
+    if (!fallbackReason) {
+      try {
+        const session = await create(model, { executionProviders: ['cuda'] }, source);
+        return { session, description: { engine: 'onnxruntime', backend: 'cuda', device: 'NVIDIA GPU (CUDA)' } };
+      } catch (error) {
+        fallbackReason = `CUDA failed: ${errorMessage(error).split('\n')[0]}`;
+      }
+    }
+  }
+  const session = await create(model, { executionProviders: ['cpu'], intraOpNumThreads: threads }, source);
+  const device = `CPU, ${threads} thread${threads === 1 ? '' : 's'}`;
+  return { session, description: { engine: 'onnxruntime', backend: 'cpu', device, fallbackReason } };
+}
+
+async function create(model: string | Uint8Array, options: ort.InferenceSession.SessionOptions, source: string) {
+  try {
+    // Two calls because create()'s overloads take a path or bytes, not their union.
+    return typeof model === 'string'
+      ? await ort.InferenceSession.create(model, options)
+      : await ort.InferenceSession.create(model, options);
+  } catch (error) {
+    if (options.executionProviders?.[0] === 'cuda') throw error;
+    throw new StudioError('bad_file', `onnxruntime cannot load ${source}: ${errorMessage(error).split('\n')[0]}`);
+  }
+}
+
+/**
+ * onnxruntime-node ships CPU only; its install script fetches the CUDA provider, which this project
+ * skips (no network at install). Checking for the library first avoids onnxruntime's own red
+ * error log on every machine without it.
+ */
+function cudaProviderMissing(): string | undefined {
+  if (process.platform !== 'linux' && process.platform !== 'win32') return `no CUDA on ${process.platform}`;
+  const packageDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-node'));
+  const binding = join(packageDist, '..', 'bin', 'napi-v6', process.platform, process.arch);
+  const library = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  if (!existsSync(join(binding, library))) {
+    return (
+      `the CUDA provider (${library}) is not installed; ` +
+      "onnxruntime-node's install script fetches it (--onnxruntime-node-install=cuda12)"
+    );
+  }
+  return undefined;
+}
+
+/** Catches a teacher whose declared preprocessing disagrees with the model's input. */
+function checkInput(session: ort.InferenceSession, spec: PreprocessSpec, source: string): void {
+  const meta = session.inputMetadata[0];
+  if (session.inputNames.length !== 1 || !meta?.isTensor) {
+    throw new StudioError('bad_file', `${source} must have exactly one image input, has ${session.inputNames.join(', ')}`);
+  }
+  const expected = spec.layout === 'NHWC' ? [spec.height, spec.width, 3] : [3, spec.height, spec.width];
+  const actual = meta.shape.slice(1);
+  if (actual.some((d, i) => typeof d === 'number' && d !== expected[i]) || actual.length !== 3) {
+    throw new StudioError(
+      'bad_file',
+      `${source} takes [${meta.shape.join(',')}] but its preprocessing gives [N,${expected.join(',')}] (${spec.layout})`,
+    );
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * What the studio must know about a teacher besides its weights: the preprocessing it was trained
+ * with, its candidate feature layers and its own classifier. MobileNet v1 (TF.js) is declared here;
+ * ONNX teachers describe themselves in a model.json sidecar beside the .onnx file.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { StudioError, errorMessage } from '../services/errors';
+import type { TeacherLayers } from './feature-extractor';
+import type { PreprocessSpec } from './preprocess';
+
+export interface TeacherSpec extends TeacherLayers {
+  name: string;
+  format: 'tfjs-layers' | 'onnx';
+  /** model.json of a TF.js layers model, or the .onnx file. */
+  modelPath: string;
+  preprocess: PreprocessSpec;
+  /** The model's own class scores: the output's name, its labels, and whether softmax is applied. */
+  classifier: { output: string; labels: string[]; scores: 'probabilities' | 'logits' };
+}
+
+/** MobileNet v1 as Google trained it: RGB scaled to [−1, 1], NHWC. */
+export const MOBILENET_V1_PREPROCESS: PreprocessSpec = {
+  width: 224,
+  height: 224,
+  resize: 'stretch',
+  normalization: { kind: 'scale', scale: 1 / 127.5, offset: -1 },
+  channelOrder: 'RGB',
+  layout: 'NHWC',
+};
+
+/** Keras's MobileNet v1 (any width) from a TF.js folder with model.json and metadata.json labels. */
+export async function mobilenetV1Teacher(dir: string): Promise<TeacherSpec> {
+  const metadata = await readJson(join(dir, 'metadata.json'), z.object({ labels: z.array(z.string()).length(1000) }));
+  const blocks = Array.from({ length: 13 }, (_, i) => [`conv_dw_${i + 1}_relu`, `conv_pw_${i + 1}_relu`]).flat();
+  const penultimate = 'global_average_pooling2d_1';
+  return {
+    name: 'MobileNet v1',
+    format: 'tfjs-layers',
+    modelPath: join(dir, 'model.json'),
+    preprocess: MOBILENET_V1_PREPROCESS,
+    featureLayers: ['conv1_relu', ...blocks, penultimate],
+    penultimate,
+    classifier: { output: 'reshape_2', labels: metadata.labels, scores: 'probabilities' },
+  };
+}
+
+const OnnxSidecar = z.object({
+  name: z.string(),
+  classes: z.array(z.string()).min(2),
+  onnx: z.object({ file: z.string() }),
+  input: z.object({
+    layout: z.enum(['NCHW', 'NHWC']),
+    channel_order: z.literal('RGB'),
+    size: z.tuple([z.number().int().positive(), z.number().int().positive()]),
+    mean: z.tuple([z.number(), z.number(), z.number()]),
+    std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]),
+  }),
+  outputs: z.array(z.object({ name: z.string() })),
+  /** Candidate layers from input to output; the last one is the pooled penultimate layer. */
+  feature_outputs: z.array(z.string()).min(1),
+});
+
+/** An ONNX teacher whose model.json sidecar gives preprocessing, feature outputs and classes. */
+export async function onnxSidecarTeacher(dir: string): Promise<TeacherSpec> {
+  const sidecar = await readJson(join(dir, 'model.json'), OnnxSidecar);
+  const { input } = sidecar;
+  // Class scores: the output that is neither a feature map nor pooled (e.g. 'logits').
+  const classifier = sidecar.outputs.find((o) => !sidecar.feature_outputs.includes(o.name));
+  if (!classifier) throw new StudioError('bad_file', `${join(dir, 'model.json')} lists no class-score output`);
+  return {
+    name: sidecar.name,
+    format: 'onnx',
+    modelPath: join(dir, sidecar.onnx.file),
+    preprocess: {
+      width: input.size[1],
+      height: input.size[0],
+      resize: 'stretch',
+      normalization: { kind: 'mean-std', mean: input.mean, std: input.std },
+      channelOrder: input.channel_order,
+      layout: input.layout,
+    },
+    featureLayers: sidecar.feature_outputs,
+    penultimate: sidecar.feature_outputs[sidecar.feature_outputs.length - 1],
+    classifier: { output: classifier.name, labels: sidecar.classes, scores: 'logits' },
+  };
+}
+
+async function readJson<T>(path: string, schema: z.ZodType<T>): Promise<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new StudioError('bad_file', `Cannot read ${path}: ${errorMessage(error)}`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new StudioError('bad_file', `${path}: ${issue.path.join('.') || 'file'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
