@@ -108,7 +108,7 @@ export type ImportReport = z.infer<typeof ImportReport>;
 /** Progress of a long job (imports now; extraction and comparisons later). */
 export const JobProgress = z.object({
   jobId: z.string(),
-  kind: z.enum(['import']),
+  kind: z.enum(['import', 'extract']),
   state: z.enum(['running', 'done', 'cancelled', 'failed']),
   done: z.number().int(),
   total: z.number().int(),
@@ -125,6 +125,62 @@ export const LabelChangeResult = z.object({
   canRedo: z.boolean(),
 });
 export type LabelChangeResult = z.infer<typeof LabelChangeResult>;
+
+export const EngineInfo = z.object({
+  engine: z.string(),
+  backend: z.string(),
+  /** For people: e.g. 'CPU, 2 threads' or 'NVIDIA GPU (CUDA)'. */
+  device: z.string(),
+  /** Why a faster engine was not used, when one was tried. */
+  fallbackReason: z.string().nullable(),
+});
+export type EngineInfo = z.infer<typeof EngineInfo>;
+
+export const TeacherInfo = z.object({
+  id: z.string(),
+  name: z.string(),
+  format: z.enum(['tfjs-layers', 'onnx']),
+  description: z.string(),
+  license: z.string(),
+  source: z.enum(['manifest', 'imported']),
+  installed: z.boolean(),
+  isDefault: z.boolean(),
+});
+export type TeacherInfo = z.infer<typeof TeacherInfo>;
+
+export const TeacherLayerInfo = z.object({
+  name: z.string(),
+  channels: z.number().int(),
+  height: z.number().int(),
+  width: z.number().int(),
+  depth: z.number().int(),
+  penultimate: z.boolean(),
+  enabled: z.boolean(),
+});
+export type TeacherLayerInfo = z.infer<typeof TeacherLayerInfo>;
+
+export const TeacherDetail = z.object({
+  teacher: TeacherInfo,
+  engine: EngineInfo,
+  layers: z.array(TeacherLayerInfo),
+  /** e.g. '224×224 RGB, stretch, x/127.5 − 1, NHWC'. */
+  preprocess: z.string(),
+  weightsSha256: z.string(),
+});
+export type TeacherDetail = z.infer<typeof TeacherDetail>;
+
+export const Pooling = z.enum(['gap', 'gmp', 'spatial']);
+export type Pooling = z.infer<typeof Pooling>;
+
+export const FeatureStatus = z.object({
+  modelId: z.string(),
+  pooling: Pooling,
+  layers: z.array(z.string()),
+  images: z.number().int(),
+  cached: z.number().int(),
+  failed: z.array(z.object({ path: z.string(), reason: z.string() })),
+});
+export type FeatureStatus = z.infer<typeof FeatureStatus>;
 
 const Path = z.string().min(1).max(4096);
 const Id = z.number().int().positive();
@@ -164,6 +220,27 @@ export const contract = {
   },
   'import.cancel': { input: z.object({ jobId: z.string() }).strict(), output: z.null() },
   'import.reports': { input: Empty, output: z.array(ImportReport) },
+
+  'models.list': { input: Empty, output: z.array(TeacherInfo) },
+  /** Loads the teacher (verifying its files) and describes its engine and layer inventory. */
+  'models.inspect': { input: z.object({ id: z.string() }).strict(), output: TeacherDetail },
+  'models.setLayers': {
+    input: z.object({ id: z.string(), layers: z.array(z.string()).min(1) }).strict(),
+    output: TeacherDetail,
+  },
+  /** A TF.js layers-model folder, or an .onnx file with its model.json sidecar. */
+  'models.import': { input: z.object({ path: Path }).strict(), output: TeacherInfo },
+
+  'features.status': { input: z.object({ modelId: z.string(), pooling: Pooling }).strict(), output: FeatureStatus },
+  /** Extracts (or completes) the cached features of every project image; a job with progress. */
+  'features.extract': {
+    input: z
+      .object({ modelId: z.string(), layers: z.union([z.literal('all'), z.array(z.string()).min(1)]), pooling: Pooling })
+      .strict(),
+    output: z.object({ jobId: z.string() }),
+  },
+  /** Cancels any running job (import or extraction). */
+  'jobs.cancel': { input: z.object({ jobId: z.string() }).strict(), output: z.null() },
 
   'classes.list': { input: Empty, output: z.array(ClassInfo) },
   'classes.create': {

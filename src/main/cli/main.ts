@@ -4,10 +4,14 @@
  */
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errorMessage, StudioError } from '../services/errors';
 import type { ImportProgress } from '../services/import-service';
+import { Pooling } from '../../shared/contract';
+import { extractFeatures } from '../features/extraction';
+import { ModelStore } from '../models/model-store';
+import { TeacherService } from '../models/teacher-service';
 import { Project } from '../services/project';
 import { defaultHome } from '../services/settings-service';
 import { Studio } from '../services/studio';
@@ -96,6 +100,131 @@ program
       }
     } finally {
       project.close();
+    }
+  });
+
+const models = program.command('models').description('teachers: list, fetch, import').option('--json', 'print JSON');
+
+models.action(async (options: { json?: boolean }) => {
+  const teachers = new TeacherService(new ModelStore(defaultHome()));
+  try {
+    const listed = [];
+    for (const entry of teachers.store.list()) {
+      const base = { id: entry.id, name: entry.name, format: entry.format, installed: entry.dir !== null, default: entry.isDefault };
+      if (!entry.dir) {
+        listed.push({ ...base, engine: null, layers: [], problem: `not installed: run \`atl-studio models fetch ${entry.id}\`` });
+        continue;
+      }
+      try {
+        const { teacher, layers } = await teachers.inventory(entry.id);
+        const engine = teacher.extractor.describe();
+        listed.push({
+          ...base,
+          engine: { ...engine, available: true },
+          layers: layers.map((l) => ({ name: l.name, shape: l.shape, depth: l.depth, penultimate: l.penultimate, enabled: l.enabled })),
+        });
+      } catch (error) {
+        listed.push({ ...base, engine: null, layers: [], problem: errorMessage(error) });
+      }
+    }
+    if (options.json) {
+      console.log(JSON.stringify(listed, null, 2));
+      return;
+    }
+    for (const t of listed) {
+      const engine = t.engine ? `${t.engine.engine} · ${t.engine.backend} · ${t.engine.device}` : (t as { problem?: string }).problem;
+      console.log(`${t.default ? '*' : ' '} ${t.id} (${t.format}): ${engine}`);
+      if (t.engine?.fallbackReason) console.log(`    fallback: ${t.engine.fallbackReason}`);
+      const enabled = t.layers.filter((l) => l.enabled);
+      if (t.layers.length > 0) console.log(`    ${enabled.length} of ${t.layers.length} layers in use: ${enabled.map((l) => l.name).join(', ')}`);
+    }
+  } finally {
+    await teachers.dispose();
+  }
+});
+
+models
+  .command('fetch')
+  .description('install a teacher into the studio home: download (sha256-checked), or copy a local copy when offline')
+  .argument('[id]', 'teacher id (default: the default teacher)')
+  .action(async (id: string | undefined) => {
+    const store = new ModelStore(defaultHome());
+    const target = id ?? store.defaultId;
+    const how = await store.fetch(target, (line) => console.log(`  ${line}`));
+    console.log(`${target}: ${how === 'present' ? 'already installed and verified' : how} → ${join(store.modelsDir, target)}`);
+  });
+
+models
+  .command('import')
+  .description('import a teacher: a TF.js layers-model folder, or an .onnx file with its model.json sidecar')
+  .argument('<path>')
+  .action(async (path: string) => {
+    const entry = await new ModelStore(defaultHome()).import(path);
+    console.log(`Imported teacher '${entry.id}' into ${entry.dir}`);
+  });
+
+program
+  .command('extract')
+  .description("compute and cache the pooled features of a project's images")
+  .argument('<project>', '.atl project file')
+  .requiredOption('--model <id>', 'teacher id (see `atl-studio models`)')
+  .option('--layers <layers>', "'all' (the teacher's layers in use) or a comma-separated list", 'all')
+  .option('--pooling <pooling>', 'gap | gmp | spatial', 'gap')
+  .option('--batch <n>', 'images per engine run', (value) => Number.parseInt(value, 10), 8)
+  .option('--json', 'print a JSON summary')
+  .action(async (projectPath: string, options: { model: string; layers: string; pooling: string; batch: number; json?: boolean }) => {
+    const pooling = Pooling.parse(options.pooling);
+    const project = Project.open(resolve(projectPath));
+    const teachers = new TeacherService(new ModelStore(defaultHome()));
+    const controller = new AbortController();
+    process.once('SIGINT', () => controller.abort());
+    try {
+      const teacher = await teachers.get(options.model);
+      const layers = await teachers.resolveLayers(options.model, options.layers === 'all' ? 'all' : options.layers.split(','));
+      const engine = teacher.extractor.describe();
+      if (!options.json) {
+        console.error(`Engine: ${engine.engine} · ${engine.backend} · ${engine.device}${engine.fallbackReason ? ` (fallback: ${engine.fallbackReason})` : ''}`);
+      }
+      const report = await extractFeatures({
+        extractor: teacher.extractor,
+        cache: project.features,
+        teacherKey: teacher.key,
+        layers,
+        pooling,
+        images: project.images.sources(),
+        batchSize: options.batch,
+        signal: controller.signal,
+        onProgress: options.json || !process.stderr.isTTY ? undefined : (p) => {
+          const rate = p.elapsedSeconds > 0 ? (p.done / p.elapsedSeconds).toFixed(1) : '–';
+          process.stderr.write(`\r${p.cached + p.done}/${p.total} images (${p.cached} cached) · ${rate} img/s · ${p.failed} failed   `);
+        },
+      });
+      const summary = {
+        model: options.model,
+        engine,
+        layers: layers.map((l) => l.name),
+        pooling,
+        images: report.total,
+        cached: report.cached,
+        computed: report.computed,
+        failed: report.failures,
+        seconds: report.elapsedSeconds,
+        imagesPerSecond: report.imagesPerSecond,
+        cancelled: report.cancelled,
+      };
+      if (options.json) console.log(JSON.stringify(summary, null, 2));
+      else {
+        if (process.stderr.isTTY) process.stderr.write('\n');
+        console.log(
+          `${report.computed} computed, ${report.cached} already cached, ${report.failures.length} failed ` +
+            `(${report.elapsedSeconds.toFixed(1)} s, ${report.imagesPerSecond.toFixed(1)} images/s)`,
+        );
+        for (const failure of report.failures) console.log(`  failed: ${failure.path}: ${failure.reason}`);
+      }
+      if (report.cancelled) process.exitCode = 130;
+    } finally {
+      project.close();
+      await teachers.dispose();
     }
   });
 

@@ -3,6 +3,7 @@
  * with, its candidate feature layers and its own classifier. MobileNet v1 (TF.js) is declared here;
  * ONNX teachers describe themselves in a model.json sidecar beside the .onnx file.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -32,7 +33,11 @@ export const MOBILENET_V1_PREPROCESS: PreprocessSpec = {
 
 /** Keras's MobileNet v1 (any width) from a TF.js folder with model.json and metadata.json labels. */
 export async function mobilenetV1Teacher(dir: string): Promise<TeacherSpec> {
-  const metadata = await readJson(join(dir, 'metadata.json'), z.object({ labels: z.array(z.string()).length(1000) }));
+  // Google's files carry no labels; a metadata.json beside them may (the class names only matter
+  // for showing the teacher's own predictions, never for training).
+  const labels = existsSync(join(dir, 'metadata.json'))
+    ? (await readJson(join(dir, 'metadata.json'), z.object({ labels: z.array(z.string()).length(1000) }))).labels
+    : Array.from({ length: 1000 }, (_, i) => `ImageNet class ${i}`);
   const blocks = Array.from({ length: 13 }, (_, i) => [`conv_dw_${i + 1}_relu`, `conv_pw_${i + 1}_relu`]).flat();
   const penultimate = 'global_average_pooling2d_1';
   return {
@@ -42,7 +47,7 @@ export async function mobilenetV1Teacher(dir: string): Promise<TeacherSpec> {
     preprocess: MOBILENET_V1_PREPROCESS,
     featureLayers: ['conv1_relu', ...blocks, penultimate],
     penultimate,
-    classifier: { output: 'reshape_2', labels: metadata.labels, scores: 'probabilities' },
+    classifier: { output: 'reshape_2', labels, scores: 'probabilities' },
   };
 }
 

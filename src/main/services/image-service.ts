@@ -66,6 +66,11 @@ export class ImageService {
     return { bytes, contentType: 'image/webp' };
   }
 
+  /** Every image's identity and original file, in import order: what feature extraction reads. */
+  sources(): { sha256: string; path: string }[] {
+    return this.db.prepare('SELECT sha256, original_path AS path FROM images ORDER BY id').all() as { sha256: string; path: string }[];
+  }
+
   count(): { images: number; labeled: number } {
     return this.db
       .prepare('SELECT (SELECT COUNT(*) FROM images) AS images, (SELECT COUNT(*) FROM labels) AS labeled')

@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
+import { FEATURE_CACHE_SCHEMA } from '../features/feature-cache';
 import { StudioError } from './errors';
 
 export type ProjectDb = Database.Database;
@@ -85,6 +86,8 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (action_id, image_id)
   );
   `,
+  // 2: the feature cache (pooled teacher features per image × teacher × layer × pooling).
+  FEATURE_CACHE_SCHEMA,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -2,6 +2,7 @@
 import { existsSync, renameSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import type { ProjectSummary } from '../../shared/contract';
+import { FeatureCache } from '../features/feature-cache';
 import { ClassService } from './class-service';
 import { StudioError } from './errors';
 import { ImageService } from './image-service';
@@ -16,6 +17,7 @@ export class Project {
   readonly labels: LabelService;
   readonly images: ImageService;
   readonly imports: ImportService;
+  readonly features: FeatureCache;
 
   private constructor(
     private readonly db: ProjectDb,
@@ -25,6 +27,7 @@ export class Project {
     this.labels = new LabelService(db);
     this.images = new ImageService(db);
     this.imports = new ImportService(db, this.classes, this.labels);
+    this.features = new FeatureCache(db);
   }
 
   static create(path: string, name?: string): Project {

@@ -14,12 +14,18 @@ import {
   type Input,
   type JobProgress,
   type Method,
+  type Pooling,
+  type TeacherDetail,
+  type TeacherInfo,
   type Output,
   type StudioEvent,
 } from '../../shared/contract';
 import { DEMO_SHAPES, writeDemoImages } from './demo-images';
 import { errorMessage, StudioError } from './errors';
-import type { ImportProgress } from './import-service';
+import { extractFeatures } from '../features/extraction';
+import type { PreprocessSpec } from '../engines/preprocess';
+import { ModelStore, type TeacherEntry } from '../models/model-store';
+import { TeacherService } from '../models/teacher-service';
 import { Project, PROJECT_EXTENSION, safeFileName } from './project';
 import { SettingsService } from './settings-service';
 
@@ -29,6 +35,27 @@ const DEMO_NAME = 'Demo - shapes';
 type ParsedInput<M extends Method> = z.infer<(typeof contract)[M]['input']>;
 type Handlers = { [M in Method]: (input: ParsedInput<M>) => Promise<Output<M>> | Output<M> };
 
+interface JobReport {
+  done: number;
+  total: number;
+  elapsedSeconds: number;
+  message: string;
+  detail: Record<string, number>;
+}
+
+function teacherInfo(entry: TeacherEntry): TeacherInfo {
+  const { id, name, format, description, license, source, isDefault } = entry;
+  return { id, name, format, description, license, source, isDefault, installed: entry.dir !== null };
+}
+
+function describePreprocess(spec: PreprocessSpec): string {
+  const normalization =
+    spec.normalization.kind === 'scale'
+      ? `x·${+spec.normalization.scale.toFixed(6)} ${spec.normalization.offset < 0 ? '−' : '+'} ${Math.abs(spec.normalization.offset)}`
+      : `(x/255 − mean) / std`;
+  return `${spec.width}×${spec.height} ${spec.channelOrder}, ${spec.resize}, ${normalization}, ${spec.layout}`;
+}
+
 export interface StudioOptions {
   home: string;
   front: 'electron' | 'web';
@@ -36,6 +63,7 @@ export interface StudioOptions {
 
 export class Studio {
   readonly settings: SettingsService;
+  readonly teachers: TeacherService;
   private current: Project | null = null;
   private readonly jobs = new Map<string, AbortController>();
   private readonly running = new Set<Promise<unknown>>();
@@ -43,6 +71,7 @@ export class Studio {
 
   constructor(private readonly options: StudioOptions) {
     this.settings = new SettingsService(options.home);
+    this.teachers = new TeacherService(new ModelStore(options.home));
   }
 
   /** Reopens the last project; on the very first launch, creates and opens the demo project. */
@@ -115,6 +144,7 @@ export class Studio {
     this.current?.close();
     this.current = null;
     this.listeners.clear();
+    await this.teachers.dispose();
   }
 
   private emit(event: StudioEvent): void {
@@ -157,48 +187,40 @@ export class Studio {
     return project;
   }
 
-  private startImport(paths: string[], labelsFromFolders: boolean): string {
-    const project = this.requireProject();
+  /**
+   * Runs a long job in the background: progress events while it runs, a last event with its
+   * outcome (done / cancelled / failed), and cancellation through `jobs.cancel`.
+   */
+  private startJob(
+    kind: JobProgress['kind'],
+    work: (signal: AbortSignal, report: (progress: JobReport) => void) => Promise<void>,
+    onSettled: () => void,
+  ): string {
     const jobId = randomUUID();
     const controller = new AbortController();
     this.jobs.set(jobId, controller);
-    const progress = (p: ImportProgress, state: JobProgress['state']): JobProgress => {
-      const rate = p.elapsedSeconds > 0 ? p.done / p.elapsedSeconds : 0;
-      return {
-        jobId,
-        kind: 'import',
-        state,
-        done: p.done,
-        total: p.found,
-        ratePerSecond: rate,
-        etaSeconds: rate > 0 && p.found > 0 ? (p.found - p.done) / rate : null,
-        message: state === 'running' ? `Importing ${p.done} of ${p.found}` : `Import ${state}`,
-        detail: { imported: p.imported, duplicates: p.duplicates, failed: p.failed, skipped: p.skipped, importId: p.importId },
-      };
+    let last: JobReport = { done: 0, total: 0, elapsedSeconds: 0, message: 'Starting', detail: {} };
+    const send = (state: JobProgress['state']) => {
+      const rate = last.elapsedSeconds > 0 ? last.done / last.elapsedSeconds : 0;
+      const eta = rate > 0 && last.total > 0 ? (last.total - last.done) / rate : null;
+      const { done, total, message, detail } = last;
+      this.emit({ type: 'job.progress', job: { jobId, kind, state, done, total, ratePerSecond: rate, etaSeconds: eta, message, detail } });
     };
-    let last: ImportProgress | null = null;
-    const run = project.imports
-      .run({
-        roots: paths,
-        labelsFromFolders,
-        signal: controller.signal,
-        onProgress: (p) => {
-          last = p;
-          this.emit({ type: 'job.progress', job: progress(p, 'running') });
-        },
-      })
+    const run = work(controller.signal, (progress) => {
+      last = progress;
+      send('running');
+    })
       .then(
-        () => 'done' as const,
+        () => (controller.signal.aborted ? 'cancelled' : 'done') as JobProgress['state'],
         (error) => {
-          console.error(`Import failed: ${errorMessage(error)}`);
+          console.error(`${kind} failed: ${errorMessage(error)}`);
+          last = { ...last, message: errorMessage(error) };
           return 'failed' as const;
         },
       )
-      .then((outcome) => {
-        const state = controller.signal.aborted ? 'cancelled' : outcome;
-        if (last) this.emit({ type: 'job.progress', job: progress(last, state) });
-        this.emit({ type: 'project.changed', what: 'images' });
-        this.emit({ type: 'project.changed', what: 'classes' });
+      .then((state) => {
+        send(state);
+        onSettled();
       })
       .finally(() => {
         this.jobs.delete(jobId);
@@ -206,6 +228,83 @@ export class Studio {
       });
     this.running.add(run);
     return jobId;
+  }
+
+  private startImport(paths: string[], labelsFromFolders: boolean): string {
+    const project = this.requireProject();
+    return this.startJob(
+      'import',
+      async (signal, report) => {
+        await project.imports.run({
+          roots: paths,
+          labelsFromFolders,
+          signal,
+          onProgress: (p) =>
+            report({
+              done: p.done,
+              total: p.found,
+              elapsedSeconds: p.elapsedSeconds,
+              message: `Importing ${p.done} of ${p.found}`,
+              detail: { imported: p.imported, duplicates: p.duplicates, failed: p.failed, skipped: p.skipped },
+            }),
+        });
+      },
+      () => {
+        this.emit({ type: 'project.changed', what: 'images' });
+        this.emit({ type: 'project.changed', what: 'classes' });
+      },
+    );
+  }
+
+  private async startExtraction(modelId: string, layerRequest: 'all' | string[], pooling: Pooling): Promise<string> {
+    const project = this.requireProject();
+    const teacher = await this.teachers.get(modelId);
+    const layers = await this.teachers.resolveLayers(modelId, layerRequest);
+    const engine = teacher.extractor.describe();
+    const device = `${engine.engine} · ${engine.backend} · ${engine.device}`;
+    return this.startJob(
+      'extract',
+      async (signal, report) => {
+        await extractFeatures({
+          extractor: teacher.extractor,
+          cache: project.features,
+          teacherKey: teacher.key,
+          layers,
+          pooling,
+          images: project.images.sources(),
+          signal,
+          onProgress: (p) =>
+            report({
+              done: p.cached + p.done,
+              total: p.total,
+              elapsedSeconds: p.elapsedSeconds,
+              message: `Extracting ${teacher.entry.name} features on ${device}`,
+              detail: { cached: p.cached, computed: p.done - p.failed, failed: p.failed },
+            }),
+        });
+      },
+      () => this.emit({ type: 'project.changed', what: 'images' }),
+    );
+  }
+
+  private async teacherDetail(id: string): Promise<TeacherDetail> {
+    const { teacher, layers } = await this.teachers.inventory(id);
+    const engine = teacher.extractor.describe();
+    return {
+      teacher: teacherInfo(teacher.entry),
+      engine: { engine: engine.engine, backend: engine.backend, device: engine.device, fallbackReason: engine.fallbackReason ?? null },
+      layers: layers.map((l) => ({
+        name: l.name,
+        channels: l.channels,
+        height: l.spatialSize[0],
+        width: l.spatialSize[1],
+        depth: l.depth,
+        penultimate: l.penultimate,
+        enabled: l.enabled,
+      })),
+      preprocess: describePreprocess(teacher.spec.preprocess),
+      weightsSha256: teacher.weightsSha256,
+    };
   }
 
   private summaryChanged<T>(what: 'classes' | 'labels', value: T): T {
@@ -284,6 +383,43 @@ export class Studio {
     },
     'import.reports': () => this.requireProject().imports.reports(),
 
+    'models.list': () => this.teachers.store.list().map(teacherInfo),
+    'models.inspect': ({ id }) => this.teacherDetail(id),
+    'models.setLayers': async ({ id, layers }) => {
+      await this.teachers.setEnabledLayers(id, layers);
+      return this.teacherDetail(id);
+    },
+    'models.import': async ({ path }) => teacherInfo(await this.teachers.store.import(path)),
+
+    'features.status': async ({ modelId, pooling }) => {
+      const project = this.requireProject();
+      const teacher = await this.teachers.get(modelId);
+      const layers = this.teachers.enabledLayers(teacher);
+      const sources = project.images.sources();
+      const paths = new Map(sources.map((s) => [s.sha256, s.path]));
+      return {
+        modelId,
+        pooling,
+        layers,
+        images: sources.length,
+        cached: project.features.completeCount(teacher.key, layers, pooling),
+        failed: project.features
+          .failures(teacher.key)
+          .filter((f) => paths.has(f.imageSha256))
+          .map((f) => ({ path: paths.get(f.imageSha256)!, reason: f.reason })),
+      };
+    },
+    'features.extract': async ({ modelId, layers, pooling }) => {
+      this.assertNoJobs('extract features');
+      return { jobId: await this.startExtraction(modelId, layers, pooling) };
+    },
+    'jobs.cancel': ({ jobId }) => {
+      const job = this.jobs.get(jobId);
+      if (!job) throw new StudioError('not_found', 'That job is not running');
+      job.abort();
+      return null;
+    },
+
     'classes.list': () => this.requireProject().classes.list(),
     'classes.create': ({ name, color }) => this.summaryChanged('classes', this.requireProject().classes.create(name, color)),
     'classes.update': ({ id, ...changes }) => this.summaryChanged('classes', this.requireProject().classes.update(id, changes)),
@@ -299,6 +435,6 @@ export class Studio {
   };
 
   private assertNoJobs(what: string): void {
-    if (this.jobs.size > 0) throw new StudioError('conflict', `An import is running: cancel it or wait before you ${what}.`);
+    if (this.jobs.size > 0) throw new StudioError('conflict', `A job is running: cancel it or wait before you ${what}.`);
   }
 }

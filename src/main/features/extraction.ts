@@ -1,0 +1,136 @@
+/**
+ * Extraction: images in, pooled vectors in the cache out. Batched (one engine run per batch),
+ * with the next batch decoding while the current one runs, progress after each batch, cancel
+ * between batches, and resume for free: images whose vectors are cached are skipped. An image
+ * that cannot be read or decoded is marked failed and the batch goes on without it.
+ */
+import { readFile } from 'node:fs/promises';
+import type { FeatureExtractor, FeatureLayer } from '../engines/feature-extractor';
+import { preprocessImage } from '../engines/preprocess';
+import { errorMessage } from '../services/errors';
+import type { CachedVector, FeatureCache } from './feature-cache';
+import { poolMap, type Pooling } from './pooling-spec';
+
+export interface ExtractionImage {
+  sha256: string;
+  path: string;
+}
+
+export interface ExtractionProgress {
+  total: number;
+  cached: number;
+  done: number;
+  failed: number;
+  elapsedSeconds: number;
+}
+
+export interface ExtractionReport extends ExtractionProgress {
+  computed: number;
+  failures: { path: string; reason: string }[];
+  cancelled: boolean;
+  imagesPerSecond: number;
+}
+
+export interface ExtractionOptions {
+  extractor: FeatureExtractor;
+  cache: FeatureCache;
+  teacherKey: string;
+  layers: readonly FeatureLayer[];
+  pooling: Pooling;
+  images: ExtractionImage[];
+  /** Images per engine run; 8 keeps all-layer MobileNet maps (~10 MB an image) in cache-friendly sizes. */
+  batchSize?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: ExtractionProgress) => void;
+}
+
+interface Prepared {
+  images: ExtractionImage[];
+  tensors: Float32Array[];
+  failures: { image: ExtractionImage; reason: string }[];
+}
+
+export async function extractFeatures(options: ExtractionOptions): Promise<ExtractionReport> {
+  const started = performance.now();
+  const { extractor, cache, teacherKey, layers, pooling } = options;
+  const layerNames = layers.map((l) => l.name);
+  const unique = [...new Map(options.images.map((i) => [i.sha256, i])).values()];
+  const missing = new Set(cache.missing(unique.map((i) => i.sha256), teacherKey, layerNames, pooling));
+  const todo = unique.filter((i) => missing.has(i.sha256));
+  const batchSize = options.batchSize ?? 8;
+  const progress: ExtractionProgress = { total: unique.length, cached: unique.length - todo.length, done: 0, failed: 0, elapsedSeconds: 0 };
+  const failures: { path: string; reason: string }[] = [];
+  const report = () => ({ ...progress, elapsedSeconds: (performance.now() - started) / 1000 });
+  options.onProgress?.(report());
+
+  const batches = Array.from({ length: Math.ceil(todo.length / batchSize) }, (_, i) => todo.slice(i * batchSize, (i + 1) * batchSize));
+  let next = batches.length > 0 ? prepare(batches[0], extractor) : null;
+  for (let b = 0; b < batches.length && next; b++) {
+    const prepared = await next;
+    // Decode the next batch while the engine runs this one.
+    next = b + 1 < batches.length && !options.signal?.aborted ? prepare(batches[b + 1], extractor) : null;
+    for (const { image, reason } of prepared.failures) {
+      cache.markFailed(image.sha256, teacherKey, reason);
+      failures.push({ path: image.path, reason });
+    }
+    if (prepared.images.length > 0) {
+      const batch = concat(prepared.tensors);
+      const maps = await extractor.run(batch, prepared.images.length, layerNames);
+      const rows: CachedVector[] = [];
+      for (const layer of layers) {
+        const vectors = poolMap(maps.get(layer.name)!, layer, pooling);
+        vectors.forEach((vector, i) => rows.push({ imageSha256: prepared.images[i].sha256, layer: layer.name, vector }));
+      }
+      cache.put(teacherKey, pooling, rows);
+    }
+    progress.done += prepared.images.length + prepared.failures.length;
+    progress.failed += prepared.failures.length;
+    options.onProgress?.(report());
+    if (options.signal?.aborted) break;
+  }
+  await next?.catch(() => undefined);
+  const final = report();
+  const computed = final.done - final.failed;
+  return {
+    ...final,
+    computed,
+    failures,
+    cancelled: Boolean(options.signal?.aborted) && final.done < todo.length,
+    imagesPerSecond: final.elapsedSeconds > 0 ? computed / final.elapsedSeconds : 0,
+  };
+}
+
+async function prepare(images: ExtractionImage[], extractor: FeatureExtractor): Promise<Prepared> {
+  type Result = { image: ExtractionImage; tensor: Float32Array } | { image: ExtractionImage; reason: string };
+  const results = await Promise.all(
+    images.map(async (image): Promise<Result> => {
+      try {
+        return { image, tensor: await preprocessImage(await readFile(image.path), extractor.preprocess) };
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        const reason = code === 'ENOENT' ? 'The original file was moved or deleted' : `Cannot decode: ${errorMessage(error)}`;
+        return { image, reason };
+      }
+    }),
+  );
+  const prepared: Prepared = { images: [], tensors: [], failures: [] };
+  for (const result of results) {
+    if ('tensor' in result) {
+      prepared.images.push(result.image);
+      prepared.tensors.push(result.tensor);
+    } else {
+      prepared.failures.push(result);
+    }
+  }
+  return prepared;
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

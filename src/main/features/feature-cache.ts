@@ -1,0 +1,125 @@
+/**
+ * Pooled feature vectors, computed once and kept: one float32 blob per image × teacher × layer ×
+ * pooling. The key holds the image's sha256 and a teacher key made of the teacher's id, the
+ * sha256 of its weights and a hash of its preprocessing, so new weights or a changed
+ * preprocessing never serve stale vectors. The same tables live in a project file (migration 2)
+ * or in a standalone cache file (benchmarks).
+ */
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import type { PreprocessSpec } from '../engines/preprocess';
+import type { Pooling } from './pooling-spec';
+
+export const FEATURE_CACHE_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS feature_cache (
+    image_sha256 TEXT NOT NULL,
+    teacher_key TEXT NOT NULL,
+    layer TEXT NOT NULL,
+    pooling TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    vector BLOB NOT NULL,               -- float32, little-endian
+    PRIMARY KEY (image_sha256, teacher_key, layer, pooling)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS feature_failures (
+    image_sha256 TEXT NOT NULL,
+    teacher_key TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (image_sha256, teacher_key)
+  ) WITHOUT ROWID;
+`;
+
+/** Bumped when decoding, preprocessing or pooling code changes what a vector holds. */
+export const FEATURE_PIPELINE_VERSION = 1;
+
+export function teacherKey(id: string, weightsSha256: string, preprocess: PreprocessSpec): string {
+  const recipe = createHash('sha256')
+    .update(JSON.stringify({ preprocess, version: FEATURE_PIPELINE_VERSION }))
+    .digest('hex');
+  return `${id}@${weightsSha256.slice(0, 16)}.${recipe.slice(0, 12)}`;
+}
+
+export interface CachedVector {
+  imageSha256: string;
+  layer: string;
+  vector: Float32Array;
+}
+
+export class FeatureCache {
+  constructor(private readonly db: Database.Database) {}
+
+  /** A cache in its own file, for work without a project (benchmarks, `atl-studio bench`). */
+  static openFile(path: string): FeatureCache {
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.exec(FEATURE_CACHE_SCHEMA);
+    return new FeatureCache(db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Images (by sha256) that lack at least one of `layers` for this teacher and pooling. */
+  missing(imageShas: string[], key: string, layers: string[], pooling: Pooling): string[] {
+    const count = this.db.prepare(
+      `SELECT COUNT(*) AS n FROM feature_cache WHERE image_sha256 = ? AND teacher_key = ? AND pooling = ?
+         AND layer IN (SELECT value FROM json_each(?))`,
+    );
+    const layerJson = JSON.stringify(layers);
+    return imageShas.filter((sha) => (count.get(sha, key, pooling, layerJson) as { n: number }).n < layers.length);
+  }
+
+  /** Writes a batch's vectors in one transaction: a crash keeps whole batches only. */
+  put(key: string, pooling: Pooling, rows: CachedVector[]): void {
+    const insert = this.db.prepare(
+      `INSERT OR REPLACE INTO feature_cache (image_sha256, teacher_key, layer, pooling, dim, vector) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    const clearFailure = this.db.prepare('DELETE FROM feature_failures WHERE image_sha256 = ? AND teacher_key = ?');
+    this.db.transaction(() => {
+      for (const row of rows) {
+        const bytes = Buffer.from(row.vector.buffer, row.vector.byteOffset, row.vector.byteLength);
+        insert.run(row.imageSha256, key, row.layer, pooling, row.vector.length, bytes);
+        clearFailure.run(row.imageSha256, key);
+      }
+    })();
+  }
+
+  /** Vectors of one layer for these images, in order; undefined where not cached. */
+  get(imageShas: string[], key: string, layer: string, pooling: Pooling): (Float32Array | undefined)[] {
+    const select = this.db.prepare(
+      'SELECT vector FROM feature_cache WHERE image_sha256 = ? AND teacher_key = ? AND layer = ? AND pooling = ?',
+    );
+    return imageShas.map((sha) => {
+      const row = select.get(sha, key, layer, pooling) as { vector: Buffer } | undefined;
+      if (!row) return undefined;
+      // Copy into an aligned buffer: SQLite's blob may start at any byte offset.
+      const copy = new Uint8Array(row.vector.byteLength);
+      copy.set(row.vector);
+      return new Float32Array(copy.buffer);
+    });
+  }
+
+  markFailed(imageSha256: string, key: string, reason: string): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO feature_failures (image_sha256, teacher_key, reason) VALUES (?, ?, ?)')
+      .run(imageSha256, key, reason);
+  }
+
+  failures(key: string): { imageSha256: string; reason: string }[] {
+    return this.db
+      .prepare('SELECT image_sha256 AS imageSha256, reason FROM feature_failures WHERE teacher_key = ?')
+      .all(key) as { imageSha256: string; reason: string }[];
+  }
+
+  /** How many images have every one of `layers` cached. */
+  completeCount(key: string, layers: string[], pooling: Pooling): number {
+    const row = this.db
+      .prepare(
+        `SELECT COUNT(*) AS n FROM (SELECT image_sha256 FROM feature_cache
+           WHERE teacher_key = ? AND pooling = ? AND layer IN (SELECT value FROM json_each(?))
+           GROUP BY image_sha256 HAVING COUNT(*) = ?)`,
+      )
+      .get(key, pooling, JSON.stringify(layers), layers.length) as { n: number };
+    return row.n;
+  }
+}

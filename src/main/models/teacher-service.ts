@@ -1,0 +1,139 @@
+/**
+ * Teachers ready to run: picks the engine for each (never silently slow: the choice and the
+ * reason for any fallback travel with it), keeps loaded extractors for reuse, and keeps each
+ * teacher's editable layer inventory (which candidate layers the studio uses).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { EngineDescription, FeatureExtractor, FeatureLayer } from '../engines/feature-extractor';
+import { createOnnxExtractor } from '../engines/onnx-extractor';
+import type { TeacherSpec } from '../engines/teachers';
+import { teacherKey } from '../features/feature-cache';
+import { errorMessage, StudioError } from '../services/errors';
+import type { LoadedTeacher, ModelStore } from './model-store';
+
+export interface OpenTeacher extends LoadedTeacher {
+  extractor: FeatureExtractor;
+  /** The feature-cache key: teacher id + weights sha + preprocessing recipe. */
+  key: string;
+}
+
+export interface InventoryLayer extends FeatureLayer {
+  enabled: boolean;
+}
+
+const EnabledLayers = z.array(z.string()).min(1);
+
+/**
+ * The layers used by default: every candidate the teacher declares, except that MobileNet's
+ * depthwise layers (and conv1) are left to the user: the issue's inventory is each block's
+ * pointwise output plus the penultimate.
+ */
+export function defaultLayers(spec: TeacherSpec): string[] {
+  const pointwise = spec.featureLayers.filter((name) => /^conv_pw_\d+_relu$/.test(name));
+  return pointwise.length > 0 ? [...pointwise, spec.penultimate] : [...spec.featureLayers];
+}
+
+export async function createExtractor(spec: TeacherSpec): Promise<FeatureExtractor> {
+  // TF.js teachers use libtensorflow's GPU build when it is installed; otherwise ONNX Runtime is
+  // the fast CPU (or CUDA) route, and TF.js's WebAssembly backend the last resort.
+  if (spec.format === 'tfjs-layers' && installed('@tensorflow/tfjs-node-gpu')) {
+    const { createTfjsExtractor } = await import('../engines/tfjs-extractor');
+    return createTfjsExtractor(spec);
+  }
+  try {
+    return await createOnnxExtractor(spec);
+  } catch (error) {
+    if (spec.format !== 'tfjs-layers' || error instanceof StudioError) throw error;
+    const { createTfjsExtractor } = await import('../engines/tfjs-extractor');
+    const fallback = await createTfjsExtractor(spec);
+    const description = fallback.describe();
+    fallback.describe = (): EngineDescription => ({
+      ...description,
+      fallbackReason: `ONNX Runtime failed: ${errorMessage(error)}${description.fallbackReason ? `; ${description.fallbackReason}` : ''}`,
+    });
+    return fallback;
+  }
+}
+
+function installed(pkg: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class TeacherService {
+  private readonly open = new Map<string, Promise<OpenTeacher>>();
+
+  constructor(readonly store: ModelStore) {}
+
+  /** Loads (once) and returns the teacher with a ready extractor. */
+  get(id: string): Promise<OpenTeacher> {
+    let opening = this.open.get(id);
+    if (!opening) {
+      opening = (async () => {
+        const loaded = await this.store.load(id);
+        const extractor = await createExtractor(loaded.spec);
+        return { ...loaded, extractor, key: teacherKey(id, loaded.weightsSha256, loaded.spec.preprocess) };
+      })();
+      opening.catch(() => this.open.delete(id));
+      this.open.set(id, opening);
+    }
+    return opening;
+  }
+
+  async inventory(id: string): Promise<{ teacher: OpenTeacher; layers: InventoryLayer[] }> {
+    const teacher = await this.get(id);
+    const enabled = new Set(this.enabledLayers(teacher));
+    return { teacher, layers: teacher.extractor.layers.map((l) => ({ ...l, enabled: enabled.has(l.name) })) };
+  }
+
+  enabledLayers(teacher: OpenTeacher): string[] {
+    const file = this.layersFile(teacher.entry.id);
+    if (existsSync(file)) {
+      const saved = EnabledLayers.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+      const known = new Set(teacher.extractor.layers.map((l) => l.name));
+      if (saved.success && saved.data.every((name) => known.has(name))) return saved.data;
+    }
+    return defaultLayers(teacher.spec);
+  }
+
+  async setEnabledLayers(id: string, names: string[]): Promise<void> {
+    const teacher = await this.get(id);
+    const known = teacher.extractor.layers.map((l) => l.name);
+    const unknown = names.filter((n) => !known.includes(n));
+    if (unknown.length > 0) throw new StudioError('invalid_input', `Teacher '${id}' has no layer ${unknown.join(', ')}`);
+    if (names.length === 0) throw new StudioError('invalid_input', 'Keep at least one layer');
+    // Stored in depth order, whatever order they were given in.
+    const ordered = known.filter((n) => names.includes(n));
+    mkdirSync(join(this.store.modelsDir, 'layers'), { recursive: true });
+    writeFileSync(this.layersFile(id), JSON.stringify(ordered, null, 2));
+  }
+
+  /** Resolves `all` or a list of names to inventory layers, in depth order. */
+  async resolveLayers(id: string, request: 'all' | string[]): Promise<FeatureLayer[]> {
+    const teacher = await this.get(id);
+    const wanted = request === 'all' ? this.enabledLayers(teacher) : request;
+    const unknown = wanted.filter((n) => !teacher.extractor.layers.some((l) => l.name === n));
+    if (unknown.length > 0) {
+      throw new StudioError('invalid_input', `Teacher '${id}' has no layer ${unknown.join(', ')}; it has ${teacher.extractor.layers.map((l) => l.name).join(', ')}`);
+    }
+    return teacher.extractor.layers.filter((l) => wanted.includes(l.name));
+  }
+
+  async dispose(): Promise<void> {
+    for (const opening of this.open.values()) {
+      await opening.then((t) => t.extractor.dispose()).catch(() => undefined);
+    }
+    this.open.clear();
+  }
+
+  private layersFile(id: string): string {
+    return join(this.store.modelsDir, 'layers', `${id}.json`);
+  }
+}
