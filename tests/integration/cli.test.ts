@@ -48,6 +48,28 @@ describe('atl-studio CLI', () => {
     for (const failure of summary.failed) expect(failure.reason).toMatch(bad.bad[failure.path]);
   });
 
+  it('lists teachers with their engine and layer inventory', async () => {
+    const teachers = JSON.parse((await cli('models', '--json')).stdout) as Array<Record<string, any>>;
+    const mobilenet = teachers.find((t) => t.id === 'mobilenet_v1_0.75_224')!;
+    expect(mobilenet).toMatchObject({ format: 'tfjs-layers', installed: true, default: true, engine: { engine: 'onnxruntime', available: true } });
+    expect(mobilenet.engine.device).toMatch(/CPU/);
+    expect(mobilenet.layers.filter((l: { enabled: boolean }) => l.enabled)).toHaveLength(14);
+    const resnet = teachers.find((t) => t.id === 'resnet56_cifar10')!;
+    expect(resnet.layers.find((l: { penultimate: boolean }) => l.penultimate).name).toBe('pooled');
+  });
+
+  it('extracts features into the project, then finds them cached', async () => {
+    const project = join(dir.path, 'cli.atl');
+    const first = await cli('extract', project, '--model', 'resnet20_cifar10', '--layers', 'stage3_block2,pooled', '--json');
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ images: 500, computed: 500, cached: 0, failed: [], layers: ['stage3_block2', 'pooled'] });
+    const again = JSON.parse((await cli('extract', project, '--model', 'resnet20_cifar10', '--layers', 'stage3_block2,pooled', '--json')).stdout);
+    expect(again).toMatchObject({ computed: 0, cached: 500 });
+    const unknown = await cli('extract', project, '--model', 'no_such_teacher');
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/No teacher 'no_such_teacher'/);
+  });
+
   it('prints a clear error and exits non-zero on a missing or foreign project file', async () => {
     const missing = await cli('info', join(dir.path, 'nope.atl'), '--json');
     expect(missing.code).not.toBe(0);

@@ -68,6 +68,8 @@ export class ModelStore {
   constructor(
     readonly home: string,
     private readonly extraRoots: string[] = extraModelRoots(),
+    /** A mirror serving `<id>/<file>` (ATL_STUDIO_MODEL_MIRROR), for sites that cannot reach the official URL. */
+    private readonly mirror: string | undefined = process.env.ATL_STUDIO_MODEL_MIRROR,
   ) {}
 
   get modelsDir(): string {
@@ -130,13 +132,14 @@ export class ModelStore {
     const all = { ...teacher.files, ...teacher.optionalFiles };
     if (await this.verified(target, teacher.files)) return 'present';
     let downloadError: string | null = null;
-    if (teacher.url) {
+    const baseUrl = this.mirror ? new URL(`${id}/`, this.mirror.endsWith('/') ? this.mirror : `${this.mirror}/`).href : teacher.url;
+    if (baseUrl) {
       try {
         await mkdir(target, { recursive: true });
         for (const [file, sha] of Object.entries(teacher.files)) {
           if (existsSync(join(target, file)) && (await sha256OfFile(join(target, file))) === sha) continue;
           log(`downloading ${file}`);
-          await downloadVerified(new URL(file, teacher.url).href, join(target, file), sha);
+          await downloadVerified(new URL(file, baseUrl).href, join(target, file), sha);
         }
         return 'downloaded';
       } catch (error) {
