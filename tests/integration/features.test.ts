@@ -13,6 +13,8 @@ import { pooledLength } from '../../src/main/features/pooling-spec';
 import { ModelStore } from '../../src/main/models/model-store';
 import { TeacherService, type OpenTeacher } from '../../src/main/models/teacher-service';
 import { CIFAR10_MINI, tempDir } from '../helpers/fixtures';
+import type { JobProgress, StudioEvent } from '../../src/shared/contract';
+import { Studio } from '../../src/main/services/studio';
 
 let dir: ReturnType<typeof tempDir>;
 let teachers: TeacherService;
@@ -132,5 +134,31 @@ describe('teacher inventory', () => {
     await teachers.setEnabledLayers('mobilenet_v1_0.75_224', ['conv_pw_13_relu', 'conv_pw_5_relu']);
     expect(teachers.enabledLayers(await teachers.get('mobilenet_v1_0.75_224'))).toEqual(['conv_pw_5_relu', 'conv_pw_13_relu']);
     await expect(teachers.setEnabledLayers('mobilenet_v1_0.75_224', ['nope'])).rejects.toThrow(/has no layer nope/);
+  });
+});
+
+describe('extraction as a studio job', () => {
+  it('runs in the background with progress that names the engine, and fills the project cache', async () => {
+    const studio = new Studio({ home: join(dir.path, 'studio-home'), front: 'web' });
+    const events: StudioEvent[] = [];
+    studio.onEvent((e) => events.push(e));
+    try {
+      await studio.invoke('project.create', { name: 'features' });
+      await studio.invoke('import.start', { paths: [join(CIFAR10_MINI, 'cat')], labelsFromFolders: false });
+      await studio.idle();
+      const detail = await studio.invoke('models.inspect', { id: 'resnet20_cifar10' });
+      expect(detail.engine).toMatchObject({ engine: 'onnxruntime', backend: 'cpu' });
+      expect(detail.layers.find((l) => l.penultimate)).toMatchObject({ name: 'pooled', channels: 64, height: 1 });
+      const { jobId } = await studio.invoke('features.extract', { modelId: 'resnet20_cifar10', layers: 'all', pooling: 'spatial' });
+      await studio.idle();
+      const progress = events.filter((e) => e.type === 'job.progress' && e.job.jobId === jobId).map((e) => (e as { job: JobProgress }).job);
+      expect(progress.at(-1)).toMatchObject({ kind: 'extract', state: 'done', done: 50, total: 50 });
+      expect(progress.at(-1)!.message).toMatch(/onnxruntime · cpu · CPU/);
+      const status = await studio.invoke('features.status', { modelId: 'resnet20_cifar10', pooling: 'spatial' });
+      expect(status).toMatchObject({ images: 50, cached: 50, failed: [] });
+      expect((await studio.invoke('features.status', { modelId: 'resnet20_cifar10', pooling: 'gap' })).cached).toBe(0);
+    } finally {
+      await studio.dispose();
+    }
   });
 });

@@ -15,7 +15,14 @@ import { mobilenetV1Teacher, onnxSidecarTeacher, type TeacherSpec } from '../eng
 import { errorMessage, StudioError } from '../services/errors';
 import { downloadVerified, sha256OfFile } from './download';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The folder holding resources/: found upward, so it works from src/ (tsx) and from the out/ bundle. */
+function findAppRoot(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'resources/models/manifest.json'))) return dir;
+    if (dirname(dir) === dir) throw new StudioError('not_found', `resources/models/manifest.json not found above ${start}`);
+  }
+}
+const REPO_ROOT = findAppRoot(dirname(fileURLToPath(import.meta.url)));
 export const MANIFEST_PATH = join(REPO_ROOT, 'resources/models/manifest.json');
 
 const ManifestTeacher = z.object({
