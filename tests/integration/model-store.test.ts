@@ -92,4 +92,21 @@ describe('teacher downloads', () => {
     const store = new ModelStore(join(dir.path, 'home-damaged'), [root], mirror);
     await expect(store.load('resnet20_cifar10')).rejects.toThrow(/Checksum mismatch for .*resnet20_cifar10\.onnx/);
   });
+
+  it('imports the files of a known teacher as that teacher, and refuses files that do not load', async () => {
+    const store = new ModelStore(join(dir.path, 'home-import'), [], 'http://127.0.0.1:9/');
+    const copy = join(dir.path, 'to-import', 'resnet20_cifar10');
+    mkdirSync(join(dir.path, 'to-import'));
+    cpSync(join(MODELS, 'resnet20_cifar10'), copy, { recursive: true });
+    const entry = await store.import(join(copy, 'resnet20_cifar10.onnx'));
+    expect(entry).toMatchObject({ id: 'resnet20_cifar10', source: 'manifest', dir: join(store.modelsDir, 'resnet20_cifar10') });
+    await expect(store.import(join(copy, 'resnet20_cifar10.onnx'))).rejects.toThrow(/installed already/);
+
+    const renamed = join(dir.path, 'renamed');
+    mkdirSync(renamed);
+    cpSync(join(MODELS, 'resnet20_cifar10/model.json'), join(renamed, 'model.json'));
+    cpSync(join(MODELS, 'resnet20_cifar10/resnet20_cifar10.onnx'), join(renamed, 'my_resnet.onnx'));
+    await expect(store.import(join(renamed, 'my_resnet.onnx'))).rejects.toThrow(/names resnet20_cifar10\.onnx, which is not in/);
+    expect(store.list().map((t) => t.id)).not.toContain('my_resnet');
+  });
 });

@@ -178,7 +178,9 @@ export class ModelStore {
 
   /**
    * Imports a teacher: a TF.js layers-model folder (model.json + shards; MobileNet v1 family) or
-   * an ONNX file with its model.json sidecar beside it. Files are checked by loading them.
+   * an ONNX file with its model.json sidecar beside it. The files must load (an engine session is
+   * opened on them) before anything is copied. Files of a known teacher that is not installed yet
+   * are checked against its pinned sha256 and installed as that teacher.
    */
   async import(path: string): Promise<TeacherEntry> {
     const source = resolve(path);
@@ -189,17 +191,32 @@ export class ModelStore {
       throw new StudioError('bad_file', `${folder} has no model.json: import a TF.js layers-model folder or an .onnx file`);
     }
     const id = basename(isOnnx ? basename(source, '.onnx') : folder).replace(/[^A-Za-z0-9._-]/g, '_');
-    if (this.list().some((t) => t.id === id)) throw new StudioError('conflict', `A teacher named '${id}' exists already`);
-    const kind = isOnnx ? 'onnx-sidecar' : 'mobilenet-v1';
-    // Reading the spec and every weight now gives the error at import, naming the bad file.
+    const known = this.manifest.teachers.find((t) => t.id === id);
+    if (this.list().some((t) => t.id === id && t.dir !== null)) throw new StudioError('conflict', `A teacher named '${id}' is installed already`);
+    if (known) {
+      for (const [file, sha] of Object.entries(known.files)) {
+        const filePath = join(folder, file);
+        if (!existsSync(filePath)) throw new StudioError('bad_file', `${filePath} is missing (teacher '${id}' needs it)`);
+        const actual = await sha256OfFile(filePath);
+        if (actual !== sha) throw new StudioError('bad_file', `Checksum mismatch for ${filePath}: expected sha256 ${sha}, got ${actual}`);
+      }
+    }
+    const kind = known?.kind ?? (isOnnx ? 'onnx-sidecar' : 'mobilenet-v1');
     const spec = kind === 'mobilenet-v1' ? await mobilenetV1Teacher(folder) : await onnxSidecarTeacher(folder);
-    const { convertTfjsLayersModel } = await import('../engines/tfjs-to-onnx');
-    if (kind === 'mobilenet-v1') await convertTfjsLayersModel(spec.modelPath, spec.featureLayers);
+    if (!existsSync(spec.modelPath)) {
+      throw new StudioError('bad_file', `${join(folder, 'model.json')} names ${basename(spec.modelPath)}, which is not in ${folder}`);
+    }
+    // Opening a session reads every weight and checks every declared layer: errors name the file.
+    const { createOnnxExtractor } = await import('../engines/onnx-extractor');
+    await (await createOnnxExtractor(spec, { cuda: false, threads: 1 })).dispose();
     const staging = join(this.modelsDir, `${id}.importing`);
     await rm(staging, { recursive: true, force: true });
     await cp(folder, staging, { recursive: true });
-    const record = { id, name: spec.name, format: spec.format, kind, description: `Imported from ${source}`, license: 'see the source' };
-    writeFileSync(join(staging, IMPORT_RECORD), JSON.stringify(record, null, 2));
+    if (!known) {
+      const record = { id, name: spec.name, format: spec.format, kind, description: `Imported from ${source}`, license: 'see the source' };
+      writeFileSync(join(staging, IMPORT_RECORD), JSON.stringify(record, null, 2));
+    }
+    await rm(join(this.modelsDir, id), { recursive: true, force: true });
     await rename(staging, join(this.modelsDir, id));
     return this.get(id);
   }

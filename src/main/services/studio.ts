@@ -37,6 +37,8 @@ type Handlers = { [M in Method]: (input: ParsedInput<M>) => Promise<Output<M>> |
 
 interface JobReport {
   done: number;
+  /** Items worked on in this run (the rate's numerator); `done` may include skipped ones. */
+  processed: number;
   total: number;
   elapsedSeconds: number;
   message: string;
@@ -199,9 +201,10 @@ export class Studio {
     const jobId = randomUUID();
     const controller = new AbortController();
     this.jobs.set(jobId, controller);
-    let last: JobReport = { done: 0, total: 0, elapsedSeconds: 0, message: 'Starting', detail: {} };
+    let last: JobReport = { done: 0, processed: 0, total: 0, elapsedSeconds: 0, message: 'Starting', detail: {} };
     const send = (state: JobProgress['state']) => {
-      const rate = last.elapsedSeconds > 0 ? last.done / last.elapsedSeconds : 0;
+      // The rate counts work done in this run only (not images found already cached).
+      const rate = last.elapsedSeconds > 0 ? last.processed / last.elapsedSeconds : 0;
       const eta = rate > 0 && last.total > 0 ? (last.total - last.done) / rate : null;
       const { done, total, message, detail } = last;
       this.emit({ type: 'job.progress', job: { jobId, kind, state, done, total, ratePerSecond: rate, etaSeconds: eta, message, detail } });
@@ -242,6 +245,7 @@ export class Studio {
           onProgress: (p) =>
             report({
               done: p.done,
+              processed: p.done,
               total: p.found,
               elapsedSeconds: p.elapsedSeconds,
               message: `Importing ${p.done} of ${p.found}`,
@@ -276,6 +280,7 @@ export class Studio {
           onProgress: (p) =>
             report({
               done: p.cached + p.done,
+              processed: p.done,
               total: p.total,
               elapsedSeconds: p.elapsedSeconds,
               message: `Extracting ${teacher.entry.name} features on ${device}`,

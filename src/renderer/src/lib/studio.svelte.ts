@@ -5,6 +5,7 @@
  */
 import type {
   ClassInfo,
+  FeatureStatus,
   ImageFilter,
   ImageRow,
   ImageSort,
@@ -12,9 +13,12 @@ import type {
   JobProgress,
   LabelChangeResult,
   MediaKind,
+  Pooling,
   ProjectSummary,
   StudioEvent,
   StudioInfo,
+  TeacherDetail,
+  TeacherInfo,
   Theme,
 } from '../../../shared/contract';
 import { call, mediaUrl, onEvent, uploadFiles, type UploadItem } from './api';
@@ -111,6 +115,21 @@ class Studio {
   upload = $state<{ done: number; total: number } | null>(null);
   labelsFromFolders = $state(false);
 
+  // ----- teachers and feature extraction (the Models view) -----
+  modelsOpen = $state(false);
+  teachers = $state.raw<TeacherInfo[]>([]);
+  teacherId = $state<string | null>(null);
+  teacher = $derived<TeacherInfo | null>(this.teachers.find((t) => t.id === this.teacherId) ?? null);
+  /** The selected teacher as `models.inspect` describes it; null while it loads, or when it could not. */
+  teacherDetail = $state.raw<TeacherDetail | null>(null);
+  inspecting = $state(false);
+  pooling = $state<Pooling>('gap');
+  /** The open project's feature cache for the selected teacher and pooling; null while it is read. */
+  featureStatus = $state.raw<FeatureStatus | null>(null);
+  /** The extraction this window started last, and what it extracts. */
+  extraction = $state.raw<{ jobId: string; modelId: string; pooling: Pooling } | null>(null);
+  extractJob = $derived<JobProgress | null>(this.extraction ? (this.jobs[this.extraction.jobId] ?? null) : null);
+
   private nextToastId = 1;
   private noticeTimer: ReturnType<typeof setTimeout> | undefined;
   private listRequest = 0;
@@ -121,6 +140,8 @@ class Studio {
   private reloadTimer: ReturnType<typeof setTimeout> | undefined;
   private reportedJobId: string | null = null;
   private lastLiveReload = 0;
+  private inspectRequest = 0;
+  private statusRequest = 0;
 
   // ================= start-up =================
 
@@ -216,7 +237,9 @@ class Studio {
     this.anchorIndex = 0;
     this.importJobId = null;
     this.importReport = null;
-    await Promise.all([this.loadClasses(), this.loadImages(), this.loadHistory()]);
+    this.extraction = null;
+    this.featureStatus = null;
+    await Promise.all([this.loadClasses(), this.loadImages(), this.loadHistory(), this.loadFeatureStatus()]);
   }
 
   private async afterOpen(open: () => Promise<ProjectSummary>): Promise<void> {
@@ -569,6 +592,93 @@ class Studio {
     if (reports) this.reports = [...reports].sort((a, b) => b.id - a.id);
   }
 
+  // ================= teachers and features =================
+
+  /** Opens the Models view on the teacher chosen last, else the default one, and inspects it. */
+  async openModels(): Promise<void> {
+    this.modelsOpen = true;
+    const teachers = await this.attempt(() => call('models.list', {}));
+    if (!teachers) return;
+    this.teachers = teachers;
+    const pick = this.teacher ?? teachers.find((t) => t.isDefault && t.installed) ?? teachers.find((t) => t.installed);
+    if (pick) await this.selectTeacher(pick.id);
+  }
+
+  async selectTeacher(id: string): Promise<void> {
+    const request = ++this.inspectRequest;
+    this.teacherId = id;
+    this.teacherDetail = null;
+    this.featureStatus = null;
+    // Loading verifies the teacher's files and starts its engine: a second or so.
+    this.inspecting = this.teacher?.installed ?? false;
+    if (!this.inspecting) return;
+    const detail = await this.attempt(() => call('models.inspect', { id }));
+    if (request !== this.inspectRequest) return; // another teacher was chosen meanwhile
+    this.inspecting = false;
+    this.teacherDetail = detail ?? null;
+    await this.loadFeatureStatus();
+  }
+
+  /** Saves which layers of the selected teacher features are extracted from. */
+  async saveLayers(layers: string[]): Promise<void> {
+    const id = this.teacherId;
+    if (!id) return;
+    const detail = await this.attempt(() => call('models.setLayers', { id, layers }));
+    if (!detail || this.teacherId !== id) return;
+    this.teacherDetail = detail;
+    await this.loadFeatureStatus(); // the cache is counted over the enabled layers
+  }
+
+  /** Imports a teacher from a path on the studio's machine and selects it; false when it failed. */
+  async importTeacher(path: string): Promise<boolean> {
+    const imported = await this.attempt(() => call('models.import', { path }));
+    if (!imported) return false;
+    const teachers = await this.attempt(() => call('models.list', {}));
+    if (teachers) this.teachers = teachers;
+    await this.selectTeacher(imported.id);
+    return true;
+  }
+
+  async setPooling(pooling: Pooling): Promise<void> {
+    this.pooling = pooling;
+    this.featureStatus = null;
+    await this.loadFeatureStatus();
+  }
+
+  private async loadFeatureStatus(): Promise<void> {
+    const modelId = this.teacherDetail?.teacher.id;
+    if (!modelId || !this.project) return;
+    const request = ++this.statusRequest;
+    const pooling = this.pooling;
+    const status = await this.attempt(() => call('features.status', { modelId, pooling }));
+    // Only the newest answer, and only while it is still about what is selected.
+    const current = this.teacherDetail?.teacher.id === modelId && this.pooling === pooling;
+    if (status && request === this.statusRequest && current) this.featureStatus = status;
+  }
+
+  /** Extracts the enabled layers of the selected teacher for every image of the project. */
+  async startExtraction(): Promise<void> {
+    const modelId = this.teacherDetail?.teacher.id;
+    if (!modelId || !this.project) return;
+    const pooling = this.pooling;
+    const started = await this.attempt(() => call('features.extract', { modelId, layers: 'all', pooling }));
+    if (!started) return;
+    this.extraction = { jobId: started.jobId, modelId, pooling };
+    // Everything may have been cached already: then the job ended before its id came back.
+    const job = this.jobs[started.jobId];
+    if (isTerminal(job)) await this.finishExtraction(job);
+  }
+
+  async cancelExtraction(): Promise<void> {
+    const jobId = this.extraction?.jobId;
+    if (jobId) await this.attempt(() => call('jobs.cancel', { jobId }));
+  }
+
+  private async finishExtraction(job: JobProgress): Promise<void> {
+    if (job.state === 'failed') this.showError(`Feature extraction failed: ${job.message}`);
+    await this.loadFeatureStatus();
+  }
+
   // ================= events from the services =================
 
   private handleEvent(event: StudioEvent): void {
@@ -576,9 +686,10 @@ class Studio {
       const job = event.job;
       this.jobs[job.jobId] = job;
       if (job.jobId === this.importJobId && isTerminal(job)) void this.finishImport(job.jobId);
+      if (job.jobId === this.extraction?.jobId && isTerminal(job)) void this.finishExtraction(job);
       // The services announce new images when an import ends; meanwhile the grid fills in every
       // couple of seconds, so the user can start labeling what has arrived.
-      if (job.state === 'running' && Date.now() - this.lastLiveReload > LIVE_RELOAD_MS) {
+      if (job.kind === 'import' && job.state === 'running' && Date.now() - this.lastLiveReload > LIVE_RELOAD_MS) {
         this.lastLiveReload = Date.now();
         this.scheduleReload('images');
         this.scheduleReload('classes');
@@ -617,6 +728,8 @@ class Studio {
     if (all || kinds.has('classes') || kinds.has('labels')) jobs.push(this.loadClasses());
     if (all || kinds.has('images') || kinds.has('labels') || kinds.has('classes')) jobs.push(this.loadImages());
     if (all || kinds.has('labels') || kinds.has('classes')) jobs.push(this.loadHistory());
+    // New images are not cached yet.
+    if (this.modelsOpen && (all || kinds.has('images'))) jobs.push(this.loadFeatureStatus());
     await Promise.all(jobs);
   }
 }

@@ -1,0 +1,19 @@
+import type { TeacherInfo } from '../../../shared/contract';
+
+/** How long a job still needs, for people: "42 s", "3 min 05 s", or "—" while unknown. */
+export function duration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '—';
+  const s = Math.max(0, Math.round(seconds));
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+}
+
+/** Image counts run into the thousands: "1,234" in the user's locale. */
+export function count(n: number): string {
+  return n.toLocaleString();
+}
+
+/** Teacher file formats, as the Models view names them. */
+export const formatNames: Record<TeacherInfo['format'], string> = {
+  'tfjs-layers': 'TF.js layers',
+  onnx: 'ONNX',
+};
