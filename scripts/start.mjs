@@ -1,24 +1,11 @@
 // `npm start`: the desktop app when Electron's binary is installed, otherwise the same studio in
 // web mode in the default browser (the Electron binary cannot be downloaded everywhere).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { electronBinary, electronDir } from './electron-binary.mjs';
 
-const require = createRequire(import.meta.url);
 const root = join(dirname(new URL(import.meta.url).pathname), '..');
-
-function electronBinary() {
-  try {
-    const electronDir = dirname(require.resolve('electron/package.json'));
-    const pathFile = join(electronDir, 'path.txt');
-    if (!existsSync(pathFile)) return null;
-    const binary = join(electronDir, 'dist', readFileSync(pathFile, 'utf8').trim());
-    return existsSync(binary) ? binary : null;
-  } catch {
-    return null;
-  }
-}
 
 const run = (command, args, env = process.env) =>
   spawn(command, args, { cwd: root, stdio: 'inherit', env }).on('exit', (code) => process.exit(code ?? 0));
@@ -31,8 +18,7 @@ let binary = process.argv.includes('--web') ? null : electronBinary();
 if (!binary && !process.argv.includes('--web')) {
   // Electron downloads its binary on first use; try once, and fall back to web mode offline.
   console.log('Fetching the Electron binary (once)...');
-  const electronDir = dirname(require.resolve('electron/package.json'));
-  const fetched = spawnSync(process.execPath, [join(electronDir, 'install.js')], { stdio: 'inherit', timeout: 300_000 });
+  const fetched = spawnSync(process.execPath, [join(electronDir(), 'install.js')], { stdio: 'inherit', timeout: 300_000 });
   binary = fetched.status === 0 ? electronBinary() : null;
 }
 if (binary) {

@@ -2,22 +2,10 @@
  * Launches the real Electron app where its binary exists. Here (no binary can be downloaded)
  * it skips and says why.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { createRequire } from 'node:module';
 import { _electron as electron } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { electronBinary } from '../../scripts/electron-binary.mjs';
 import { REPO, tempDir } from '../helpers/fixtures';
-
-const require = createRequire(import.meta.url);
-
-function electronBinary(): string | null {
-  const electronDir = dirname(require.resolve('electron/package.json'));
-  const pathFile = join(electronDir, 'path.txt');
-  if (!existsSync(pathFile)) return null;
-  const binary = join(electronDir, 'dist', readFileSync(pathFile, 'utf8').trim());
-  return existsSync(binary) ? binary : null;
-}
 
 const binary = electronBinary();
 if (!binary) {

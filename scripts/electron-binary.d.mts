@@ -1,0 +1,2 @@
+export function electronDir(): string;
+export function electronBinary(): string | null;
