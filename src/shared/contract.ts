@@ -139,7 +139,7 @@ export type EngineInfo = z.infer<typeof EngineInfo>;
 export const TeacherInfo = z.object({
   id: z.string(),
   name: z.string(),
-  format: z.enum(['tfjs-layers', 'onnx']),
+  format: z.enum(['tfjs-layers', 'tfjs-graph', 'onnx']),
   description: z.string(),
   license: z.string(),
   source: z.enum(['manifest', 'imported']),

@@ -1,11 +1,12 @@
 /**
  * What the studio must know about a teacher besides its weights: the preprocessing it was trained
  * with, its candidate feature layers and its own classifier. MobileNet v1 (TF.js) is declared here;
- * ONNX teachers describe themselves in a model.json sidecar beside the .onnx file.
+ * ONNX teachers describe themselves in a model.json sidecar beside the .onnx file; TF.js graph
+ * models are inspected (their layers found in the graph) with an optional atl-preprocess.json.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { StudioError, errorMessage } from '../services/errors';
 import type { TeacherLayers } from './feature-extractor';
@@ -13,8 +14,8 @@ import type { PreprocessSpec } from './preprocess';
 
 export interface TeacherSpec extends TeacherLayers {
   name: string;
-  format: 'tfjs-layers' | 'onnx';
-  /** model.json of a TF.js layers model, or the .onnx file. */
+  format: 'tfjs-layers' | 'tfjs-graph' | 'onnx';
+  /** model.json of a TF.js layers or graph model, or the .onnx file. */
   modelPath: string;
   preprocess: PreprocessSpec;
   /** The model's own class scores: the output's name, its labels, and whether softmax is applied. */
@@ -89,6 +90,81 @@ export async function onnxSidecarTeacher(dir: string): Promise<TeacherSpec> {
     featureLayers: sidecar.feature_outputs,
     penultimate: sidecar.feature_outputs[sidecar.feature_outputs.length - 1],
     classifier: { output: classifier.name, labels: sidecar.classes, scores: 'logits' },
+  };
+}
+
+/** The preprocessing sidecar a TF.js graph-model folder may carry (graph models record none). */
+export const GRAPH_PREPROCESS_FILE = 'atl-preprocess.json';
+
+const GraphSidecar = z
+  .object({
+    name: z.string().optional(),
+    /** [height, width] of the input; default 224 × 224. */
+    size: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
+    layout: z.enum(['NHWC', 'NCHW']).optional(),
+    resize: z.enum(['stretch', 'center-crop']).optional(),
+    channel_order: z.literal('RGB').optional(),
+    /** value = byte · scale + offset (default 1/127.5 and −1), or mean/std after /255. */
+    scale: z.number().optional(),
+    offset: z.number().optional(),
+    mean: z.tuple([z.number(), z.number(), z.number()]).optional(),
+    std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).optional(),
+    labels: z.array(z.string()).min(2).optional(),
+  })
+  .strict()
+  .refine((s) => (s.mean === undefined) === (s.std === undefined), { message: 'give both "mean" and "std", or neither' })
+  .refine((s) => s.mean === undefined || (s.scale === undefined && s.offset === undefined), {
+    message: 'give either "scale"/"offset" or "mean"/"std", not both',
+  });
+
+/** Whether `dir/model.json` is a TF.js graph model (tensorflowjs_converter's `format: "graph-model"`). */
+export async function isGraphModelFolder(dir: string): Promise<boolean> {
+  try {
+    const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as unknown;
+    return typeof json === 'object' && json !== null && (json as { format?: unknown }).format === 'graph-model';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A TF.js graph model: preprocessing from `atl-preprocess.json` when present (else 224 × 224,
+ * x/127.5 − 1, NHWC, as MobileNet-family SavedModels take), candidate layers found in the graph by
+ * loading it and running one zero image.
+ */
+export async function tfjsGraphTeacher(dir: string): Promise<TeacherSpec> {
+  const sidecarPath = join(dir, GRAPH_PREPROCESS_FILE);
+  const sidecar: z.infer<typeof GraphSidecar> = existsSync(sidecarPath) ? await readJson(sidecarPath, GraphSidecar) : {};
+  const [height, width] = sidecar.size ?? [224, 224];
+  const preprocess: PreprocessSpec = {
+    width,
+    height,
+    resize: sidecar.resize ?? 'stretch',
+    normalization:
+      sidecar.mean && sidecar.std
+        ? { kind: 'mean-std', mean: sidecar.mean, std: sidecar.std }
+        : { kind: 'scale', scale: sidecar.scale ?? 1 / 127.5, offset: sidecar.offset ?? -1 },
+    channelOrder: 'RGB',
+    layout: sidecar.layout ?? 'NHWC',
+  };
+  const modelPath = join(dir, 'model.json');
+  const { inspectGraphModel } = await import('./tfjs-graph-extractor');
+  const graph = await inspectGraphModel(modelPath, preprocess);
+  if (sidecar.labels && sidecar.labels.length !== graph.outputSize) {
+    throw new StudioError('bad_file', `${sidecarPath} lists ${sidecar.labels.length} labels but output '${graph.output}' gives ${graph.outputSize} scores`);
+  }
+  return {
+    name: sidecar.name ?? basename(dir),
+    format: 'tfjs-graph',
+    modelPath,
+    preprocess,
+    featureLayers: graph.featureLayers,
+    penultimate: graph.penultimate,
+    classifier: {
+      output: graph.output,
+      labels: sidecar.labels ?? Array.from({ length: graph.outputSize }, (_, i) => `class ${i}`),
+      scores: graph.softmax ? 'probabilities' : 'logits',
+    },
   };
 }
 

@@ -10,7 +10,8 @@ import { StudioError, errorMessage } from '../services/errors';
 export interface WeightSpec {
   name: string;
   shape: number[];
-  dtype: 'float32';
+  /** Layers models: float32 only. Graph models also keep int32 constants (axes, shapes). */
+  dtype: 'float32' | 'int32';
 }
 
 export interface LayersModelFiles {
@@ -27,7 +28,13 @@ interface ManifestGroup {
   weights: WeightSpec[];
 }
 
-export async function readLayersModelFiles(modelJsonPath: string): Promise<LayersModelFiles> {
+export interface ReadOptions {
+  /** Weight dtypes accepted (each 4 bytes a value); float32 only unless given. */
+  dtypes?: ReadonlyArray<WeightSpec['dtype']>;
+}
+
+export async function readLayersModelFiles(modelJsonPath: string, options: ReadOptions = {}): Promise<LayersModelFiles> {
+  const dtypes = options.dtypes ?? ['float32'];
   const json = await readModelJson(modelJsonPath);
   const modelTopology = json.modelTopology;
   if (!isObject(modelTopology) || !Array.isArray(json.weightsManifest)) {
@@ -36,7 +43,7 @@ export async function readLayersModelFiles(modelJsonPath: string): Promise<Layer
       `${modelJsonPath} is not a TF.js layers model (needs "modelTopology" and "weightsManifest")`,
     );
   }
-  const groups = json.weightsManifest.map((group, i) => checkGroup(group, i, modelJsonPath));
+  const groups = json.weightsManifest.map((group, i) => checkGroup(group, i, modelJsonPath, dtypes));
   const dir = dirname(modelJsonPath);
   const parts: Buffer[] = [];
   for (const group of groups) parts.push(await readGroup(dir, group));
@@ -60,7 +67,7 @@ export function weightsByName(files: LayersModelFiles): Map<string, { shape: num
   return weights;
 }
 
-async function readModelJson(path: string): Promise<Record<string, unknown>> {
+export async function readModelJson(path: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -77,7 +84,7 @@ async function readModelJson(path: string): Promise<Record<string, unknown>> {
   return json;
 }
 
-function checkGroup(group: unknown, index: number, modelJsonPath: string): ManifestGroup {
+function checkGroup(group: unknown, index: number, modelJsonPath: string, dtypes: readonly string[]): ManifestGroup {
   const where = `${modelJsonPath}: weightsManifest[${index}]`;
   if (!isObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
     throw new StudioError('bad_file', `${where} needs "paths" and "weights" lists`);
@@ -87,9 +94,9 @@ function checkGroup(group: unknown, index: number, modelJsonPath: string): Manif
       throw new StudioError('bad_file', `${where} has a weight without a name or shape`);
     }
     // Quantized or integer weights would need dequantizing; no teacher here ships them.
-    if (w.dtype !== 'float32' || w.quantization !== undefined) {
+    if (!dtypes.includes(w.dtype as string) || w.quantization !== undefined) {
       const kind = w.quantization !== undefined ? 'quantized' : `dtype ${String(w.dtype)}`;
-      throw new StudioError('bad_file', `${where}: weight '${w.name}' is ${kind}; only float32 weights are supported`);
+      throw new StudioError('bad_file', `${where}: weight '${w.name}' is ${kind}; only ${dtypes.join(' or ')} weights are supported`);
     }
   }
   return group as unknown as ManifestGroup;

@@ -11,7 +11,7 @@ import { basename, delimiter, dirname, extname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { mobilenetV1Teacher, onnxSidecarTeacher, type TeacherSpec } from '../engines/teachers';
+import { isGraphModelFolder, mobilenetV1Teacher, onnxSidecarTeacher, tfjsGraphTeacher, type TeacherSpec } from '../engines/teachers';
 import { errorMessage, StudioError } from '../services/errors';
 import { downloadVerified, sha256OfFile } from './download';
 
@@ -28,9 +28,12 @@ export const MANIFEST_PATH = join(REPO_ROOT, 'resources/models/manifest.json');
 const ManifestTeacher = z.object({
   id: z.string().regex(/^[A-Za-z0-9._-]+$/),
   name: z.string(),
-  format: z.enum(['tfjs-layers', 'onnx']),
-  /** How to read its spec: MobileNet v1 is declared in code; ONNX teachers carry a model.json sidecar. */
-  kind: z.enum(['mobilenet-v1', 'onnx-sidecar']),
+  format: z.enum(['tfjs-layers', 'tfjs-graph', 'onnx']),
+  /**
+   * How to read its spec: MobileNet v1 is declared in code; ONNX teachers carry a model.json
+   * sidecar; TF.js graph models are inspected (optional atl-preprocess.json).
+   */
+  kind: z.enum(['mobilenet-v1', 'onnx-sidecar', 'tfjs-graph']),
   description: z.string(),
   url: z.string().url().nullable(),
   files: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
@@ -47,7 +50,7 @@ const IMPORT_RECORD = 'atl-teacher.json';
 export interface TeacherEntry {
   id: string;
   name: string;
-  format: 'tfjs-layers' | 'onnx';
+  format: 'tfjs-layers' | 'tfjs-graph' | 'onnx';
   description: string;
   license: string;
   source: 'manifest' | 'imported';
@@ -124,7 +127,7 @@ export class ModelStore {
       combined.update(`${file}:${sha}\n`);
     }
     const kind = pinned?.kind ?? readImportRecord(entry.dir).kind;
-    const spec = kind === 'mobilenet-v1' ? await mobilenetV1Teacher(entry.dir) : await onnxSidecarTeacher(entry.dir);
+    const spec = await readSpec(kind, entry.dir);
     return { entry, spec, weightsSha256: combined.digest('hex') };
   }
 
@@ -177,8 +180,9 @@ export class ModelStore {
   }
 
   /**
-   * Imports a teacher: a TF.js layers-model folder (model.json + shards; MobileNet v1 family) or
-   * an ONNX file with its model.json sidecar beside it. The files must load (an engine session is
+   * Imports a teacher: a TF.js layers-model folder (model.json + shards; MobileNet v1 family), a
+   * TF.js graph-model folder (tensorflowjs_converter's `format: "graph-model"`, optional
+   * atl-preprocess.json) or an ONNX file with its model.json sidecar beside it. The files must load (an engine session is
    * opened on them) before anything is copied. Files of a known teacher that is not installed yet
    * are checked against its pinned sha256 and installed as that teacher.
    */
@@ -188,7 +192,7 @@ export class ModelStore {
     const isOnnx = statSync(source).isFile() && extname(source) === '.onnx';
     const folder = isOnnx ? dirname(source) : source;
     if (!isOnnx && !existsSync(join(folder, 'model.json'))) {
-      throw new StudioError('bad_file', `${folder} has no model.json: import a TF.js layers-model folder or an .onnx file`);
+      throw new StudioError('bad_file', `${folder} has no model.json: import a TF.js layers- or graph-model folder, or an .onnx file`);
     }
     const id = basename(isOnnx ? basename(source, '.onnx') : folder).replace(/[^A-Za-z0-9._-]/g, '_');
     const known = this.manifest.teachers.find((t) => t.id === id);
@@ -201,14 +205,19 @@ export class ModelStore {
         if (actual !== sha) throw new StudioError('bad_file', `Checksum mismatch for ${filePath}: expected sha256 ${sha}, got ${actual}`);
       }
     }
-    const kind = known?.kind ?? (isOnnx ? 'onnx-sidecar' : 'mobilenet-v1');
-    const spec = kind === 'mobilenet-v1' ? await mobilenetV1Teacher(folder) : await onnxSidecarTeacher(folder);
+    const kind = known?.kind ?? (isOnnx ? 'onnx-sidecar' : (await isGraphModelFolder(folder)) ? 'tfjs-graph' : 'mobilenet-v1');
+    const spec = await readSpec(kind, folder);
     if (!existsSync(spec.modelPath)) {
       throw new StudioError('bad_file', `${join(folder, 'model.json')} names ${basename(spec.modelPath)}, which is not in ${folder}`);
     }
     // Opening a session reads every weight and checks every declared layer: errors name the file.
-    const { createOnnxExtractor } = await import('../engines/onnx-extractor');
-    await (await createOnnxExtractor(spec, { cuda: false, threads: 1 })).dispose();
+    if (kind === 'tfjs-graph') {
+      const { createTfjsGraphExtractor } = await import('../engines/tfjs-graph-extractor');
+      await (await createTfjsGraphExtractor(spec)).dispose();
+    } else {
+      const { createOnnxExtractor } = await import('../engines/onnx-extractor');
+      await (await createOnnxExtractor(spec, { cuda: false, threads: 1 })).dispose();
+    }
     const staging = join(this.modelsDir, `${id}.importing`);
     await rm(staging, { recursive: true, force: true });
     await cp(folder, staging, { recursive: true });
@@ -248,6 +257,12 @@ export class ModelStore {
     }
     return true;
   }
+}
+
+function readSpec(kind: ManifestTeacher['kind'], dir: string): Promise<TeacherSpec> {
+  if (kind === 'mobilenet-v1') return mobilenetV1Teacher(dir);
+  if (kind === 'tfjs-graph') return tfjsGraphTeacher(dir);
+  return onnxSidecarTeacher(dir);
 }
 
 function readImportRecord(dir: string): z.infer<typeof ImportedTeacher> {

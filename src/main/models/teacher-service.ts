@@ -37,6 +37,11 @@ export function defaultLayers(spec: TeacherSpec): string[] {
 }
 
 export async function createExtractor(spec: TeacherSpec): Promise<FeatureExtractor> {
+  // Graph models run as shipped: TF.js only (no ONNX conversion for GraphDefs).
+  if (spec.format === 'tfjs-graph') {
+    const { createTfjsGraphExtractor } = await import('../engines/tfjs-graph-extractor');
+    return createTfjsGraphExtractor(spec);
+  }
   // TF.js teachers use libtensorflow's GPU build when it is installed; otherwise ONNX Runtime is
   // the fast CPU (or CUDA) route, and TF.js's WebAssembly backend the last resort.
   if (spec.format === 'tfjs-layers' && installed('@tensorflow/tfjs-node-gpu')) {

@@ -15,5 +15,6 @@ export function count(n: number): string {
 /** Teacher file formats, as the Models view names them. */
 export const formatNames: Record<TeacherInfo['format'], string> = {
   'tfjs-layers': 'TF.js layers',
+  'tfjs-graph': 'TF.js graph',
   onnx: 'ONNX',
 };
