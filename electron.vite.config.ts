@@ -2,8 +2,9 @@ import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
-// Three builds: the thin Electron main (+ the Node service host it forks), the preload, and the
-// Svelte renderer, which the web mode serves too (out/renderer).
+// Three builds: the thin Electron main (+ the Node service host it forks, and the TF.js pool's
+// worker thread, out/main/tfjs-worker.js), the preload, and the Svelte renderer, which the web
+// mode serves too (out/renderer).
 export default defineConfig({
   main: {
     build: {
@@ -12,6 +13,8 @@ export default defineConfig({
         input: {
           index: resolve(__dirname, 'src/main/electron-main/index.ts'),
           'service-host': resolve(__dirname, 'src/main/electron-main/service-host.ts'),
+          // The TF.js worker pool starts this file beside the service host (tfjs-worker-pool.ts).
+          'tfjs-worker': resolve(__dirname, 'src/main/engines/tfjs-worker.ts'),
         },
       },
     },

@@ -13,6 +13,7 @@ import type { FeatureExtractor } from '../src/main/engines/feature-extractor';
 import { createOnnxExtractor } from '../src/main/engines/onnx-extractor';
 import { preprocessImage } from '../src/main/engines/preprocess';
 import { createTfjsExtractor } from '../src/main/engines/tfjs-extractor';
+import { createTfjsWorkerPool } from '../src/main/engines/tfjs-worker-pool';
 import { extractFeatures, type ExtractionImage } from '../src/main/features/extraction';
 import { FeatureCache, teacherKey } from '../src/main/features/feature-cache';
 import { ModelStore } from '../src/main/models/model-store';
@@ -54,6 +55,7 @@ const layerNames = defaultLayers(teacher.spec);
 const engines: Array<[string, () => Promise<FeatureExtractor>, number]> = [
   ['onnxruntime', () => createOnnxExtractor(teacher.spec), Infinity],
   ['tfjs', () => createTfjsExtractor(teacher.spec), tfjsImages],
+  ['tfjs pool', () => createTfjsWorkerPool(teacher.spec), tfjsImages],
 ];
 
 const rows = [];

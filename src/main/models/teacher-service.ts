@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { EngineDescription, FeatureExtractor, FeatureLayer } from '../engines/feature-extractor';
@@ -38,22 +39,15 @@ export function defaultLayers(spec: TeacherSpec): string[] {
 
 export async function createExtractor(spec: TeacherSpec): Promise<FeatureExtractor> {
   // Graph models run as shipped: TF.js only (no ONNX conversion for GraphDefs).
-  if (spec.format === 'tfjs-graph') {
-    const { createTfjsGraphExtractor } = await import('../engines/tfjs-graph-extractor');
-    return createTfjsGraphExtractor(spec);
-  }
+  if (spec.format === 'tfjs-graph') return createTfjsEngine(spec);
   // TF.js teachers use libtensorflow's GPU build when it is installed; otherwise ONNX Runtime is
   // the fast CPU (or CUDA) route, and TF.js's WebAssembly backend the last resort.
-  if (spec.format === 'tfjs-layers' && installed('@tensorflow/tfjs-node-gpu')) {
-    const { createTfjsExtractor } = await import('../engines/tfjs-extractor');
-    return createTfjsExtractor(spec);
-  }
+  if (spec.format === 'tfjs-layers' && installed('@tensorflow/tfjs-node-gpu')) return createTfjsEngine(spec);
   try {
     return await createOnnxExtractor(spec);
   } catch (error) {
     if (spec.format !== 'tfjs-layers' || error instanceof StudioError) throw error;
-    const { createTfjsExtractor } = await import('../engines/tfjs-extractor');
-    const fallback = await createTfjsExtractor(spec);
+    const fallback = await createTfjsEngine(spec);
     const description = fallback.describe();
     fallback.describe = (): EngineDescription => ({
       ...description,
@@ -61,6 +55,24 @@ export async function createExtractor(spec: TeacherSpec): Promise<FeatureExtract
     });
     return fallback;
   }
+}
+
+/**
+ * A TF.js engine for a layers or graph model. libtensorflow computes on every core by itself; the
+ * WebAssembly backend uses one thread, so there a pool of worker threads (one per core) runs it.
+ */
+async function createTfjsEngine(spec: TeacherSpec): Promise<FeatureExtractor> {
+  const { tfjsBackend, createTfjsExtractor } = await import('../engines/tfjs-extractor');
+  const backend = await tfjsBackend();
+  if (backend.backend === 'wasm' && availableParallelism() > 1) {
+    const { createTfjsWorkerPool } = await import('../engines/tfjs-worker-pool');
+    return createTfjsWorkerPool(spec);
+  }
+  if (spec.format === 'tfjs-graph') {
+    const { createTfjsGraphExtractor } = await import('../engines/tfjs-graph-extractor');
+    return createTfjsGraphExtractor(spec);
+  }
+  return createTfjsExtractor(spec);
 }
 
 function installed(pkg: string): boolean {
