@@ -5,21 +5,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { seededRandom } from '../../shared/seeded-random';
 
 export const DEMO_SHAPES = ['circle', 'square', 'triangle', 'star'] as const;
 export type DemoShape = (typeof DEMO_SHAPES)[number];
-
-/** Small seeded PRNG (mulberry32): the same seed gives the same demo everywhere. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shapeSvg(shape: DemoShape, random: () => number, size: number): string {
   const hue = Math.floor(random() * 360);

@@ -1,0 +1,78 @@
+/**
+ * Runs strategies over episodes: each fits on the episode's support and is scored on its queries.
+ * Strategies never see query labels; they are used here only to count correct predictions.
+ */
+import { StudioError } from '../services/errors';
+import type { Episode } from './episodes';
+import { meanCi95, pairedDifference } from './episodes';
+import type { FeatureSet } from './features';
+import { accuracy } from './matrix';
+import { createStrategy, type StrategyName } from './strategies';
+
+export interface StrategyRun {
+  strategy: StrategyName;
+  /** Query accuracy per episode, in episode order. */
+  accuracies: number[];
+  /** Summed over episodes: candidate key → weight in the fitted head (see `StrategyDescription`). */
+  chosen: Map<string, number>;
+  /** Fit plus predict, summed over episodes. */
+  seconds: number;
+}
+
+export function runEpisodes(
+  features: FeatureSet,
+  episodes: readonly Episode[],
+  strategies: readonly StrategyName[],
+  onEpisode?: (done: number) => void,
+): StrategyRun[] {
+  const runs: StrategyRun[] = strategies.map((strategy) => ({ strategy, accuracies: [], chosen: new Map(), seconds: 0 }));
+  episodes.forEach((episode, e) => {
+    const support = features.select(episode.support);
+    const query = features.select(episode.query);
+    for (const run of runs) {
+      const started = performance.now();
+      const model = createStrategy(run.strategy).fit(support, episode.supportLabels);
+      const predicted = model.predict(query);
+      run.seconds += (performance.now() - started) / 1000;
+      run.accuracies.push(accuracy(predicted, episode.queryLabels));
+      for (const [key, weight] of Object.entries(model.describe().candidates)) run.chosen.set(key, (run.chosen.get(key) ?? 0) + weight);
+    }
+    onEpisode?.(e + 1);
+  });
+  return runs;
+}
+
+export interface StrategyResult {
+  strategy: StrategyName;
+  shots: number;
+  mean: number;
+  ci95: number;
+  delta_vs_penultimate: number;
+  delta_ci95: number;
+  /** Candidate key → mean weight over episodes (the fraction of episodes it was chosen in, for set strategies). */
+  layers_chosen: Record<string, number>;
+  /** Mean fit + predict time per episode. */
+  fit_s: number;
+}
+
+/** Accuracies with CIs and the paired difference to the `penultimate` run (which must be among `runs`). */
+export function summarize(runs: readonly StrategyRun[], shots: number): StrategyResult[] {
+  const baseline = runs.find((r) => r.strategy === 'penultimate');
+  if (!baseline) throw new StudioError('invalid_input', 'The penultimate strategy must run: every result is compared to it');
+  return runs.map((run) => {
+    const episodes = run.accuracies.length;
+    const { mean, ci95 } = meanCi95(run.accuracies);
+    const delta = pairedDifference(run.accuracies, baseline.accuracies);
+    const layers = [...run.chosen.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    return {
+      strategy: run.strategy,
+      shots,
+      mean,
+      ci95,
+      delta_vs_penultimate: delta.mean,
+      delta_ci95: delta.ci95,
+      layers_chosen: Object.fromEntries(layers.map(([key, total]) => [key, total / episodes])),
+      fit_s: run.seconds / episodes,
+    };
+  });
+}

@@ -1,0 +1,164 @@
+/**
+ * What the ATL strategies learn from: for each *candidate* (a teacher layer pooled one way, so
+ * a block's spatially pooled variant is a candidate of its own), one row-major matrix with a row
+ * per example. And the one preprocessing every head shares: each candidate's block is centered on
+ * the training rows' mean and L2-normalized per row (SimpleShot's CL2N; Head2Toe's per-layer
+ * `unit_vector`, plus centering), then the chosen blocks are concatenated.
+ */
+import { StudioError } from '../services/errors';
+import type { Pooling } from '../features/pooling-spec';
+import { matrix, type Matrix } from './matrix';
+
+export interface Candidate {
+  /** `layer:pooling`, e.g. `stage3_block3:spatial`. */
+  key: string;
+  layer: string;
+  pooling: Pooling;
+  dim: number;
+  /** The teacher's own penultimate features (the baseline every strategy is compared to). */
+  penultimate: boolean;
+}
+
+export function candidateKey(layer: string, pooling: Pooling): string {
+  return `${layer}:${pooling}`;
+}
+
+/** Examples × candidates: `block(key)` is that candidate's `rows × dim` matrix. */
+export class FeatureSet {
+  private readonly byKey: ReadonlyMap<string, Candidate>;
+
+  constructor(
+    readonly candidates: readonly Candidate[],
+    readonly rows: number,
+    private readonly blocks: ReadonlyMap<string, Float32Array>,
+  ) {
+    this.byKey = new Map(candidates.map((c) => [c.key, c]));
+    if (this.byKey.size !== candidates.length) throw new StudioError('invalid_input', 'Candidate keys must be unique');
+    for (const c of candidates) {
+      const data = blocks.get(c.key);
+      if (!data || data.length !== rows * c.dim) {
+        throw new StudioError('invalid_input', `Candidate ${c.key} needs ${rows}×${c.dim} values, got ${data?.length ?? 'none'}`);
+      }
+    }
+    if (candidates.filter((c) => c.penultimate).length > 1) throw new StudioError('invalid_input', 'At most one candidate can be the penultimate');
+  }
+
+  get keys(): string[] {
+    return this.candidates.map((c) => c.key);
+  }
+
+  candidate(key: string): Candidate {
+    const found = this.byKey.get(key);
+    if (!found) throw new StudioError('invalid_input', `No candidate ${key}; there are ${this.keys.join(', ')}`);
+    return found;
+  }
+
+  get penultimate(): Candidate {
+    const found = this.candidates.find((c) => c.penultimate);
+    if (!found) throw new StudioError('invalid_input', 'The features include no penultimate candidate');
+    return found;
+  }
+
+  block(key: string): Matrix {
+    return matrix(this.rows, this.candidate(key).dim, this.blocks.get(key)!);
+  }
+
+  /** The same candidates for the rows at `indices`, in that order (copied). */
+  select(indices: ArrayLike<number>): FeatureSet {
+    const blocks = new Map<string, Float32Array>();
+    for (const c of this.candidates) {
+      const from = this.blocks.get(c.key)!;
+      const to = new Float32Array(indices.length * c.dim);
+      for (let i = 0; i < indices.length; i++) {
+        const row = indices[i];
+        if (!(row >= 0 && row < this.rows)) throw new StudioError('invalid_input', `Row ${row} is outside 0 … ${this.rows - 1}`);
+        to.set(from.subarray(row * c.dim, (row + 1) * c.dim), i * c.dim);
+      }
+      blocks.set(c.key, to);
+    }
+    return new FeatureSet(this.candidates, indices.length, blocks);
+  }
+}
+
+/**
+ * How normalized blocks are scaled when concatenated. 'block': by 1/√blocks, so every row has unit
+ * norm whatever the number of blocks; squared distances are then the mean of the blocks' squared
+ * distances (what the cross-validation scores), every block weighs the same whatever its width,
+ * and a penalty strength means the same for one block or fifty. 'feature': by √dim, so every
+ * feature has unit mean square whatever its block's width (what a per-feature penalty such as
+ * the group lasso needs to compare features fairly).
+ */
+export type BlockWeighting = 'block' | 'feature';
+
+/**
+ * Centers each chosen block on the mean of the rows it was fitted on, L2-normalizes every row of
+ * every block, and concatenates the blocks scaled per `weighting`.
+ */
+export class BlockNormalizer {
+  private means = new Map<string, Float64Array>();
+
+  constructor(
+    readonly keys: readonly string[],
+    readonly weighting: BlockWeighting = 'block',
+  ) {
+    if (keys.length === 0) throw new StudioError('invalid_input', 'Choose at least one candidate');
+  }
+
+  /** Only the rows given here (the support) set the means: nothing from the rows it will transform. */
+  fit(features: FeatureSet): this {
+    this.means = new Map(this.keys.map((key) => [key, columnMeans(features.block(key))]));
+    return this;
+  }
+
+  /** One block, centered and with unit-norm rows. */
+  transformBlock(features: FeatureSet, key: string): Matrix {
+    const block = features.block(key);
+    const out = new Float32Array(block.rows * block.cols);
+    writeNormalizedRows(block, this.mean(key), 1, out, 0, block.cols);
+    return matrix(block.rows, block.cols, out);
+  }
+
+  /** The chosen blocks side by side, each normalized and scaled per `weighting`. */
+  transform(features: FeatureSet): Matrix {
+    const dims = this.keys.map((key) => features.candidate(key).dim);
+    const width = dims.reduce((a, b) => a + b, 0);
+    const out = new Float32Array(features.rows * width);
+    let offset = 0;
+    this.keys.forEach((key, b) => {
+      const factor = this.weighting === 'block' ? 1 / Math.sqrt(this.keys.length) : Math.sqrt(dims[b]);
+      writeNormalizedRows(features.block(key), this.mean(key), factor, out, offset, width);
+      offset += dims[b];
+    });
+    return matrix(features.rows, width, out);
+  }
+
+  private mean(key: string): Float64Array {
+    const mean = this.means.get(key);
+    if (!mean) throw new StudioError('invalid_input', `The normalizer was not fitted on ${key}`);
+    return mean;
+  }
+}
+
+function columnMeans(x: Matrix): Float64Array {
+  const { rows: n, cols: d, data } = x;
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j];
+  for (let j = 0; j < d; j++) mean[j] /= Math.max(n, 1);
+  return mean;
+}
+
+/** (row − mean)/‖row − mean‖·factor into columns offset … offset+d of `out` (rows of `stride`); zero rows stay zero. */
+function writeNormalizedRows(x: Matrix, mean: Float64Array, factor: number, out: Float32Array, offset: number, stride: number): void {
+  const { rows: n, cols: d, data } = x;
+  for (let i = 0; i < n; i++) {
+    const from = i * d;
+    let squares = 0;
+    for (let j = 0; j < d; j++) {
+      const v = data[from + j] - mean[j];
+      squares += v * v;
+    }
+    const scale = squares > 0 ? factor / Math.sqrt(squares) : 0;
+    const to = i * stride + offset;
+    for (let j = 0; j < d; j++) out[to + j] = (data[from + j] - mean[j]) * scale;
+  }
+}

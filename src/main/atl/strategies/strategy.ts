@@ -1,0 +1,99 @@
+/**
+ * The shape every strategy shares (scikit-learn style: hyper-parameters in the constructor,
+ * `fit` on the support, then `predict`), and the head most of them end in: chosen candidates
+ * normalized (`BlockNormalizer`) and concatenated, then logistic regression or nearest class mean.
+ */
+import { StudioError } from '../../services/errors';
+import { BlockNormalizer, type FeatureSet } from '../features';
+import { LogisticRegression, type LogisticRegressionOptions } from '../logistic-regression';
+import { accuracy } from '../matrix';
+import { NearestClassMean } from '../nearest-class-mean';
+
+export const STRATEGY_NAMES = ['penultimate', 'best-single', 'atl', 'all-layers', 'head2toe', 'ncm', 'ncm-atl'] as const;
+export type StrategyName = (typeof STRATEGY_NAMES)[number];
+
+export interface StrategyDescription {
+  strategy: StrategyName;
+  /**
+   * Candidate key → weight in the fitted head: 1 for each candidate a set-based head uses; for
+   * head2toe, the share of the kept features that come from that candidate.
+   */
+  candidates: Record<string, number>;
+  /** Why a selection kept the penultimate instead of its own choice. */
+  fallback?: 'one-shot' | 'guard';
+}
+
+export interface Strategy {
+  readonly name: StrategyName;
+  /** Learns from the labeled support only; labels are 0 … K−1. */
+  fit(features: FeatureSet, labels: Int32Array): this;
+  predict(features: FeatureSet): Int32Array;
+  score(features: FeatureSet, labels: Int32Array): number;
+  describe(): StrategyDescription;
+}
+
+export type HeadKind = 'logistic' | 'ncm';
+
+/** Normalized, concatenated blocks of `keys`, then a logistic-regression or nearest-mean head. */
+export class BlockHead {
+  private readonly normalizer: BlockNormalizer;
+  private readonly model: LogisticRegression | NearestClassMean;
+
+  constructor(
+    readonly keys: readonly string[],
+    readonly kind: HeadKind,
+    logistic: Partial<LogisticRegressionOptions> = {},
+  ) {
+    this.normalizer = new BlockNormalizer(keys);
+    this.model = kind === 'ncm' ? new NearestClassMean() : new LogisticRegression(logistic);
+  }
+
+  fit(features: FeatureSet, labels: Int32Array): this {
+    this.model.fit(this.normalizer.fit(features).transform(features), labels);
+    return this;
+  }
+
+  predict(features: FeatureSet): Int32Array {
+    return this.model.predict(this.normalizer.transform(features));
+  }
+}
+
+/** A strategy that picks a set of candidates on the support, then fits a `BlockHead` on them. */
+export abstract class SetStrategy implements Strategy {
+  abstract readonly name: StrategyName;
+  private head: BlockHead | null = null;
+  private fallback: StrategyDescription['fallback'];
+
+  constructor(
+    protected readonly headKind: HeadKind,
+    protected readonly logistic: Partial<LogisticRegressionOptions>,
+  ) {}
+
+  /** The candidates to use, from the support alone. */
+  protected abstract choose(features: FeatureSet, labels: Int32Array): { keys: string[]; fallback?: StrategyDescription['fallback'] };
+
+  fit(features: FeatureSet, labels: Int32Array): this {
+    const { keys, fallback } = this.choose(features, labels);
+    this.head = new BlockHead(keys, this.headKind, this.logistic).fit(features, labels);
+    this.fallback = fallback;
+    return this;
+  }
+
+  predict(features: FeatureSet): Int32Array {
+    return this.fitted().predict(features);
+  }
+
+  score(features: FeatureSet, labels: Int32Array): number {
+    return accuracy(this.predict(features), labels);
+  }
+
+  describe(): StrategyDescription {
+    const candidates = Object.fromEntries(this.fitted().keys.map((key) => [key, 1]));
+    return { strategy: this.name, candidates, ...(this.fallback ? { fallback: this.fallback } : {}) };
+  }
+
+  private fitted(): BlockHead {
+    if (!this.head) throw new StudioError('invalid_input', `Fit the ${this.name} strategy before using it`);
+    return this.head;
+  }
+}

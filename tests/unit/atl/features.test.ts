@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { BlockNormalizer, FeatureSet } from '../../../src/main/atl/features';
+
+function twoBlocks(): FeatureSet {
+  // a: 2 values per row, b: 3 values per row; 3 rows
+  return new FeatureSet(
+    [
+      { key: 'a:gap', layer: 'a', pooling: 'gap', dim: 2, penultimate: false },
+      { key: 'b:gap', layer: 'b', pooling: 'gap', dim: 3, penultimate: true },
+    ],
+    3,
+    new Map([
+      ['a:gap', Float32Array.from([1, 0, 3, 0, 2, 3])],
+      ['b:gap', Float32Array.from([1, 1, 1, 2, 2, 2, 0, 0, 9])],
+    ]),
+  );
+}
+
+describe('FeatureSet', () => {
+  it('checks its blocks, finds the penultimate, and selects rows', () => {
+    const features = twoBlocks();
+    expect(features.penultimate.key).toBe('b:gap');
+    const picked = features.select([2, 0]);
+    expect(Array.from(picked.block('a:gap').data)).toEqual([2, 3, 1, 0]);
+    expect(picked.rows).toBe(2);
+    expect(() => features.select([3])).toThrow(/outside/);
+    expect(() => features.block('c:gap')).toThrow(/No candidate c:gap/);
+    expect(() => new FeatureSet(features.candidates, 2, new Map([['a:gap', new Float32Array(4)]]))).toThrow(/needs 2×3/);
+  });
+});
+
+describe('BlockNormalizer', () => {
+  it('centers each block on the fitted rows, gives every block unit norm and the row unit norm', () => {
+    const features = twoBlocks();
+    const normalizer = new BlockNormalizer(['a:gap', 'b:gap']).fit(features);
+    const x = normalizer.transform(features);
+    expect(x.cols).toBe(5);
+    for (let i = 0; i < 3; i++) {
+      const row = Array.from(x.data.subarray(i * 5, i * 5 + 5));
+      const a = Math.hypot(...row.slice(0, 2));
+      const b = Math.hypot(...row.slice(2));
+      expect(a).toBeCloseTo(Math.SQRT1_2, 6);
+      expect(b).toBeCloseTo(Math.SQRT1_2, 6);
+    }
+    // a's mean is (2, 1): row 0 → (−1, −1)/√2, scaled by 1/√2 for two blocks
+    expect(x.data[0]).toBeCloseTo(-0.5, 6);
+    expect(x.data[1]).toBeCloseTo(-0.5, 6);
+  });
+
+  it("squared distances on the concatenation are the mean of the blocks' squared distances", () => {
+    const features = twoBlocks();
+    const normalizer = new BlockNormalizer(['a:gap', 'b:gap']).fit(features);
+    const x = normalizer.transform(features);
+    const a = normalizer.transformBlock(features, 'a:gap');
+    const b = normalizer.transformBlock(features, 'b:gap');
+    const squared = (m: { cols: number; data: Float32Array }, i: number, j: number) =>
+      Array.from({ length: m.cols }, (_, k) => (m.data[i * m.cols + k] - m.data[j * m.cols + k]) ** 2).reduce((s, v) => s + v, 0);
+    expect(squared(x, 0, 2)).toBeCloseTo((squared(a, 0, 2) + squared(b, 0, 2)) / 2, 6);
+  });
+
+  it('uses only the statistics of the rows it was fitted on', () => {
+    const features = twoBlocks();
+    const normalizer = new BlockNormalizer(['a:gap']).fit(features.select([0, 1]));
+    const alone = normalizer.transform(features.select([2]));
+    const together = normalizer.transform(features.select([2, 0, 1]));
+    expect(Array.from(alone.data)).toEqual(Array.from(together.data.subarray(0, 2)));
+  });
+
+  it("'feature' weighting gives every feature unit mean square, whatever the block width", () => {
+    const features = twoBlocks();
+    const x = new BlockNormalizer(['a:gap', 'b:gap'], 'feature').fit(features).transform(features);
+    const row = Array.from(x.data.subarray(0, 5));
+    expect(row.slice(0, 2).reduce((s, v) => s + v * v, 0) / 2).toBeCloseTo(1, 5);
+    expect(row.slice(2).reduce((s, v) => s + v * v, 0) / 3).toBeCloseTo(1, 5);
+  });
+});

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { accuracy } from '../../../src/main/atl/matrix';
+import { createStrategy, parseStrategyNames, STRATEGY_NAMES } from '../../../src/main/atl/strategies';
+import { AtlStrategy } from '../../../src/main/atl/strategies/atl';
+import { Head2ToeStrategy } from '../../../src/main/atl/strategies/head2toe';
+import { split, syntheticFeatures, type SyntheticCandidate } from './synthetic';
+
+const CLASSES = 5;
+const PER_CLASS = 20;
+
+/** The class signal lives only in layer 3 (spatially pooled); the penultimate is noise. */
+const SIGNAL_IN_LAYER3: SyntheticCandidate[] = [
+  { layer: 'layer0', dim: 8, signal: 0 },
+  { layer: 'layer1', dim: 8, signal: 0 },
+  { layer: 'layer2', dim: 16, signal: 0 },
+  { layer: 'layer3', pooling: 'spatial', dim: 32, signal: 1.2 },
+  { layer: 'layer4', dim: 8, signal: 0 },
+  { layer: 'pooled', dim: 8, signal: 0, penultimate: true },
+];
+
+/** In the teacher's own domain: the penultimate is the informative layer. */
+const SIGNAL_IN_PENULTIMATE: SyntheticCandidate[] = SIGNAL_IN_LAYER3.map((c) =>
+  c.penultimate ? { ...c, dim: 32, signal: 1.2 } : { ...c, signal: c.layer === 'layer3' ? 0.15 : 0 },
+);
+
+function episode(candidates: SyntheticCandidate[], shots: number, seed: number) {
+  const { features, labels } = syntheticFeatures(candidates, CLASSES, PER_CLASS, seed);
+  const { support, query } = split(CLASSES, PER_CLASS, shots);
+  return {
+    support: features.select(support),
+    supportLabels: Int32Array.from(support, (i) => labels[i]),
+    query: features.select(query),
+    queryLabels: Int32Array.from(query, (i) => labels[i]),
+  };
+}
+
+describe('strategies on features whose class signal is only in layer 3', () => {
+  const e = episode(SIGNAL_IN_LAYER3, 5, 1);
+
+  it('best-single picks layer 3', () => {
+    const model = createStrategy('best-single').fit(e.support, e.supportLabels);
+    expect(model.describe().candidates).toEqual({ 'layer3:spatial': 1 });
+    expect(model.score(e.query, e.queryLabels)).toBeGreaterThan(0.8);
+  });
+
+  it('atl (and ncm-atl) choose a set with layer 3 and the guard lets it replace the penultimate', () => {
+    for (const name of ['atl', 'ncm-atl'] as const) {
+      const model = createStrategy(name).fit(e.support, e.supportLabels);
+      const { candidates, fallback } = model.describe();
+      expect(fallback).toBeUndefined();
+      expect(candidates['layer3:spatial']).toBe(1);
+      expect(model.score(e.query, e.queryLabels)).toBeGreaterThan(0.8);
+    }
+    const penultimate = createStrategy('penultimate').fit(e.support, e.supportLabels);
+    expect(penultimate.score(e.query, e.queryLabels)).toBeLessThan(0.45);
+  });
+
+  it("head2toe keeps mostly layer 3's features", () => {
+    const model = new Head2ToeStrategy({ keepFraction: 0.2 }).fit(e.support, e.supportLabels);
+    const shares = model.describe().candidates;
+    expect(Object.values(shares).reduce((a, b) => a + b)).toBeCloseTo(1, 10);
+    expect(shares['layer3:spatial']).toBeGreaterThan(0.6);
+    expect(model.score(e.query, e.queryLabels)).toBeGreaterThan(0.7);
+  });
+
+  it('all-layers uses every candidate', () => {
+    const model = createStrategy('all-layers').fit(e.support, e.supportLabels);
+    expect(Object.keys(model.describe().candidates)).toHaveLength(SIGNAL_IN_LAYER3.length);
+    expect(model.score(e.query, e.queryLabels)).toBeGreaterThan(0.4);
+  });
+});
+
+describe('the guard and the one-shot fallback', () => {
+  it('keeps the penultimate when it is the informative layer', () => {
+    for (const seed of [2, 3, 4]) {
+      const e = episode(SIGNAL_IN_PENULTIMATE, 5, seed);
+      const atl = new AtlStrategy().fit(e.support, e.supportLabels);
+      expect(atl.describe().candidates['pooled:gap']).toBe(1);
+      const penultimate = createStrategy('penultimate').fit(e.support, e.supportLabels);
+      expect(atl.score(e.query, e.queryLabels)).toBeGreaterThanOrEqual(penultimate.score(e.query, e.queryLabels) - 0.02);
+    }
+  });
+
+  it('falls back to the guard when the gain is not clear, whatever the greedy choice', () => {
+    const e = episode(SIGNAL_IN_LAYER3, 5, 1);
+    const strict = new AtlStrategy({ guardT: Infinity }).fit(e.support, e.supportLabels);
+    expect(strict.describe()).toEqual({ strategy: 'atl', candidates: { 'pooled:gap': 1 }, fallback: 'guard' });
+  });
+
+  it('with one example per class, keeps the penultimate (nothing can be held out)', () => {
+    const e = episode(SIGNAL_IN_LAYER3, 1, 5);
+    for (const name of ['atl', 'ncm-atl', 'best-single'] as const) {
+      expect(createStrategy(name).fit(e.support, e.supportLabels).describe()).toMatchObject({ candidates: { 'pooled:gap': 1 }, fallback: 'one-shot' });
+    }
+  });
+});
+
+describe('no leakage, determinism', () => {
+  const e = episode(SIGNAL_IN_LAYER3, 5, 7);
+
+  it('predictions of a query do not depend on the other queries (no query statistics)', () => {
+    for (const name of STRATEGY_NAMES) {
+      const model = createStrategy(name).fit(e.support, e.supportLabels);
+      const all = model.predict(e.query);
+      for (const row of [0, 17, 74]) expect(model.predict(e.query.select([row]))[0]).toBe(all[row]);
+    }
+  });
+
+  it('every strategy is deterministic: refitting gives the same choices and predictions', () => {
+    for (const name of STRATEGY_NAMES) {
+      const a = createStrategy(name).fit(e.support, e.supportLabels);
+      const b = createStrategy(name).fit(e.support, e.supportLabels);
+      expect(b.describe()).toEqual(a.describe());
+      expect(Array.from(b.predict(e.query))).toEqual(Array.from(a.predict(e.query)));
+    }
+  });
+
+  it('ncm on the penultimate is SimpleShot: accuracy of nearest centered, normalized mean', () => {
+    const good = episode(SIGNAL_IN_PENULTIMATE, 5, 8);
+    const model = createStrategy('ncm').fit(good.support, good.supportLabels);
+    expect(accuracy(model.predict(good.query), good.queryLabels)).toBeGreaterThan(0.8);
+  });
+});
+
+describe('strategy names', () => {
+  it("parses 'all' and lists, and refuses unknown names", () => {
+    expect(parseStrategyNames('all')).toEqual([...STRATEGY_NAMES]);
+    expect(parseStrategyNames('atl, ncm,atl')).toEqual(['atl', 'ncm']);
+    expect(() => parseStrategyNames('atl,magic')).toThrow(/Unknown strategy magic/);
+  });
+});
