@@ -61,12 +61,16 @@ export class FeatureCache {
 
   /** Images (by sha256) that lack at least one of `layers` for this teacher and pooling. */
   missing(imageShas: string[], key: string, layers: string[], pooling: Pooling): string[] {
-    const count = this.db.prepare(
-      `SELECT COUNT(*) AS n FROM feature_cache WHERE image_sha256 = ? AND teacher_key = ? AND pooling = ?
-         AND layer IN (SELECT value FROM json_each(?))`,
-    );
-    const layerJson = JSON.stringify(layers);
-    return imageShas.filter((sha) => (count.get(sha, key, pooling, layerJson) as { n: number }).n < layers.length);
+    const rows = this.db
+      .prepare(
+        `SELECT image_sha256 AS sha, COUNT(*) AS n FROM feature_cache
+          WHERE teacher_key = ? AND pooling = ? AND layer IN (SELECT value FROM json_each(?))
+            AND image_sha256 IN (SELECT value FROM json_each(?))
+          GROUP BY image_sha256`,
+      )
+      .all(key, pooling, JSON.stringify(layers), JSON.stringify(imageShas)) as { sha: string; n: number }[];
+    const complete = new Set(rows.filter((row) => row.n === layers.length).map((row) => row.sha));
+    return imageShas.filter((sha) => !complete.has(sha));
   }
 
   /** Writes a batch's vectors in one transaction: a crash keeps whole batches only. */
@@ -84,17 +88,21 @@ export class FeatureCache {
     })();
   }
 
-  /** Vectors of one layer for these images, in order; undefined where not cached. */
+  /** Vectors of one layer for these images, in order; undefined where not cached. One query per layer. */
   get(imageShas: string[], key: string, layer: string, pooling: Pooling): (Float32Array | undefined)[] {
-    const select = this.db.prepare(
-      'SELECT vector FROM feature_cache WHERE image_sha256 = ? AND teacher_key = ? AND layer = ? AND pooling = ?',
-    );
+    const rows = this.db
+      .prepare(
+        `SELECT image_sha256 AS sha, vector FROM feature_cache
+          WHERE teacher_key = ? AND layer = ? AND pooling = ? AND image_sha256 IN (SELECT value FROM json_each(?))`,
+      )
+      .all(key, layer, pooling, JSON.stringify(imageShas)) as { sha: string; vector: Buffer }[];
+    const bySha = new Map(rows.map((row) => [row.sha, row.vector]));
     return imageShas.map((sha) => {
-      const row = select.get(sha, key, layer, pooling) as { vector: Buffer } | undefined;
-      if (!row) return undefined;
+      const vector = bySha.get(sha);
+      if (!vector) return undefined;
       // Copy into an aligned buffer: SQLite's blob may start at any byte offset.
-      const copy = new Uint8Array(row.vector.byteLength);
-      copy.set(row.vector);
+      const copy = new Uint8Array(vector.byteLength);
+      copy.set(vector);
       return new Float32Array(copy.buffer);
     });
   }
