@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { errorMessage, StudioError } from '../services/errors';
 import type { ImportProgress } from '../services/import-service';
 import { Pooling } from '../../shared/contract';
-import { extractFeatures } from '../features/extraction';
 import { ModelStore } from '../models/model-store';
 import { TeacherService } from '../models/teacher-service';
 import { Project } from '../services/project';
@@ -186,13 +185,11 @@ program
       if (!options.json) {
         console.error(`Engine: ${engine.engine} · ${engine.backend} · ${engine.device}${engine.fallbackReason ? ` (fallback: ${engine.fallbackReason})` : ''}`);
       }
-      const report = await extractFeatures({
+      const report = await project.extractFeatures({
         extractor: teacher.extractor,
-        cache: project.features,
         teacherKey: teacher.key,
         layers,
         pooling,
-        images: project.images.sources(),
         batchSize: options.batch,
         signal: controller.signal,
         onProgress: options.json || !process.stderr.isTTY ? undefined : (p) => {

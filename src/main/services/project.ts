@@ -2,6 +2,7 @@
 import { existsSync, renameSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import type { ProjectSummary } from '../../shared/contract';
+import { extractFeatures, type ExtractionOptions, type ExtractionReport } from '../features/extraction';
 import { FeatureCache } from '../features/feature-cache';
 import { ClassService } from './class-service';
 import { StudioError } from './errors';
@@ -50,6 +51,11 @@ export class Project {
 
   get name(): string {
     return getMeta(this.db, 'name') ?? basename(this.filePath, PROJECT_EXTENSION);
+  }
+
+  /** Extracts (or completes) the cached features of every image of this project. */
+  extractFeatures(options: Omit<ExtractionOptions, 'cache' | 'images'>): Promise<ExtractionReport> {
+    return extractFeatures({ ...options, cache: this.features, images: this.images.sources() });
   }
 
   summary(): ProjectSummary {

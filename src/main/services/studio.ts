@@ -22,7 +22,6 @@ import {
 } from '../../shared/contract';
 import { DEMO_SHAPES, writeDemoImages } from './demo-images';
 import { errorMessage, StudioError } from './errors';
-import { extractFeatures } from '../features/extraction';
 import type { PreprocessSpec } from '../engines/preprocess';
 import { ModelStore, type TeacherEntry } from '../models/model-store';
 import { TeacherService } from '../models/teacher-service';
@@ -269,13 +268,11 @@ export class Studio {
     return this.startJob(
       'extract',
       async (signal, report) => {
-        await extractFeatures({
+        await project.extractFeatures({
           extractor: teacher.extractor,
-          cache: project.features,
           teacherKey: teacher.key,
           layers,
           pooling,
-          images: project.images.sources(),
           signal,
           onProgress: (p) =>
             report({
