@@ -2,33 +2,24 @@
  * The grid with a real dataset (omniglot-small1, 2,720 images, 136 classes): only the visible
  * tiles are in the page, scrolling reaches the last image, and filters narrow the view.
  */
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, startStudioWeb } from '../helpers/browser';
-import { OMNIGLOT_SMALL1, tempDir } from '../helpers/fixtures';
+import { openStudioSession, type StudioSession } from '../helpers/browser';
+import { OMNIGLOT_SMALL1 } from '../helpers/fixtures';
 
-let dir: ReturnType<typeof tempDir>;
-let browser: Browser;
+let session: StudioSession;
 let page: Page;
-let server: Awaited<ReturnType<typeof startStudioWeb>>;
 
 beforeAll(async () => {
-  dir = tempDir('atl-e2e-grid-');
-  server = await startStudioWeb(join(dir.path, 'home'));
-  await server.studio.invoke('project.create', { name: 'Omniglot' });
-  await server.studio.invoke('import.start', { paths: [OMNIGLOT_SMALL1], labelsFromFolders: true });
-  await server.studio.idle();
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(server.web.url);
+  session = await openStudioSession('atl-e2e-grid-', async (studio) => {
+    await studio.invoke('project.create', { name: 'Omniglot' });
+    await studio.invoke('import.start', { paths: [OMNIGLOT_SMALL1], labelsFromFolders: true });
+    await studio.idle();
+  });
+  page = session.page;
+  await page.goto(session.web.url);
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.web.close();
-  await server?.studio.dispose();
-  dir?.remove();
-});
+afterAll(() => session?.close());
 
 describe('thumbnail grid', () => {
   it('keeps only the visible tiles in the page and scrolls to the last image', async () => {
@@ -36,7 +27,7 @@ describe('thumbnail grid', () => {
     const rendered = await page.getByTestId('tile').count();
     expect(rendered).toBeGreaterThan(10);
     expect(rendered).toBeLessThan(300);
-    const rows = await server.studio.invoke('images.list', { filter: { kind: 'all' }, sort: 'import' });
+    const rows = await session.studio.invoke('images.list', { filter: { kind: 'all' }, sort: 'import' });
     const last = rows[rows.length - 1].id;
     await page.getByTestId('grid').evaluate((grid) => grid.scrollTo({ top: grid.scrollHeight }));
     await expect.poll(() => page.locator(`[data-testid="tile"][data-image-id="${last}"]`).count()).toBe(1);
@@ -44,7 +35,7 @@ describe('thumbnail grid', () => {
   });
 
   it('filters by class and by unlabeled', async () => {
-    const classes = await server.studio.invoke('classes.list', {});
+    const classes = await session.studio.invoke('classes.list', {});
     const greek = classes.find((c) => c.name === 'Greek/character01')!;
     await page.getByTestId('filter-select').selectOption(`class:${greek.id}`);
     await expect.poll(() => page.getByTestId('tile').count()).toBe(20);

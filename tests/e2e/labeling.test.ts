@@ -3,48 +3,36 @@
  * they create a project, import a folder, label with the keyboard, undo once, reload, and find
  * their labels kept.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, startStudioWeb } from '../helpers/browser';
-import { CIFAR10_MINI, REPO, tempDir } from '../helpers/fixtures';
+import { openStudioSession, SCREENSHOTS, type StudioSession } from '../helpers/browser';
+import { CIFAR10_MINI } from '../helpers/fixtures';
 
-let dir: ReturnType<typeof tempDir>;
-let browser: Browser;
+let session: StudioSession;
 let page: Page;
-let server: Awaited<ReturnType<typeof startStudioWeb>>;
-const screenshots = join(REPO, 'test-results');
 
 beforeAll(async () => {
-  dir = tempDir('atl-e2e-');
-  mkdirSync(screenshots, { recursive: true });
-  server = await startStudioWeb(join(dir.path, 'home'));
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  session = await openStudioSession('atl-e2e-');
+  page = session.page;
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.web.close();
-  await server?.studio.dispose();
-  dir?.remove();
-});
+afterAll(() => session?.close());
 
 const tile = (imageId: number) => page.locator(`[data-testid="tile"][data-image-id="${imageId}"]`);
 
 describe('labeling in the browser', () => {
   it('refuses a request without the token', async () => {
-    const response = await page.goto(`http://127.0.0.1:${server.web.port}/`);
+    const response = await page.goto(`http://127.0.0.1:${session.web.port}/`);
     expect(response?.status()).toBe(401);
     expect(await page.textContent('body')).toMatch(/access token/);
   });
 
   it('opens on the demo project, with labeled examples', async () => {
-    await page.goto(server.web.url);
+    await page.goto(session.web.url);
     await expect.poll(() => page.getByTestId('project-title').textContent()).toMatch(/Demo/);
     await expect.poll(() => page.getByTestId('class-item').count()).toBe(4);
     await expect.poll(() => page.getByTestId('tile').count()).toBeGreaterThan(10);
-    await page.screenshot({ path: join(screenshots, 'e2e-demo.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'e2e-demo.png') });
   });
 
   it('creates a project, imports a folder, labels with the keyboard, undoes, and keeps labels over a reload', async () => {
@@ -84,6 +72,6 @@ describe('labeling in the browser', () => {
     expect(await tile(ids[2]).getAttribute('data-class-id')).toBe('');
     const counts = await page.getByTestId('class-item').evaluateAll((items) => items.map((i) => i.getAttribute('data-count')));
     expect(counts).toEqual(['1', '1']);
-    await page.screenshot({ path: join(screenshots, 'e2e-labeling.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'e2e-labeling.png') });
   });
 });

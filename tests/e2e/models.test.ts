@@ -3,29 +3,19 @@
  * and a feature extraction of the demo project with live progress.
  */
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, startStudioWeb } from '../helpers/browser';
-import { REPO, tempDir } from '../helpers/fixtures';
+import { openStudioSession, SCREENSHOTS, type StudioSession } from '../helpers/browser';
 
-let dir: ReturnType<typeof tempDir>;
-let browser: Browser;
+let session: StudioSession;
 let page: Page;
-let server: Awaited<ReturnType<typeof startStudioWeb>>;
 
 beforeAll(async () => {
-  dir = tempDir('atl-e2e-models-');
-  server = await startStudioWeb(join(dir.path, 'home'));
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(server.web.url);
+  session = await openStudioSession('atl-e2e-models-');
+  page = session.page;
+  await page.goto(session.web.url);
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.web.close();
-  await server?.studio.dispose();
-  dir?.remove();
-});
+afterAll(() => session?.close());
 
 describe('Models view', () => {
   it('shows each teacher, the engine that runs it, and its layer inventory', async () => {
@@ -43,8 +33,8 @@ describe('Models view', () => {
     await page.getByTestId('extract-start').click();
     await expect.poll(() => page.getByTestId('extract-progress').textContent(), { timeout: 60_000 }).toMatch(/96\s*\/\s*96/);
     await expect.poll(() => page.getByTestId('features-status').textContent(), { timeout: 30_000 }).toMatch(/96 of 96/);
-    await page.screenshot({ path: join(REPO, 'test-results', 'e2e-models.png') });
-    const status = await server.studio.invoke('features.status', { modelId: 'resnet20_cifar10', pooling: 'spatial' });
+    await page.screenshot({ path: join(SCREENSHOTS, 'e2e-models.png') });
+    const status = await session.studio.invoke('features.status', { modelId: 'resnet20_cifar10', pooling: 'spatial' });
     expect(status).toMatchObject({ images: 96, cached: 96 });
   });
 });
