@@ -7,6 +7,7 @@ import type { Episode } from './episodes';
 import { meanCi95, pairedDifference } from './episodes';
 import type { FeatureSet } from './features';
 import { accuracy } from './matrix';
+import { BlockHead } from './strategies/strategy';
 import { createStrategy, type StrategyName } from './strategies';
 
 export interface StrategyRun {
@@ -17,6 +18,8 @@ export interface StrategyRun {
   chosen: Map<string, number>;
   /** Fit plus predict, summed over episodes. */
   seconds: number;
+  /** Predicted episode labels of each episode's queries, in episode order. */
+  predictions: Int32Array[];
 }
 
 export function runEpisodes(
@@ -25,7 +28,7 @@ export function runEpisodes(
   strategies: readonly StrategyName[],
   onEpisode?: (done: number) => void,
 ): StrategyRun[] {
-  const runs: StrategyRun[] = strategies.map((strategy) => ({ strategy, accuracies: [], chosen: new Map(), seconds: 0 }));
+  const runs: StrategyRun[] = strategies.map((strategy) => ({ strategy, accuracies: [], chosen: new Map(), seconds: 0, predictions: [] }));
   episodes.forEach((episode, e) => {
     const support = features.select(episode.support);
     const query = features.select(episode.query);
@@ -35,6 +38,7 @@ export function runEpisodes(
       const predicted = model.predict(query);
       run.seconds += (performance.now() - started) / 1000;
       run.accuracies.push(accuracy(predicted, episode.queryLabels));
+      run.predictions.push(predicted);
       for (const [key, weight] of Object.entries(model.describe().candidates)) run.chosen.set(key, (run.chosen.get(key) ?? 0) + weight);
     }
     onEpisode?.(e + 1);
@@ -75,4 +79,39 @@ export function summarize(runs: readonly StrategyRun[], shots: number): Strategy
       fit_s: run.seconds / episodes,
     };
   });
+}
+
+export interface LayerProfilePoint {
+  candidate: string;
+  layer: string;
+  pooling: string;
+  depth: number;
+  shots: number;
+  mean: number;
+  ci95: number;
+}
+
+/**
+ * How well each candidate alone classifies, over the same episodes: a nearest-class-mean head
+ * (SimpleShot) per candidate. Nearest-mean rather than logistic regression because it is what the
+ * ATL search scores with, and it costs one pass per candidate and episode.
+ */
+export function layerProfile(features: FeatureSet, episodes: readonly Episode[], shots: number): LayerProfilePoint[] {
+  const accuracies = features.candidates.map(() => [] as number[]);
+  for (const episode of episodes) {
+    const support = features.select(episode.support);
+    const query = features.select(episode.query);
+    features.candidates.forEach((c, k) => {
+      const head = new BlockHead([c.key], 'ncm').fit(support, episode.supportLabels);
+      accuracies[k].push(accuracy(head.predict(query), episode.queryLabels));
+    });
+  }
+  return features.candidates.map((c, k) => ({
+    candidate: c.key,
+    layer: c.layer,
+    pooling: c.pooling,
+    depth: c.depth,
+    shots,
+    ...meanCi95(accuracies[k]),
+  }));
 }

@@ -15,6 +15,8 @@ export interface Candidate {
   layer: string;
   pooling: Pooling;
   dim: number;
+  /** The layer's depth in the teacher (0 = nearest the input), for profiles over depth. */
+  depth: number;
   /** The teacher's own penultimate features (the baseline every strategy is compared to). */
   penultimate: boolean;
 }

@@ -10,13 +10,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { scanLabeledFolder } from '../atl/dataset';
 import { mixSeed, sampleEpisodes } from '../atl/episodes';
-import { runEpisodes, summarize, type StrategyResult } from '../atl/evaluate';
-import { candidateKey, FeatureSet, type Candidate } from '../atl/features';
+import { layerProfile, runEpisodes, summarize, type LayerProfilePoint, type StrategyResult } from '../atl/evaluate';
+import { candidatePlan, loadCandidateFeatures } from '../atl/candidate-features';
+import type { FeatureSet } from '../atl/features';
 import { parseStrategyNames, type StrategyName } from '../atl/strategies';
-import type { FeatureLayer } from '../engines/feature-extractor';
-import { extractFeatures, type ExtractionImage } from '../features/extraction';
 import { FeatureCache } from '../features/feature-cache';
-import { pooledLength, spatialGrid, type Pooling } from '../features/pooling-spec';
 import { ModelStore } from '../models/model-store';
 import { TeacherService } from '../models/teacher-service';
 import { StudioError } from '../services/errors';
@@ -33,6 +31,8 @@ export interface BenchOptions {
   seed: number;
   /** Feature cache file; default: one per data folder in the OS temp folder. */
   cache?: string;
+  /** Also score every candidate alone (`layer_profile`). */
+  profile?: boolean;
 }
 
 export interface BenchReport {
@@ -46,6 +46,8 @@ export interface BenchReport {
   timings: { extract_s: number; fit_s: number };
   /** The candidates compared (`layer:pooling`), after dropping exact duplicates. */
   candidates: string[];
+  /** Each candidate alone (nearest class mean), per shot count, over the same episodes: accuracy over depth. */
+  layer_profile: LayerProfilePoint[];
   /** Classes left out for some shot counts: too few images for shots + queries. */
   skipped_classes: { class: string; images: number; shots: number[] }[];
 }
@@ -64,6 +66,7 @@ export function registerBenchCommand(program: Command): Command {
     .option('--seed <n>', 'episode seed', (v) => integer(v, 0), 1)
     .option('--json <out.json>', 'also write the results as JSON')
     .option('--cache <path>', 'feature cache file (default: one per data folder in the temp folder)')
+    .option('--profile', 'also score every candidate layer alone (nearest class mean): the per-layer profile over depth')
     .action(async (options: Omit<BenchOptions, 'strategies'> & { strategies: string; json?: string }) => {
       const report = await runBench(
         { ...options, strategies: parseStrategyNames(options.strategies) },
@@ -108,41 +111,22 @@ export async function runBench(
     const teacher = await teachers.get(options.model);
     const engine = teacher.extractor.describe();
     log(`Teacher ${options.model} on ${engine.engine} · ${engine.backend} · ${engine.device}; cache ${cachePath}\n`);
-    const inUse = await teachers.resolveLayers(options.model, 'all');
-    const penultimate = teacher.extractor.layers.find((l) => l.penultimate)!;
-    const layers = inUse.some((l) => l.penultimate) ? inUse : [...inUse, penultimate];
-    const used: ExtractionImage[] = classes.flatMap((c) => byClass.get(c)!).map((path) => ({ path, sha256: sha256(path) }));
-    const plan: [Pooling, FeatureLayer[]][] = [
-      ['gap', layers],
-      // A 1×1 grid is the global average again.
-      ['spatial', layers.filter((l) => spatialGrid(l) > 1)],
-    ];
-    // Read first and extract only what is missing: asking the cache what is missing costs as much as reading.
-    const columns = readColumns(cache, teacher.key, plan, used);
-    const incomplete = used.filter((_, i) => columns.some((c) => !c.vectors[i]));
-    if (incomplete.length > 0) {
-      log(`Extracting ${incomplete.length} images not in the cache\n`);
-      for (const [pooling, poolingLayers] of plan) {
-        const report = await extractFeatures({
-          extractor: teacher.extractor,
-          cache,
-          teacherKey: teacher.key,
-          layers: poolingLayers,
-          pooling,
-          images: incomplete,
-          onProgress: (p) => progress(`\rExtracting ${pooling}: ${p.done}/${p.total} images   `),
-        });
-        progress('\n');
-        for (const failure of report.failures) log(`  failed: ${failure.path}: ${failure.reason}\n`);
-      }
-      const fresh = readColumns(cache, teacher.key, plan, incomplete);
-      const freshRow = new Map(incomplete.map((image, i) => [image.sha256, i]));
-      used.forEach((image, i) => {
-        const from = freshRow.get(image.sha256);
-        if (from !== undefined) columns.forEach((c, k) => (c.vectors[i] = fresh[k].vectors[from]));
-      });
-    }
-    ({ features, itemClasses } = assembleFeatures(columns, used, byClass, classes));
+    const paths = classes.flatMap((c) => byClass.get(c)!.map((path) => ({ path, className: c })));
+    const loaded = await loadCandidateFeatures({
+      extractor: teacher.extractor,
+      teacherKey: teacher.key,
+      plan: candidatePlan(await teachers.resolveLayers(options.model, 'all'), teacher.extractor.layers),
+      cache,
+      images: paths.map(({ path }) => ({ path, sha256: sha256(path) })),
+      onProgress: (pooling, p) => {
+        progress(`\rExtracting ${pooling}: ${p.cached + p.done}/${p.total} images   `);
+        if (p.cached + p.done === p.total) progress('\n');
+      },
+    });
+    if (loaded.extracted > 0) log(`Extracted ${loaded.extracted} images not in the cache\n`);
+    for (const failure of loaded.failures) log(`  failed: ${failure.path}: ${failure.reason}\n`);
+    features = loaded.features;
+    itemClasses = loaded.rows.map((i) => paths[i].className);
   } finally {
     cache.close();
     await teachers.dispose();
@@ -152,6 +136,7 @@ export async function runBench(
 
   const strategies: StrategyName[] = options.strategies.includes('penultimate') ? options.strategies : ['penultimate', ...options.strategies];
   const results: StrategyResult[] = [];
+  const profile: LayerProfilePoint[] = [];
   let fitSeconds = 0;
   for (const shots of options.shots) {
     const eligible = classes.filter((c) => byClass.get(c)!.length >= shots + options.queries);
@@ -166,6 +151,7 @@ export async function runBench(
     log(`${shots}-shot: ${episodes.length} episodes in ${seconds.toFixed(1)} s\n`);
     fitSeconds += seconds;
     results.push(...summarize(runs, shots));
+    if (options.profile) profile.push(...layerProfile(features, episodes, shots));
   }
   return {
     model: options.model,
@@ -177,68 +163,9 @@ export async function runBench(
     results,
     timings: { extract_s: extractSeconds, fit_s: fitSeconds },
     candidates: features.keys,
+    layer_profile: profile,
     skipped_classes: skipped,
   };
-}
-
-interface Column {
-  candidate: Candidate;
-  depth: number;
-  /** Per image, in the order asked for; undefined where not cached. */
-  vectors: (Float32Array | undefined)[];
-}
-
-function readColumns(cache: FeatureCache, key: string, plan: [Pooling, FeatureLayer[]][], images: ExtractionImage[]): Column[] {
-  const shas = images.map((i) => i.sha256);
-  return plan.flatMap(([pooling, layers]) =>
-    layers.map((layer) => ({
-      candidate: { key: candidateKey(layer.name, pooling), layer: layer.name, pooling, dim: pooledLength(layer, pooling), penultimate: layer.penultimate && pooling === 'gap' },
-      depth: layer.depth,
-      vectors: cache.get(shas, key, layer.name, pooling),
-    })),
-  );
-}
-
-/**
- * One `FeatureSet` with a row per image that has every candidate, dropping candidates identical
- * to an earlier one: a teacher's penultimate is often the global average of its last block, which
- * must not count twice.
- */
-function assembleFeatures(
-  columns: Column[],
-  images: ExtractionImage[],
-  byClass: ReadonlyMap<string, string[]>,
-  classes: string[],
-): { features: FeatureSet; itemClasses: string[] } {
-  const complete = images.flatMap((_, i) => (columns.every((c) => c.vectors[i]) ? [i] : []));
-  const blocks = new Map<string, Float32Array>();
-  const kept: Column[] = [];
-  // The penultimate first, so that its duplicates are the ones dropped.
-  for (const column of [...columns].sort((a, b) => Number(b.candidate.penultimate) - Number(a.candidate.penultimate))) {
-    const { dim } = column.candidate;
-    const block = new Float32Array(complete.length * dim);
-    complete.forEach((image, row) => block.set(column.vectors[image]!, row * dim));
-    if (kept.some((k) => k.candidate.dim === dim && nearlyEqual(blocks.get(k.candidate.key)!, block))) continue;
-    blocks.set(column.candidate.key, block);
-    kept.push(column);
-  }
-  kept.sort((a, b) => a.depth - b.depth || a.candidate.pooling.localeCompare(b.candidate.pooling));
-  const classOf = new Map(classes.flatMap((c) => byClass.get(c)!.map((path) => [path, c] as const)));
-  return {
-    features: new FeatureSet(kept.map((k) => k.candidate), complete.length, blocks),
-    itemClasses: complete.map((i) => classOf.get(images[i].path)!),
-  };
-}
-
-/** Equal up to float32 rounding of sums taken in another order. */
-function nearlyEqual(a: Float32Array, b: Float32Array): boolean {
-  let scale = 0;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) {
-    scale = Math.max(scale, Math.abs(a[i]));
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-  }
-  return diff <= 1e-4 * Math.max(scale, 1e-12);
 }
 
 export function formatBenchTable(report: BenchReport): string {

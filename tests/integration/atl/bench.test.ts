@@ -27,7 +27,7 @@ async function bench(out: string): Promise<BenchReport> {
   const program = new Command().exitOverride();
   registerBenchCommand(program);
   const args = ['bench', '--data', CIFAR10_MINI, '--model', 'resnet20_cifar10', '--ways', '5', '--shots', '1,5', '--queries', '15'];
-  await program.parseAsync([...args, '--episodes', '20', '--strategies', 'all', '--seed', '1', '--json', out, '--cache', join(dir.path, 'features.sqlite')], { from: 'user' });
+  await program.parseAsync([...args, '--episodes', '20', '--strategies', 'all', '--seed', '1', '--profile', '--json', out, '--cache', join(dir.path, 'features.sqlite')], { from: 'user' });
   return JSON.parse(readFileSync(out, 'utf8')) as BenchReport;
 }
 
@@ -56,6 +56,16 @@ describe('atl-studio bench', () => {
     expect(atl1.delta_vs_penultimate).toBe(0);
     expect(first.candidates).toContain('stage2_block1:spatial');
     expect(first.candidates).not.toContain('stage3_block2:gap'); // the penultimate's duplicate
+    // The profile scores every candidate alone with a nearest-mean head on the same episodes, so
+    // its penultimate entry is the ncm strategy exactly.
+    expect(first.layer_profile).toHaveLength(2 * first.candidates.length);
+    for (const shots of [1, 5]) {
+      const ncm = first.results.find((r) => r.strategy === 'ncm' && r.shots === shots)!;
+      const point = first.layer_profile.find((p) => p.candidate === 'pooled:gap' && p.shots === shots)!;
+      expect(point.mean).toBe(ncm.mean);
+      const depths = first.layer_profile.filter((p) => p.shots === shots).map((p) => p.depth);
+      expect(depths).toEqual([...depths].sort((a, b) => a - b));
+    }
     expect(first.timings.extract_s).toBeGreaterThan(0);
     expect(first.timings.fit_s).toBeGreaterThan(0);
 

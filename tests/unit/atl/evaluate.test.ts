@@ -49,7 +49,7 @@ describe('running strategies over episodes', () => {
 describe('summaries', () => {
   it('gives means, CIs, paired deltas to penultimate and the fraction of episodes each candidate was chosen', () => {
     const runs: StrategyRun[] = [
-      { strategy: 'penultimate', accuracies: [0.5, 0.6, 0.7, 0.8], chosen: new Map([['pooled:gap', 4]]), seconds: 0.4 },
+      { strategy: 'penultimate', accuracies: [0.5, 0.6, 0.7, 0.8], chosen: new Map([['pooled:gap', 4]]), seconds: 0.4, predictions: [] },
       {
         strategy: 'atl',
         accuracies: [0.6, 0.7, 0.8, 0.9],
@@ -58,6 +58,7 @@ describe('summaries', () => {
           ['pooled:gap', 1],
         ]),
         seconds: 0.8,
+        predictions: [],
       },
     ];
     const [penultimate, atl] = summarize(runs, 5);

@@ -5,8 +5,8 @@ function twoBlocks(): FeatureSet {
   // a: 2 values per row, b: 3 values per row; 3 rows
   return new FeatureSet(
     [
-      { key: 'a:gap', layer: 'a', pooling: 'gap', dim: 2, penultimate: false },
-      { key: 'b:gap', layer: 'b', pooling: 'gap', dim: 3, penultimate: true },
+      { key: 'a:gap', layer: 'a', pooling: 'gap', dim: 2, depth: 0, penultimate: false },
+      { key: 'b:gap', layer: 'b', pooling: 'gap', dim: 3, depth: 1, penultimate: true },
     ],
     3,
     new Map([

@@ -40,7 +40,7 @@ export function syntheticFeatures(
     const offset = Float64Array.from({ length: c.dim }, () => 3 + normal());
     const data = new Float32Array(rows * c.dim);
     for (let i = 0; i < rows; i++) for (let j = 0; j < c.dim; j++) data[i * c.dim + j] = offset[j] + means[labels[i]][j] + normal();
-    list.push({ key, layer: c.layer, pooling, dim: c.dim, penultimate: c.penultimate ?? false });
+    list.push({ key, layer: c.layer, pooling, dim: c.dim, depth: list.length, penultimate: c.penultimate ?? false });
     blocks.set(key, data);
   }
   return { features: new FeatureSet(list, rows, blocks), labels };
