@@ -105,10 +105,10 @@ export const ImportReport = z.object({
 });
 export type ImportReport = z.infer<typeof ImportReport>;
 
-/** Progress of a long job (imports now; extraction and comparisons later). */
+/** Progress of a long job: an import, a feature extraction, a strategy comparison or training a head. */
 export const JobProgress = z.object({
   jobId: z.string(),
-  kind: z.enum(['import', 'extract']),
+  kind: z.enum(['import', 'extract', 'compare', 'train']),
   state: z.enum(['running', 'done', 'cancelled', 'failed']),
   done: z.number().int(),
   total: z.number().int(),
@@ -182,6 +182,120 @@ export const FeatureStatus = z.object({
 });
 export type FeatureStatus = z.infer<typeof FeatureStatus>;
 
+export const STRATEGY_NAMES = ['penultimate', 'best-single', 'atl', 'all-layers', 'head2toe', 'ncm', 'ncm-atl'] as const;
+export const StrategyName = z.enum(STRATEGY_NAMES);
+export type StrategyName = z.infer<typeof StrategyName>;
+
+/**
+ * What a comparison runs. `episodes`: N-way K-shot episodes over the human-labeled images, for each
+ * shot count (ways and queries shrink to what the labels allow, and the result says what was
+ * used). `splits`: repeated stratified splits of all labels (a `testFraction` of each class held
+ * out), "how good is my classifier now"; its results have shots = 0, meaning all labels.
+ */
+export const ComparisonConfig = z
+  .object({
+    modelId: z.string().min(1),
+    strategies: z.array(StrategyName).min(1),
+    mode: z.enum(['episodes', 'splits']),
+    shots: z.array(z.number().int().min(1).max(100)).min(1).max(8),
+    ways: z.number().int().min(2).max(100),
+    queries: z.number().int().min(1).max(100),
+    /** Episodes per shot count, or splits. */
+    repeats: z.number().int().min(1).max(5000),
+    testFraction: z.number().min(0.05).max(0.8),
+    seed: z.number().int().min(0).max(2 ** 31),
+  })
+  .strict();
+export type ComparisonConfig = z.infer<typeof ComparisonConfig>;
+
+export const RunStatus = z.enum(['running', 'completed', 'cancelled', 'failed']);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const ComparisonSummary = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+  status: RunStatus,
+  config: ComparisonConfig,
+  teacherName: z.string(),
+  /** Why it failed, or what was left out (e.g. a shot count the labels cannot support). */
+  message: z.string().nullable(),
+});
+export type ComparisonSummary = z.infer<typeof ComparisonSummary>;
+
+/** One strategy at one shot count (0: all labels, `splits` mode). Accuracies are fractions 0–1. */
+export const ComparisonCell = z.object({
+  strategy: StrategyName,
+  shots: z.number().int(),
+  ways: z.number().int(),
+  queries: z.number().int(),
+  repeats: z.number().int(),
+  mean: z.number(),
+  ci95: z.number(),
+  deltaVsPenultimate: z.number(),
+  deltaCi95: z.number(),
+  /** Best mean of its column, and the paired difference to the runner-up has a CI that excludes 0. */
+  winner: z.boolean(),
+  /** Mean fit + predict seconds per episode. */
+  fitSeconds: z.number(),
+  /** Candidate `layer:pooling` → fraction of episodes it was used in (head2toe: share of kept features). */
+  layersChosen: z.record(z.string(), z.number()),
+});
+export type ComparisonCell = z.infer<typeof ComparisonCell>;
+
+export const ComparisonDetail = ComparisonSummary.extend({
+  classes: z.array(z.object({ id: z.number().int(), name: z.string(), color: z.string() })),
+  cells: z.array(ComparisonCell),
+  /** Query counts, summed over episodes: matrix[t][p] for classes[t] predicted as classes[p]. */
+  confusion: z.array(z.object({ strategy: StrategyName, shots: z.number().int(), matrix: z.array(z.array(z.number().int())) })),
+  /** The images most often misclassified, per strategy and shots (up to 24 each). */
+  mistakes: z.array(
+    z.object({
+      strategy: StrategyName,
+      shots: z.number().int(),
+      imageId: z.number().int(),
+      trueClassId: z.number().int(),
+      predictedClassId: z.number().int(),
+      /** Episodes in which it was a query and predicted so. */
+      count: z.number().int(),
+    }),
+  ),
+  /** Each candidate alone (nearest class mean) over the same episodes. */
+  profile: z.array(
+    z.object({
+      candidate: z.string(),
+      layer: z.string(),
+      pooling: Pooling,
+      depth: z.number().int(),
+      shots: z.number().int(),
+      mean: z.number(),
+      ci95: z.number(),
+    }),
+  ),
+  timings: z.object({ featuresSeconds: z.number(), strategiesSeconds: z.number(), totalSeconds: z.number() }),
+});
+export type ComparisonDetail = z.infer<typeof ComparisonDetail>;
+
+/** A classifier trained on all human labels of the project, ready to predict. */
+export const HeadSummary = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  createdAt: z.string(),
+  strategy: StrategyName,
+  modelId: z.string(),
+  teacherName: z.string(),
+  teacherSha256: z.string(),
+  /** Candidates (`layer:pooling`) the head reads. */
+  candidates: z.array(z.string()),
+  classes: z.array(z.object({ id: z.number().int(), name: z.string(), labels: z.number().int() })),
+  /** Cross-validated on the labels (repeated stratified splits; see `cvSplits`). */
+  cvAccuracy: z.number().nullable(),
+  cvCi95: z.number().nullable(),
+  cvSplits: z.number().int(),
+});
+export type HeadSummary = z.infer<typeof HeadSummary>;
+
 const Path = z.string().min(1).max(4096);
 const Id = z.number().int().positive();
 const ClassName = z.string().trim().min(1, 'A class needs a name').max(200);
@@ -242,6 +356,23 @@ export const contract = {
   /** Cancels any running job (import or extraction). */
   'jobs.cancel': { input: z.object({ jobId: z.string() }).strict(), output: z.null() },
 
+  /** Compares strategies on the project's human labels; a job with progress. The run is stored as it starts. */
+  'compare.start': {
+    input: z.object({ config: ComparisonConfig, name: z.string().trim().min(1).max(200).optional() }).strict(),
+    output: z.object({ jobId: z.string(), runId: z.number().int() }),
+  },
+  'compare.list': { input: Empty, output: z.array(ComparisonSummary) },
+  'compare.get': { input: z.object({ id: Id }).strict(), output: ComparisonDetail },
+  'compare.delete': { input: z.object({ id: Id, confirm: z.literal(true) }).strict(), output: z.null() },
+
+  /** Trains a head with one strategy on every human label (features extracted as needed); a job. */
+  'heads.train': {
+    input: z.object({ modelId: z.string().min(1), strategy: StrategyName, name: z.string().trim().min(1).max(200).optional() }).strict(),
+    output: z.object({ jobId: z.string() }),
+  },
+  'heads.list': { input: Empty, output: z.array(HeadSummary) },
+  'heads.delete': { input: z.object({ id: Id, confirm: z.literal(true) }).strict(), output: z.null() },
+
   'classes.list': { input: Empty, output: z.array(ClassInfo) },
   'classes.create': {
     input: z.object({ name: ClassName, color: Color.optional() }).strict(),
@@ -294,7 +425,7 @@ export function isMethod(name: string): name is Method {
 /** Events pushed from the services to every connected front. */
 export const StudioEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('job.progress'), job: JobProgress }),
-  z.object({ type: z.literal('project.changed'), what: z.enum(['project', 'images', 'classes', 'labels']) }),
+  z.object({ type: z.literal('project.changed'), what: z.enum(['project', 'images', 'classes', 'labels', 'comparisons', 'heads']) }),
 ]);
 export type StudioEvent = z.infer<typeof StudioEvent>;
 

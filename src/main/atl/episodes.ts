@@ -65,6 +65,43 @@ export function sampleEpisodes(itemsByClass: readonly (readonly number[])[], spe
   });
 }
 
+/**
+ * `count` stratified splits of all items, as episodes: in each, `testFraction` of every class
+ * (rounded, at least 1) is the query and the rest the support. Only classes with ≥ 2 items take
+ * part (a class needs one example to learn from and one to test).
+ */
+export function stratifiedSplits(itemsByClass: readonly (readonly number[])[], testFraction: number, count: number, seed: number): Episode[] {
+  const classes = itemsByClass.flatMap((items, c) => (items.length >= 2 ? [c] : []));
+  if (classes.length < 2) throw new StudioError('invalid_input', `Splits need 2 classes with ≥ 2 labeled images; ${classes.length} have that many`);
+  const random = seededRandom(seed);
+  return Array.from({ length: count }, () => {
+    const support: number[] = [];
+    const supportLabels: number[] = [];
+    const query: number[] = [];
+    const queryLabels: number[] = [];
+    classes.forEach((c, label) => {
+      const items = drawDistinct(itemsByClass[c], itemsByClass[c].length, random);
+      const tests = Math.min(items.length - 1, Math.max(1, Math.round(testFraction * items.length)));
+      items.forEach((item, i) => {
+        if (i < tests) {
+          query.push(item);
+          queryLabels.push(label);
+        } else {
+          support.push(item);
+          supportLabels.push(label);
+        }
+      });
+    });
+    return {
+      classes,
+      support: Int32Array.from(support),
+      supportLabels: Int32Array.from(supportLabels),
+      query: Int32Array.from(query),
+      queryLabels: Int32Array.from(queryLabels),
+    };
+  });
+}
+
 /** `count` distinct elements in random order (partial Fisher–Yates on a copy). */
 function drawDistinct<T>(from: readonly T[], count: number, random: () => number): T[] {
   const pool = [...from];

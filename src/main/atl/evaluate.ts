@@ -28,22 +28,54 @@ export function runEpisodes(
   strategies: readonly StrategyName[],
   onEpisode?: (done: number) => void,
 ): StrategyRun[] {
-  const runs: StrategyRun[] = strategies.map((strategy) => ({ strategy, accuracies: [], chosen: new Map(), seconds: 0, predictions: [] }));
+  const runs = emptyRuns(strategies);
   episodes.forEach((episode, e) => {
-    const support = features.select(episode.support);
-    const query = features.select(episode.query);
-    for (const run of runs) {
-      const started = performance.now();
-      const model = createStrategy(run.strategy).fit(support, episode.supportLabels);
-      const predicted = model.predict(query);
-      run.seconds += (performance.now() - started) / 1000;
-      run.accuracies.push(accuracy(predicted, episode.queryLabels));
-      run.predictions.push(predicted);
-      for (const [key, weight] of Object.entries(model.describe().candidates)) run.chosen.set(key, (run.chosen.get(key) ?? 0) + weight);
-    }
+    runEpisode(features, episode, runs);
     onEpisode?.(e + 1);
   });
   return runs;
+}
+
+/**
+ * The same, yielding to the event loop between episodes (a service process keeps answering while
+ * it runs) and stopping early when `signal` aborts: the runs then hold the episodes done so far.
+ */
+export async function runEpisodesAsync(
+  features: FeatureSet,
+  episodes: readonly Episode[],
+  strategies: readonly StrategyName[],
+  options: { signal?: AbortSignal; onEpisode?: (done: number) => void } = {},
+): Promise<StrategyRun[]> {
+  const runs = emptyRuns(strategies);
+  let yielded = performance.now();
+  for (let e = 0; e < episodes.length && !options.signal?.aborted; e++) {
+    runEpisode(features, episodes[e], runs);
+    options.onEpisode?.(e + 1);
+    if (performance.now() - yielded > 50) {
+      await new Promise((resolve) => setImmediate(resolve));
+      yielded = performance.now();
+    }
+  }
+  return runs;
+}
+
+function emptyRuns(strategies: readonly StrategyName[]): StrategyRun[] {
+  return strategies.map((strategy) => ({ strategy, accuracies: [], chosen: new Map(), seconds: 0, predictions: [] }));
+}
+
+/** Fits every strategy on the episode's support and scores it on its queries, appending to `runs`. */
+function runEpisode(features: FeatureSet, episode: Episode, runs: StrategyRun[]): void {
+  const support = features.select(episode.support);
+  const query = features.select(episode.query);
+  for (const run of runs) {
+    const started = performance.now();
+    const model = createStrategy(run.strategy).fit(support, episode.supportLabels);
+    const predicted = model.predict(query);
+    run.seconds += (performance.now() - started) / 1000;
+    run.accuracies.push(accuracy(predicted, episode.queryLabels));
+    run.predictions.push(predicted);
+    for (const [key, weight] of Object.entries(model.describe().candidates)) run.chosen.set(key, (run.chosen.get(key) ?? 0) + weight);
+  }
 }
 
 export interface StrategyResult {
@@ -96,9 +128,16 @@ export interface LayerProfilePoint {
  * (SimpleShot) per candidate. Nearest-mean rather than logistic regression because it is what the
  * ATL search scores with, and it costs one pass per candidate and episode.
  */
-export function layerProfile(features: FeatureSet, episodes: readonly Episode[], shots: number): LayerProfilePoint[] {
+export async function layerProfile(
+  features: FeatureSet,
+  episodes: readonly Episode[],
+  shots: number,
+  signal?: AbortSignal,
+): Promise<LayerProfilePoint[]> {
   const accuracies = features.candidates.map(() => [] as number[]);
   for (const episode of episodes) {
+    if (signal?.aborted) return [];
+    await new Promise((resolve) => setImmediate(resolve));
     const support = features.select(episode.support);
     const query = features.select(episode.query);
     features.candidates.forEach((c, k) => {

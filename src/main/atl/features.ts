@@ -106,6 +106,18 @@ export class BlockNormalizer {
     if (keys.length === 0) throw new StudioError('invalid_input', 'Choose at least one candidate');
   }
 
+  /** A normalizer fitted before, from its means (see `means`), e.g. a stored trained head's. */
+  static restore(keys: readonly string[], weighting: BlockWeighting, means: readonly Float64Array[]): BlockNormalizer {
+    const normalizer = new BlockNormalizer(keys, weighting);
+    normalizer.means = new Map(keys.map((key, b) => [key, means[b]]));
+    return normalizer;
+  }
+
+  /** The fitted means, in `keys` order. */
+  get fittedMeans(): Float64Array[] {
+    return this.keys.map((key) => this.mean(key));
+  }
+
   /** Only the rows given here (the support) set the means: nothing from the rows it will transform. */
   fit(features: FeatureSet): this {
     this.means = new Map(this.keys.map((key) => [key, columnMeans(features.block(key))]));

@@ -141,7 +141,7 @@ export class LogisticRegression {
 }
 
 /** x·coefᵀ + intercept, `rows × classes`. */
-function linearScores(x: Matrix, coef: Float64Array, intercept: Float64Array, classes: number): Float64Array {
+export function linearScores(x: Matrix, coef: Float64Array, intercept: Float64Array, classes: number): Float64Array {
   const { rows: m, cols: d, data } = x;
   const out = new Float64Array(m * classes);
   for (let i = 0; i < m; i++) {

@@ -195,3 +195,15 @@ export function accuracy(predicted: Int32Array, labels: Int32Array): number {
 export function checkRows(x: Matrix, labels: Int32Array): void {
   if (x.rows !== labels.length) throw new StudioError('invalid_input', `${x.rows} rows for ${labels.length} labels`);
 }
+
+/** Each row scaled to unit L2 norm (zero rows stay zero). */
+export function rowNormalized(x: Matrix): Matrix {
+  const { rows: n, cols: d, data } = x;
+  const out = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const squares = dot(data, i * d, data, i * d, d);
+    const scale = squares > 0 ? 1 / Math.sqrt(squares) : 0;
+    for (let j = 0; j < d; j++) out[i * d + j] = data[i * d + j] * scale;
+  }
+  return matrix(n, d, out);
+}

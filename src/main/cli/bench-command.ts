@@ -151,7 +151,7 @@ export async function runBench(
     log(`${shots}-shot: ${episodes.length} episodes in ${seconds.toFixed(1)} s\n`);
     fitSeconds += seconds;
     results.push(...summarize(runs, shots));
-    if (options.profile) profile.push(...layerProfile(features, episodes, shots));
+    if (options.profile) profile.push(...(await layerProfile(features, episodes, shots)));
   }
   return {
     model: options.model,

@@ -17,6 +17,16 @@ interface Change {
 export class LabelService {
   constructor(private readonly db: ProjectDb) {}
 
+  /** The examples a classifier learns from: human labels only (accepted predictions are not ground truth), in image order. */
+  humanExamples(): { imageId: number; classId: number; sha256: string; path: string }[] {
+    return this.db
+      .prepare(
+        `SELECT l.image_id AS imageId, l.class_id AS classId, i.sha256, i.original_path AS path
+           FROM labels l JOIN images i ON i.id = l.image_id WHERE l.source = 'human' ORDER BY l.image_id`,
+      )
+      .all() as { imageId: number; classId: number; sha256: string; path: string }[];
+  }
+
   assign(imageIds: number[], classId: number | null): LabelChangeResult {
     const unique = [...new Set(imageIds)];
     const changed = this.db.transaction(() => {

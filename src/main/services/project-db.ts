@@ -6,6 +6,8 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { FEATURE_CACHE_SCHEMA } from '../features/feature-cache';
+import { COMPARISON_SCHEMA } from './comparison-service';
+import { HEADS_SCHEMA } from './head-service';
 import { StudioError } from './errors';
 
 export type ProjectDb = Database.Database;
@@ -88,6 +90,8 @@ const MIGRATIONS: string[] = [
   `,
   // 2: the feature cache (pooled teacher features per image × teacher × layer × pooling).
   FEATURE_CACHE_SCHEMA,
+  // 3: strategy comparisons (runs and their results) and trained heads.
+  COMPARISON_SCHEMA + HEADS_SCHEMA,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -5,6 +5,8 @@ import type { ProjectSummary } from '../../shared/contract';
 import { extractFeatures, type ExtractionOptions, type ExtractionReport } from '../features/extraction';
 import { FeatureCache } from '../features/feature-cache';
 import { ClassService } from './class-service';
+import { ComparisonService } from './comparison-service';
+import { HeadService } from './head-service';
 import { StudioError } from './errors';
 import { ImageService } from './image-service';
 import { ImportService } from './import-service';
@@ -19,6 +21,8 @@ export class Project {
   readonly images: ImageService;
   readonly imports: ImportService;
   readonly features: FeatureCache;
+  readonly comparisons: ComparisonService;
+  readonly heads: HeadService;
 
   private constructor(
     private readonly db: ProjectDb,
@@ -29,6 +33,8 @@ export class Project {
     this.images = new ImageService(db);
     this.imports = new ImportService(db, this.classes, this.labels);
     this.features = new FeatureCache(db);
+    this.comparisons = new ComparisonService(db);
+    this.heads = new HeadService(db);
   }
 
   static create(path: string, name?: string): Project {
@@ -42,6 +48,7 @@ export class Project {
   static open(path: string): Project {
     const project = new Project(openProjectDb(path, { create: false }), path);
     project.imports.markInterrupted();
+    project.comparisons.markInterrupted();
     return project;
   }
 

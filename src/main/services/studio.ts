@@ -11,6 +11,8 @@ import {
   contract,
   isMethod,
   type CallResponse,
+  type ComparisonConfig,
+  type StrategyName,
   type Input,
   type JobProgress,
   type Method,
@@ -20,6 +22,7 @@ import {
   type Output,
   type StudioEvent,
 } from '../../shared/contract';
+import { planComparison } from '../atl/comparison';
 import { DEMO_SHAPES, writeDemoImages } from './demo-images';
 import { errorMessage, StudioError } from './errors';
 import type { PreprocessSpec } from '../engines/preprocess';
@@ -289,6 +292,49 @@ export class Studio {
     );
   }
 
+  private async startComparison(config: ComparisonConfig, name?: string): Promise<{ jobId: string; runId: number }> {
+    const project = this.requireProject();
+    // Fail now, before any extraction, when the labels cannot support the comparison.
+    const counts = project.classes.list().map((c) => c.shots).filter((n) => n > 0);
+    planComparison(counts.map((n) => Array.from({ length: n }, (_, i) => i)), { ...config, repeats: 1 });
+    const teacher = await this.teachers.get(config.modelId);
+    const layers = await this.teachers.resolveLayers(config.modelId, 'all');
+    const runId = project.comparisons.create(config, teacher, name);
+    this.emit({ type: 'project.changed', what: 'comparisons' });
+    const started = performance.now();
+    const jobId = this.startJob(
+      'compare',
+      (signal, report) =>
+        project.comparisons.run(runId, project, teacher, layers, signal, ({ done, total, message }) =>
+          report({ done, processed: done, total, elapsedSeconds: (performance.now() - started) / 1000, message, detail: { runId } }),
+        ),
+      () => this.emit({ type: 'project.changed', what: 'comparisons' }),
+    );
+    return { jobId, runId };
+  }
+
+  private async startTraining(modelId: string, strategy: StrategyName, name?: string): Promise<string> {
+    const project = this.requireProject();
+    if (project.classes.list().filter((c) => c.shots > 0).length < 2) {
+      throw new StudioError('invalid_input', 'Training needs labeled images in at least 2 classes');
+    }
+    const teacher = await this.teachers.get(modelId);
+    const layers = await this.teachers.resolveLayers(modelId, 'all');
+    const started = performance.now();
+    return this.startJob(
+      'train',
+      async (signal, report) => {
+        await project.heads.train(project, teacher, layers, strategy, {
+          name,
+          signal,
+          onProgress: (message, done, total) =>
+            report({ done, processed: done, total, elapsedSeconds: (performance.now() - started) / 1000, message, detail: {} }),
+        });
+      },
+      () => this.emit({ type: 'project.changed', what: 'heads' }),
+    );
+  }
+
   private async teacherDetail(id: string): Promise<TeacherDetail> {
     const { teacher, layers } = await this.teachers.inventory(id);
     const engine = teacher.extractor.describe();
@@ -419,6 +465,29 @@ export class Studio {
       const job = this.jobs.get(jobId);
       if (!job) throw new StudioError('not_found', 'That job is not running');
       job.abort();
+      return null;
+    },
+
+    'compare.start': ({ config, name }) => {
+      this.assertNoJobs('start a comparison');
+      return this.startComparison(config, name);
+    },
+    'compare.list': () => this.requireProject().comparisons.list(),
+    'compare.get': ({ id }) => this.requireProject().comparisons.get(id),
+    'compare.delete': ({ id }) => {
+      this.requireProject().comparisons.delete(id);
+      this.emit({ type: 'project.changed', what: 'comparisons' });
+      return null;
+    },
+
+    'heads.train': async ({ modelId, strategy, name }) => {
+      this.assertNoJobs('train a head');
+      return { jobId: await this.startTraining(modelId, strategy, name) };
+    },
+    'heads.list': () => this.requireProject().heads.list(),
+    'heads.delete': ({ id }) => {
+      this.requireProject().heads.delete(id);
+      this.emit({ type: 'project.changed', what: 'heads' });
       return null;
     },
 

@@ -15,7 +15,8 @@ import { StudioError } from '../../services/errors';
 import { BlockNormalizer, type FeatureSet } from '../features';
 import { GroupLassoLogisticRegression, selectColumns, type GroupLassoOptions } from '../group-lasso';
 import { LogisticRegression, type LogisticRegressionOptions } from '../logistic-regression';
-import { accuracy, dot, matrix, type Matrix } from '../matrix';
+import { accuracy, rowNormalized } from '../matrix';
+import { headParams, type HeadParams } from '../head-params';
 import type { Strategy, StrategyDescription } from './strategy';
 
 export interface Head2ToeOptions {
@@ -73,6 +74,11 @@ export class Head2ToeStrategy implements Strategy {
     return { strategy: this.name, candidates: this.model().shares };
   }
 
+  toHead(): HeadParams {
+    const { normalizer, kept, head } = this.model();
+    return headParams(normalizer, kept, head);
+  }
+
   private model(): Fitted {
     if (!this.fitted) throw new StudioError('invalid_input', 'Fit the head2toe strategy before using it');
     return this.fitted;
@@ -91,15 +97,4 @@ function keptShares(features: FeatureSet, kept: Int32Array): Record<string, numb
     start += c.dim;
   }
   return shares;
-}
-
-function rowNormalized(x: Matrix): Matrix {
-  const { rows: n, cols: d, data } = x;
-  const out = new Float32Array(n * d);
-  for (let i = 0; i < n; i++) {
-    const squares = dot(data, i * d, data, i * d, d);
-    const scale = squares > 0 ? 1 / Math.sqrt(squares) : 0;
-    for (let j = 0; j < d; j++) out[i * d + j] = data[i * d + j] * scale;
-  }
-  return matrix(n, d, out);
 }

@@ -5,12 +5,14 @@
  */
 import { StudioError } from '../../services/errors';
 import { BlockNormalizer, type FeatureSet } from '../features';
+import { headParams, type HeadParams } from '../head-params';
 import { LogisticRegression, type LogisticRegressionOptions } from '../logistic-regression';
 import { accuracy } from '../matrix';
 import { NearestClassMean } from '../nearest-class-mean';
 
-export const STRATEGY_NAMES = ['penultimate', 'best-single', 'atl', 'all-layers', 'head2toe', 'ncm', 'ncm-atl'] as const;
-export type StrategyName = (typeof STRATEGY_NAMES)[number];
+import { STRATEGY_NAMES, type StrategyName } from '../../../shared/contract';
+
+export { STRATEGY_NAMES, type StrategyName };
 
 export interface StrategyDescription {
   strategy: StrategyName;
@@ -30,6 +32,8 @@ export interface Strategy {
   predict(features: FeatureSet): Int32Array;
   score(features: FeatureSet, labels: Int32Array): number;
   describe(): StrategyDescription;
+  /** The fitted head in its portable form (what a trained head stores and an export rebuilds). */
+  toHead(): HeadParams;
 }
 
 export type HeadKind = 'logistic' | 'ncm';
@@ -55,6 +59,10 @@ export class BlockHead {
 
   predict(features: FeatureSet): Int32Array {
     return this.model.predict(this.normalizer.transform(features));
+  }
+
+  toHead(): HeadParams {
+    return headParams(this.normalizer, null, this.model);
   }
 }
 
@@ -90,6 +98,10 @@ export abstract class SetStrategy implements Strategy {
   describe(): StrategyDescription {
     const candidates = Object.fromEntries(this.fitted().keys.map((key) => [key, 1]));
     return { strategy: this.name, candidates, ...(this.fallback ? { fallback: this.fallback } : {}) };
+  }
+
+  toHead(): HeadParams {
+    return this.fitted().toHead();
   }
 
   private fitted(): BlockHead {

@@ -1,0 +1,156 @@
+/**
+ * A comparison of strategies on a project's labels: which episodes its labels allow, running the
+ * strategies on them (paired: every strategy sees the same episodes), and what the comparison
+ * view shows: mean ± CI per strategy and shot count, the paired difference to `penultimate`, the
+ * winner of each column (only when its paired difference to the runner-up is clear of 0),
+ * confusion counts, the most often misclassified images, and each candidate's profile.
+ */
+import type { ComparisonConfig, StrategyName } from '../../shared/contract';
+import { StudioError } from '../services/errors';
+import { meanCi95, mixSeed, pairedDifference, sampleEpisodes, stratifiedSplits, type Episode } from './episodes';
+import { layerProfile, runEpisodesAsync, summarize, type LayerProfilePoint, type StrategyResult } from './evaluate';
+import type { FeatureSet } from './features';
+
+export interface ShotPlan {
+  /** 0: all labels (`splits` mode). */
+  shots: number;
+  ways: number;
+  /** Queries per class (in `splits` mode: the smallest class's held-out count). */
+  queries: number;
+  episodes: Episode[];
+}
+
+/**
+ * The episodes of each shot count. Ways and queries shrink to what the labels allow: queries
+ * first (down to 1), then ways (down to 2); a shot count that even 2-way 1-query cannot serve is
+ * left out with a reason.
+ */
+export function planComparison(itemsByClass: readonly (readonly number[])[], config: ComparisonConfig): { plans: ShotPlan[]; leftOut: string[] } {
+  if (config.mode === 'splits') {
+    const episodes = stratifiedSplits(itemsByClass, config.testFraction, config.repeats, mixSeed(config.seed, 0));
+    const queries = Math.min(...episodes[0].classes.map((c) => episodes[0].queryLabels.filter((l) => episodes[0].classes[l] === c).length));
+    return { plans: [{ shots: 0, ways: episodes[0].classes.length, queries, episodes }], leftOut: [] };
+  }
+  const plans: ShotPlan[] = [];
+  const leftOut: string[] = [];
+  const counts = itemsByClass.map((items) => items.length);
+  for (const shots of [...new Set(config.shots)].sort((a, b) => a - b)) {
+    const plan = fit(counts, shots, config.ways, config.queries);
+    if (!plan) {
+      leftOut.push(`${shots}-shot needs 2 classes with ≥ ${shots + 1} labeled images`);
+      continue;
+    }
+    const episodes = sampleEpisodes(itemsByClass, { shots, ...plan }, config.repeats, mixSeed(config.seed, shots));
+    plans.push({ shots, ...plan, episodes });
+  }
+  if (plans.length === 0) throw new StudioError('invalid_input', `Not enough labels to compare: ${leftOut.join('; ')}. Label more images.`);
+  return { plans, leftOut };
+}
+
+function fit(counts: readonly number[], shots: number, ways: number, queries: number): { ways: number; queries: number } | null {
+  for (let q = queries; q >= 1; q--) {
+    const eligible = counts.filter((n) => n >= shots + q).length;
+    if (eligible >= ways) return { ways, queries: q };
+  }
+  const eligible = counts.filter((n) => n >= shots + 1).length;
+  if (eligible < 2) return null;
+  // Fewer ways: then as many queries as those classes allow.
+  return fit(counts, shots, eligible, queries);
+}
+
+export interface ComparisonCellResult extends StrategyResult {
+  ways: number;
+  queries: number;
+  repeats: number;
+  winner: boolean;
+}
+
+export interface ComparisonOutcome {
+  cells: ComparisonCellResult[];
+  /** Per strategy and shots: counts[t][p], in the class indices of `itemsByClass`. */
+  confusion: { strategy: StrategyName; shots: number; matrix: number[][] }[];
+  /** Items misclassified, with how often, per strategy and shots: the most frequent first, up to `mistakesPerCell`. */
+  mistakes: { strategy: StrategyName; shots: number; item: number; trueClass: number; predictedClass: number; count: number }[];
+  profile: LayerProfilePoint[];
+  /** Per shots: each strategy's accuracy per episode (what the store keeps). */
+  episodeAccuracies: { shots: number; strategy: StrategyName; accuracies: number[] }[];
+  /** Strategies alone, without the profile. */
+  strategiesSeconds: number;
+  cancelled: boolean;
+}
+
+export interface RunComparisonOptions {
+  signal?: AbortSignal;
+  /** Episodes done over all shot counts (profile passes counted as one more episode pass each). */
+  onProgress?: (done: number, total: number, message: string) => void;
+  mistakesPerCell?: number;
+}
+
+export async function runComparison(
+  features: FeatureSet,
+  classCount: number,
+  plans: readonly ShotPlan[],
+  requested: readonly StrategyName[],
+  options: RunComparisonOptions = {},
+): Promise<ComparisonOutcome> {
+  // Every result is paired with penultimate, so it always runs.
+  const strategies: StrategyName[] = requested.includes('penultimate') ? [...requested] : ['penultimate', ...requested];
+  const total = plans.reduce((a, p) => a + 2 * p.episodes.length, 0);
+  let before = 0;
+  const outcome: ComparisonOutcome = { cells: [], confusion: [], mistakes: [], profile: [], episodeAccuracies: [], strategiesSeconds: 0, cancelled: false };
+  for (const plan of plans) {
+    const label = plan.shots === 0 ? 'all labels' : `${plan.shots}-shot`;
+    const started = performance.now();
+    const runs = await runEpisodesAsync(features, plan.episodes, strategies, {
+      signal: options.signal,
+      onEpisode: (done) => options.onProgress?.(before + done, total, `${label}: episode ${done} of ${plan.episodes.length}`),
+    });
+    outcome.strategiesSeconds += (performance.now() - started) / 1000;
+    before += plan.episodes.length;
+    if (options.signal?.aborted) return { ...outcome, cancelled: true };
+    const summaries = summarize(runs, plan.shots);
+    const winner = columnWinner(runs.map((r) => r.accuracies));
+    summaries.forEach((summary, s) => {
+      outcome.cells.push({ ...summary, ways: plan.ways, queries: plan.queries, repeats: plan.episodes.length, winner: s === winner });
+    });
+    for (const run of runs) {
+      outcome.episodeAccuracies.push({ shots: plan.shots, strategy: run.strategy, accuracies: run.accuracies });
+      const matrix = Array.from({ length: classCount }, () => new Array<number>(classCount).fill(0));
+      const wrong = new Map<string, number>();
+      run.predictions.forEach((predicted, e) => {
+        const episode = plan.episodes[e];
+        predicted.forEach((p, q) => {
+          const t = episode.classes[episode.queryLabels[q]];
+          const c = episode.classes[p];
+          matrix[t][c]++;
+          if (t !== c) {
+            const key = `${episode.query[q]},${t},${c}`;
+            wrong.set(key, (wrong.get(key) ?? 0) + 1);
+          }
+        });
+      });
+      outcome.confusion.push({ strategy: run.strategy, shots: plan.shots, matrix });
+      const top = [...wrong.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, options.mistakesPerCell ?? 24);
+      for (const [key, count] of top) {
+        const [item, trueClass, predictedClass] = key.split(',').map(Number);
+        outcome.mistakes.push({ strategy: run.strategy, shots: plan.shots, item, trueClass, predictedClass, count });
+      }
+    }
+    options.onProgress?.(before, total, `${label}: each layer alone`);
+    outcome.profile.push(...(await layerProfile(features, plan.episodes, plan.shots, options.signal)));
+    before += plan.episodes.length;
+    if (options.signal?.aborted) return { ...outcome, cancelled: true };
+  }
+  return outcome;
+}
+
+/**
+ * The index of the best mean, if its paired difference to the runner-up (second-best mean) has a
+ * 95 % CI that excludes 0; otherwise no winner (null).
+ */
+export function columnWinner(accuracies: readonly number[][]): number | null {
+  if (accuracies.length < 2 || accuracies[0].length < 2) return null;
+  const order = accuracies.map((a, i) => ({ i, mean: meanCi95(a).mean })).sort((a, b) => b.mean - a.mean);
+  const difference = pairedDifference(accuracies[order[0].i], accuracies[order[1].i]);
+  return difference.mean - difference.ci95 > 0 ? order[0].i : null;
+}

@@ -1,0 +1,268 @@
+/**
+ * Strategy comparisons on a project: a run is stored when it starts (its configuration), and its
+ * results when it ends, in one transaction: per-cell summaries, per-episode accuracies, confusion
+ * counts, the most misclassified images, and the per-layer profile. Past runs reopen as they were.
+ */
+import type { ComparisonConfig, ComparisonDetail, ComparisonSummary, RunStatus, StrategyName } from '../../shared/contract';
+import { planComparison, runComparison } from '../atl/comparison';
+import type { FeatureLayer } from '../engines/feature-extractor';
+import type { OpenTeacher } from '../models/teacher-service';
+import { StudioError } from './errors';
+import { loadLabeledFeatures } from './labeled-features';
+import type { Project } from './project';
+import { nowIso, type ProjectDb } from './project-db';
+
+export const COMPARISON_SCHEMA = `
+  CREATE TABLE comparison_runs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL CHECK (status IN ('running','completed','cancelled','failed')),
+    config TEXT NOT NULL,               -- JSON ComparisonConfig
+    teacher_name TEXT NOT NULL,
+    teacher_key TEXT NOT NULL,
+    message TEXT,
+    classes TEXT,                       -- JSON [{id,name,color}]: the confusion matrices' order
+    timings TEXT                        -- JSON {featuresSeconds, strategiesSeconds, totalSeconds}
+  );
+  CREATE TABLE comparison_cells (
+    run_id INTEGER NOT NULL REFERENCES comparison_runs(id) ON DELETE CASCADE,
+    strategy TEXT NOT NULL,
+    shots INTEGER NOT NULL,
+    ways INTEGER NOT NULL,
+    queries INTEGER NOT NULL,
+    repeats INTEGER NOT NULL,
+    mean REAL NOT NULL,
+    ci95 REAL NOT NULL,
+    delta REAL NOT NULL,
+    delta_ci95 REAL NOT NULL,
+    winner INTEGER NOT NULL,
+    fit_seconds REAL NOT NULL,
+    layers_chosen TEXT NOT NULL,        -- JSON {candidate: fraction}
+    confusion TEXT NOT NULL,            -- JSON counts[true][predicted] in the run's class order
+    PRIMARY KEY (run_id, shots, strategy)
+  );
+  CREATE TABLE comparison_episodes (
+    run_id INTEGER NOT NULL REFERENCES comparison_runs(id) ON DELETE CASCADE,
+    strategy TEXT NOT NULL,
+    shots INTEGER NOT NULL,
+    episode INTEGER NOT NULL,
+    accuracy REAL NOT NULL,
+    PRIMARY KEY (run_id, shots, strategy, episode)
+  );
+  CREATE TABLE comparison_mistakes (
+    run_id INTEGER NOT NULL REFERENCES comparison_runs(id) ON DELETE CASCADE,
+    strategy TEXT NOT NULL,
+    shots INTEGER NOT NULL,
+    image_id INTEGER NOT NULL,          -- no foreign key: a deleted image leaves the run as it was
+    true_class_id INTEGER NOT NULL,
+    predicted_class_id INTEGER NOT NULL,
+    count INTEGER NOT NULL
+  );
+  CREATE INDEX comparison_mistakes_run ON comparison_mistakes(run_id);
+  CREATE TABLE comparison_profile (
+    run_id INTEGER NOT NULL REFERENCES comparison_runs(id) ON DELETE CASCADE,
+    candidate TEXT NOT NULL,
+    layer TEXT NOT NULL,
+    pooling TEXT NOT NULL,
+    depth INTEGER NOT NULL,
+    shots INTEGER NOT NULL,
+    mean REAL NOT NULL,
+    ci95 REAL NOT NULL,
+    PRIMARY KEY (run_id, shots, candidate)
+  );
+`;
+
+interface RunRow {
+  id: number;
+  name: string;
+  created_at: string;
+  finished_at: string | null;
+  status: RunStatus;
+  config: string;
+  teacher_name: string;
+  message: string | null;
+  classes: string | null;
+  timings: string | null;
+}
+
+export interface ComparisonProgress {
+  done: number;
+  total: number;
+  message: string;
+}
+
+export class ComparisonService {
+  constructor(private readonly db: ProjectDb) {}
+
+  /** Runs left 'running' by a studio that stopped: they cannot resume, so they are marked as failed. */
+  markInterrupted(): void {
+    this.db
+      .prepare(`UPDATE comparison_runs SET status = 'failed', message = 'Interrupted: the studio stopped while it ran', finished_at = ? WHERE status = 'running'`)
+      .run(nowIso());
+  }
+
+  create(config: ComparisonConfig, teacher: OpenTeacher, name?: string): number {
+    const label = name ?? `${teacher.entry.name} · ${config.mode === 'splits' ? `${config.repeats} splits` : `${config.shots.join('/')}-shot`}`;
+    const result = this.db
+      .prepare(`INSERT INTO comparison_runs (name, created_at, status, config, teacher_name, teacher_key) VALUES (?, ?, 'running', ?, ?, ?)`)
+      .run(label, nowIso(), JSON.stringify(config), teacher.entry.name, teacher.key);
+    return Number(result.lastInsertRowid);
+  }
+
+  /**
+   * Loads (extracting as needed) the labeled images' features, runs the comparison, and stores
+   * the outcome. A cancel stores the run as cancelled, without partial results.
+   */
+  async run(
+    runId: number,
+    project: Project,
+    teacher: OpenTeacher,
+    inUse: readonly FeatureLayer[],
+    signal: AbortSignal,
+    onProgress: (progress: ComparisonProgress) => void,
+  ): Promise<void> {
+    const started = performance.now();
+    const config = this.config(runId);
+    try {
+      const labeled = await loadLabeledFeatures(project, teacher, inUse, {
+        signal,
+        onProgress: (pooling, p) =>
+          onProgress({ done: 0, total: 1, message: `Extracting ${pooling === 'gap' ? 'pooled' : 'spatially pooled'} features: ${p.cached + p.done} of ${p.total} images` }),
+      });
+      if (labeled.cancelled || signal.aborted) return this.finish(runId, 'cancelled', null);
+      const featuresSeconds = (performance.now() - started) / 1000;
+      const { plans, leftOut } = planComparison(
+        labeled.classes.map((c) => c.rows),
+        config,
+      );
+      const outcome = await runComparison(labeled.features, labeled.classes.length, plans, config.strategies, {
+        signal,
+        onProgress: (done, total, message) => onProgress({ done, total, message }),
+      });
+      if (outcome.cancelled) return this.finish(runId, 'cancelled', null);
+      const failed = labeled.failures.length > 0 ? [`${labeled.failures.length} labeled images could not be read and were left out`] : [];
+      const classes = labeled.classes.map(({ id, name, color }) => ({ id, name, color }));
+      const timings = { featuresSeconds, strategiesSeconds: outcome.strategiesSeconds, totalSeconds: (performance.now() - started) / 1000 };
+      this.db.transaction(() => {
+        const cell = this.db.prepare(
+          `INSERT INTO comparison_cells (run_id, strategy, shots, ways, queries, repeats, mean, ci95, delta, delta_ci95, winner, fit_seconds, layers_chosen, confusion)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        );
+        for (const c of outcome.cells) {
+          const confusion = outcome.confusion.find((m) => m.strategy === c.strategy && m.shots === c.shots)!.matrix;
+          cell.run(runId, c.strategy, c.shots, c.ways, c.queries, c.repeats, c.mean, c.ci95, c.delta_vs_penultimate, c.delta_ci95, c.winner ? 1 : 0, c.fit_s, JSON.stringify(c.layers_chosen), JSON.stringify(confusion));
+        }
+        const episode = this.db.prepare('INSERT INTO comparison_episodes (run_id, strategy, shots, episode, accuracy) VALUES (?, ?, ?, ?, ?)');
+        for (const e of outcome.episodeAccuracies) e.accuracies.forEach((a, i) => episode.run(runId, e.strategy, e.shots, i, a));
+        const mistake = this.db.prepare(
+          'INSERT INTO comparison_mistakes (run_id, strategy, shots, image_id, true_class_id, predicted_class_id, count) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        );
+        for (const m of outcome.mistakes) mistake.run(runId, m.strategy, m.shots, labeled.imageIds[m.item], classes[m.trueClass].id, classes[m.predictedClass].id, m.count);
+        const profile = this.db.prepare('INSERT INTO comparison_profile (run_id, candidate, layer, pooling, depth, shots, mean, ci95) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+        for (const p of outcome.profile) profile.run(runId, p.candidate, p.layer, p.pooling, p.depth, p.shots, p.mean, p.ci95);
+        this.db
+          .prepare(`UPDATE comparison_runs SET status = 'completed', finished_at = ?, message = ?, classes = ?, timings = ? WHERE id = ?`)
+          .run(nowIso(), [...leftOut, ...failed].join('; ') || null, JSON.stringify(classes), JSON.stringify(timings), runId);
+      })();
+    } catch (error) {
+      this.finish(runId, 'failed', (error as Error).message);
+      throw error;
+    }
+  }
+
+  list(): ComparisonSummary[] {
+    return (this.db.prepare('SELECT * FROM comparison_runs ORDER BY id DESC').all() as RunRow[]).map(toSummary);
+  }
+
+  get(id: number): ComparisonDetail {
+    const row = this.db.prepare('SELECT * FROM comparison_runs WHERE id = ?').get(id) as RunRow | undefined;
+    if (!row) throw new StudioError('not_found', `No comparison run ${id}`);
+    const cells = this.db.prepare('SELECT * FROM comparison_cells WHERE run_id = ? ORDER BY shots, rowid').all(id) as {
+      strategy: StrategyName;
+      shots: number;
+      ways: number;
+      queries: number;
+      repeats: number;
+      mean: number;
+      ci95: number;
+      delta: number;
+      delta_ci95: number;
+      winner: number;
+      fit_seconds: number;
+      layers_chosen: string;
+      confusion: string;
+    }[];
+    const mistakes = this.db
+      .prepare(
+        `SELECT strategy, shots, image_id AS imageId, true_class_id AS trueClassId, predicted_class_id AS predictedClassId, count
+           FROM comparison_mistakes WHERE run_id = ? ORDER BY shots, strategy, count DESC, image_id`,
+      )
+      .all(id) as ComparisonDetail['mistakes'];
+    const profile = this.db
+      .prepare('SELECT candidate, layer, pooling, depth, shots, mean, ci95 FROM comparison_profile WHERE run_id = ? ORDER BY shots, depth, pooling')
+      .all(id) as ComparisonDetail['profile'];
+    return {
+      ...toSummary(row),
+      classes: row.classes ? JSON.parse(row.classes) : [],
+      cells: cells.map((c) => ({
+        strategy: c.strategy,
+        shots: c.shots,
+        ways: c.ways,
+        queries: c.queries,
+        repeats: c.repeats,
+        mean: c.mean,
+        ci95: c.ci95,
+        deltaVsPenultimate: c.delta,
+        deltaCi95: c.delta_ci95,
+        winner: c.winner === 1,
+        fitSeconds: c.fit_seconds,
+        layersChosen: JSON.parse(c.layers_chosen),
+      })),
+      confusion: cells.map((c) => ({ strategy: c.strategy, shots: c.shots, matrix: JSON.parse(c.confusion) })),
+      mistakes,
+      profile,
+      timings: row.timings ? JSON.parse(row.timings) : { featuresSeconds: 0, strategiesSeconds: 0, totalSeconds: 0 },
+    };
+  }
+
+  /** Accuracy per episode, in episode order, for one strategy and shot count. */
+  episodeAccuracies(id: number, strategy: StrategyName, shots: number): number[] {
+    return (
+      this.db.prepare('SELECT accuracy FROM comparison_episodes WHERE run_id = ? AND strategy = ? AND shots = ? ORDER BY episode').all(id, strategy, shots) as {
+        accuracy: number;
+      }[]
+    ).map((r) => r.accuracy);
+  }
+
+  delete(id: number): void {
+    const row = this.db.prepare('SELECT status FROM comparison_runs WHERE id = ?').get(id) as { status: RunStatus } | undefined;
+    if (!row) throw new StudioError('not_found', `No comparison run ${id}`);
+    if (row.status === 'running') throw new StudioError('conflict', 'That comparison is running: cancel it first');
+    this.db.prepare('DELETE FROM comparison_runs WHERE id = ?').run(id);
+  }
+
+  private config(id: number): ComparisonConfig {
+    const row = this.db.prepare('SELECT config FROM comparison_runs WHERE id = ?').get(id) as { config: string } | undefined;
+    if (!row) throw new StudioError('not_found', `No comparison run ${id}`);
+    return JSON.parse(row.config) as ComparisonConfig;
+  }
+
+  private finish(id: number, status: RunStatus, message: string | null): void {
+    this.db.prepare('UPDATE comparison_runs SET status = ?, finished_at = ?, message = ? WHERE id = ?').run(status, nowIso(), message, id);
+  }
+}
+
+function toSummary(row: RunRow): ComparisonSummary {
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
+    status: row.status,
+    config: JSON.parse(row.config),
+    teacherName: row.teacher_name,
+    message: row.message,
+  };
+}
