@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,5 +80,27 @@ describe('atl-studio CLI', () => {
     expect(exists.stderr).toMatch(/already exists/);
     const wrongExtension = await cli('create', join(dir.path, 'project.db'));
     expect(wrongExtension.stderr).toMatch(/end in \.atl/);
+  });
+
+  it('trains a head on the labels, stores it, and prints its id and cross-validated accuracy', async () => {
+    const images = join(dir.path, 'three-classes');
+    for (const c of ['cat', 'ship', 'truck']) {
+      mkdirSync(join(images, c), { recursive: true });
+      for (const f of readdirSync(join(CIFAR10_MINI, c)).sort().slice(0, 6)) copyFileSync(join(CIFAR10_MINI, c, f), join(images, c, f));
+    }
+    const project = join(dir.path, 'train.atl');
+    await cli('create', project);
+    await cli('import', project, images, '--labels-from-folders', '--json');
+    const trained = await cli('train', project, '--strategy', 'atl', '--model', 'resnet20_cifar10', '--json');
+    expect(trained.code).toBe(0);
+    const head = JSON.parse(trained.stdout);
+    expect(head).toMatchObject({ id: 1, strategy: 'atl', model: 'resnet20_cifar10', cv_splits: 10 });
+    expect(head.cv_accuracy).toBeGreaterThan(1 / 3);
+    expect(head.classes.map((c: { name: string; labels: number }) => [c.name, c.labels])).toEqual([['cat', 6], ['ship', 6], ['truck', 6]]);
+    expect(JSON.parse((await cli('train', project, '--strategy', 'penultimate', '--model', 'resnet20_cifar10', '--json')).stdout).id).toBe(2);
+
+    const unknown = await cli('train', project, '--strategy', 'magic');
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/Unknown strategy magic; choose from penultimate/);
   });
 });

@@ -16,6 +16,7 @@ import { defaultHome } from '../services/settings-service';
 import { Studio } from '../services/studio';
 import { startWebServer } from '../web/server';
 import { registerBenchCommand } from './bench-command';
+import { registerTrainCommand } from './train-command';
 import { openInBrowser } from './open-browser';
 
 const program = new Command()
@@ -250,6 +251,7 @@ program
   });
 
 registerBenchCommand(program);
+registerTrainCommand(program);
 
 function printProgress(p: ImportProgress): void {
   const rate = p.elapsedSeconds > 0 ? p.done / p.elapsedSeconds : 0;

@@ -1,0 +1,66 @@
+/**
+ * `atl-studio train <project.atl> --strategy <name>`: trains a head on every human label of the
+ * project (extracting features as needed), stores it in the project, and prints its id and
+ * cross-validated accuracy.
+ */
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { StrategyName } from '../../shared/contract';
+import { ModelStore } from '../models/model-store';
+import { TeacherService } from '../models/teacher-service';
+import { StudioError } from '../services/errors';
+import { Project } from '../services/project';
+import { defaultHome } from '../services/settings-service';
+
+export function registerTrainCommand(program: Command): Command {
+  return program
+    .command('train')
+    .description("train a classifier head on a project's labels with one strategy and store it in the project")
+    .argument('<project>', '.atl project file')
+    .requiredOption('--strategy <name>', StrategyName.options.join(' | '))
+    .option('--model <id>', 'teacher id (default: the default teacher)')
+    .option('--name <name>', 'a name for the head')
+    .option('--json', 'print JSON')
+    .action(async (projectPath: string, options: { strategy: string; model?: string; name?: string; json?: boolean }) => {
+      const strategy = StrategyName.safeParse(options.strategy);
+      if (!strategy.success) throw new StudioError('invalid_input', `Unknown strategy ${options.strategy}; choose from ${StrategyName.options.join(', ')}`);
+      const project = Project.open(resolve(projectPath));
+      const teachers = new TeacherService(new ModelStore(defaultHome()));
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort());
+      try {
+        const modelId = options.model ?? teachers.store.list().find((t) => t.isDefault)!.id;
+        const teacher = await teachers.get(modelId);
+        const head = await project.heads.train(project, teacher, await teachers.resolveLayers(modelId, 'all'), strategy.data, {
+          name: options.name,
+          signal: controller.signal,
+          onProgress: options.json || !process.stderr.isTTY ? undefined : (message) => process.stderr.write(`\r${message}   `),
+        });
+        if (!options.json && process.stderr.isTTY) process.stderr.write('\n');
+        if (!head) {
+          console.error('Cancelled: no head was stored.');
+          process.exitCode = 130;
+          return;
+        }
+        const result = {
+          id: head.id,
+          name: head.name,
+          strategy: head.strategy,
+          model: head.modelId,
+          cv_accuracy: head.cvAccuracy,
+          cv_ci95: head.cvCi95,
+          cv_splits: head.cvSplits,
+          candidates: head.candidates,
+          classes: head.classes,
+        };
+        if (options.json) console.log(JSON.stringify(result, null, 2));
+        else {
+          const cv = head.cvAccuracy === null ? 'no cross-validation (some class has a single label)' : `cross-validated accuracy ${(100 * head.cvAccuracy).toFixed(1)} % ± ${(100 * head.cvCi95!).toFixed(1)} (${head.cvSplits} splits)`;
+          console.log(`Stored head ${head.id} (${head.name}): ${cv}; reads ${head.candidates.join(', ')}`);
+        }
+      } finally {
+        project.close();
+        await teachers.dispose();
+      }
+    });
+}
