@@ -52,6 +52,7 @@ export const ClassInfo = z.object({
 });
 export type ClassInfo = z.infer<typeof ClassInfo>;
 
+/** Who labeled an image: a person, or a person who accepted the model's prediction. */
 export const LabelSource = z.enum(['human', 'prediction']);
 export type LabelSource = z.infer<typeof LabelSource>;
 
@@ -62,6 +63,11 @@ export const ImageRow = z.object({
   classId: z.number().int().nullable(),
   width: z.number().int(),
   height: z.number().int(),
+  source: LabelSource.nullable(),
+  /** The active head's prediction (see `predictions.status`), when it has run on this image. */
+  predictedClassId: z.number().int().nullable(),
+  /** Its probability, 0–1. */
+  confidence: z.number().nullable(),
 });
 export type ImageRow = z.infer<typeof ImageRow>;
 
@@ -79,10 +85,13 @@ export const ImageFilter = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('all') }),
   z.object({ kind: z.literal('unlabeled') }),
   z.object({ kind: z.literal('class'), classId: z.number().int() }),
+  /** Images the active head predicts as this class and no person has labeled. */
+  z.object({ kind: z.literal('predicted'), classId: z.number().int() }),
 ]);
 export type ImageFilter = z.infer<typeof ImageFilter>;
 
-export const ImageSort = z.enum(['import', 'name']);
+/** `confidence`: the active head's least confident predictions first (what to check first). */
+export const ImageSort = z.enum(['import', 'name', 'confidence']);
 export type ImageSort = z.infer<typeof ImageSort>;
 
 export const ImportFailure = z.object({ path: z.string(), reason: z.string() });
@@ -108,7 +117,7 @@ export type ImportReport = z.infer<typeof ImportReport>;
 /** Progress of a long job: an import, a feature extraction, a strategy comparison or training a head. */
 export const JobProgress = z.object({
   jobId: z.string(),
-  kind: z.enum(['import', 'extract', 'compare', 'train']),
+  kind: z.enum(['import', 'extract', 'compare', 'train', 'predict']),
   state: z.enum(['running', 'done', 'cancelled', 'failed']),
   done: z.number().int(),
   total: z.number().int(),
@@ -277,6 +286,33 @@ export const ComparisonDetail = ComparisonSummary.extend({
 });
 export type ComparisonDetail = z.infer<typeof ComparisonDetail>;
 
+export const PredictionStatus = z.object({
+  /** The head whose predictions the grid shows, if any. */
+  head: z.lazy(() => HeadSummary).nullable(),
+  predicted: z.number().int(),
+  images: z.number().int(),
+});
+export type PredictionStatus = z.infer<typeof PredictionStatus>;
+
+export const Suggestion = z.object({
+  imageId: z.number().int(),
+  path: z.string(),
+  /** 0–1: how much labeling it would teach (uncertainty and diversity mixed). */
+  score: z.number(),
+  /** For people: e.g. 'uncertain between cat and dog; far from labeled images'. */
+  reason: z.string(),
+});
+export type Suggestion = z.infer<typeof Suggestion>;
+
+export const ExportFormat = z.enum(['onnx', 'tfjs']);
+export type ExportFormat = z.infer<typeof ExportFormat>;
+
+export const ExportResult = z.object({
+  dir: z.string(),
+  files: z.array(z.object({ name: z.string(), bytes: z.number().int() })),
+});
+export type ExportResult = z.infer<typeof ExportResult>;
+
 /** A classifier trained on all human labels of the project, ready to predict. */
 export const HeadSummary = z.object({
   id: z.number().int(),
@@ -371,6 +407,17 @@ export const contract = {
     output: z.object({ jobId: z.string() }),
   },
   'heads.list': { input: Empty, output: z.array(HeadSummary) },
+  /** Runs a head over every image of the project (features extracted as needed); a job. Makes it the active head. */
+  'predictions.run': { input: z.object({ headId: Id }).strict(), output: z.object({ jobId: z.string() }) },
+  'predictions.status': { input: Empty, output: PredictionStatus },
+  /** Labels these images with the active head's prediction (source: prediction); images a person labeled are left as they are. One undo step. */
+  'labels.acceptPredictions': { input: z.object({ imageIds: z.array(Id).min(1).max(100_000) }).strict(), output: LabelChangeResult },
+  /** Unlabeled images in the order that labeling them would teach the most. */
+  'suggest.next': { input: z.object({ count: z.number().int().min(1).max(1000) }).strict(), output: z.array(Suggestion) },
+  /** Writes an exported classifier (model, labels.json, preprocessing, model card, predict.mjs) into a folder. */
+  'export.head': { input: z.object({ headId: Id, format: ExportFormat, dir: Path }).strict(), output: ExportResult },
+  /** Predictions of the active head for every image, as CSV or JSON, written to a file. */
+  'export.predictions': { input: z.object({ format: z.enum(['csv', 'json']), path: Path }).strict(), output: ExportResult },
   'heads.delete': { input: z.object({ id: Id, confirm: z.literal(true) }).strict(), output: z.null() },
 
   'classes.list': { input: Empty, output: z.array(ClassInfo) },
@@ -425,7 +472,7 @@ export function isMethod(name: string): name is Method {
 /** Events pushed from the services to every connected front. */
 export const StudioEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('job.progress'), job: JobProgress }),
-  z.object({ type: z.literal('project.changed'), what: z.enum(['project', 'images', 'classes', 'labels', 'comparisons', 'heads']) }),
+  z.object({ type: z.literal('project.changed'), what: z.enum(['project', 'images', 'classes', 'labels', 'comparisons', 'heads', 'predictions']) }),
 ]);
 export type StudioEvent = z.infer<typeof StudioEvent>;
 

@@ -13,7 +13,7 @@ import { StudioError } from '../services/errors';
 import { BlockNormalizer, type BlockWeighting, type FeatureSet } from './features';
 import { selectColumns } from './group-lasso';
 import { linearScores, type LogisticRegression } from './logistic-regression';
-import { argmaxRows, rowNormalized } from './matrix';
+import { argmaxRows, rowNormalized, type Matrix } from './matrix';
 import type { NearestClassMean } from './nearest-class-mean';
 
 export interface HeadParams {
@@ -40,12 +40,17 @@ export function headParams(normalizer: BlockNormalizer, kept: Int32Array | null,
   return { blocks, weighting: normalizer.weighting, kept, classes: k, coef, intercept };
 }
 
-/** Class scores (logits), `rows × classes`. */
-export function headScores(params: HeadParams, features: FeatureSet): Float64Array {
+/** What the linear layer reads: the normalized, concatenated (and, for head2toe, selected) features, `rows × features`. */
+export function headInputs(params: HeadParams, features: FeatureSet): Matrix {
   const keys = params.blocks.map((b) => b.key);
   const normalizer = BlockNormalizer.restore(keys, params.weighting, params.blocks.map((b) => b.mean));
-  let x = normalizer.transform(features);
-  if (params.kept) x = rowNormalized(selectColumns(x, params.kept));
+  const x = normalizer.transform(features);
+  return params.kept ? rowNormalized(selectColumns(x, params.kept)) : x;
+}
+
+/** Class scores (logits), `rows × classes`. */
+export function headScores(params: HeadParams, features: FeatureSet): Float64Array {
+  const x = headInputs(params, features);
   if (params.coef.length !== params.classes * x.cols) {
     throw new StudioError('bad_file', `The head expects ${params.coef.length / params.classes} features, the blocks give ${x.cols}`);
   }

@@ -10,14 +10,10 @@
  * Keras shapes are tracked per tensor (without the batch dim), so 'same' padding becomes explicit
  * pads with TF's rule (the odd pixel goes at the bottom/right), and axes map from NHWC to NCHW.
  */
-import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import { StudioError } from '../services/errors';
+import { float, GraphBuilder, int, ints } from './onnx-graph';
 import { elementCount, isObject, readLayersModelFiles, weightsByName } from './tfjs-layers-files';
-
-const { onnx } = onnxProto;
-const OPSET = 13;
-const IR_VERSION = 7;
 
 export interface ConvertedModel {
   onnx: Uint8Array;
@@ -496,68 +492,4 @@ function pair(v: unknown): [number, number] {
 function num(v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`expected a number, got ${JSON.stringify(v)}`);
   return v;
-}
-
-// ---------------------------------------------------------------------------------------------
-// ONNX protobuf
-
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const INT64 = onnx.TensorProto.DataType.INT64;
-
-function int(name: string, i: number): Onnx.IAttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.INT, i };
-}
-function ints(name: string, values: number[]): Onnx.IAttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: values };
-}
-function float(name: string, f: number): Onnx.IAttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.FLOAT, f };
-}
-
-/** Collects nodes and initializers, then writes the ModelProto. */
-class GraphBuilder {
-  private readonly nodes: Onnx.INodeProto[] = [];
-  private readonly initializers: Onnx.ITensorProto[] = [];
-
-  node(opType: string, input: string[], output: string, attribute: Onnx.IAttributeProto[] = []): string {
-    this.nodes.push({ opType, input, output: [output], name: output, attribute });
-    return output;
-  }
-
-  initializer(name: string, dims: number[], values: Float32Array): string {
-    checkCount(values, dims, `weight ${name}`);
-    this.initializers.push({ name, dims, dataType: FLOAT, rawData: bytesOf(values) });
-    return name;
-  }
-
-  int64(name: string, values: number[]): string {
-    const data = BigInt64Array.from(values.map(BigInt));
-    this.initializers.push({ name, dims: [values.length], dataType: INT64, rawData: bytesOf(data) });
-    return name;
-  }
-
-  graph(input: { name: string; shape: number[] }, outputs: Array<{ name: string; shape: number[] }>): Uint8Array {
-    const valueInfo = (name: string, shape: number[]): Onnx.IValueInfoProto => ({
-      name,
-      type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'N' }, ...shape.map((d) => ({ dimValue: d }))] } } },
-    });
-    const model: Onnx.IModelProto = {
-      irVersion: IR_VERSION,
-      opsetImport: [{ domain: '', version: OPSET }],
-      producerName: 'atl-studio tfjs-to-onnx',
-      graph: {
-        name: 'converted',
-        node: this.nodes,
-        initializer: this.initializers,
-        input: [valueInfo(input.name, input.shape)],
-        output: outputs.map((o) => valueInfo(o.name, o.shape)),
-      },
-    };
-    return onnx.ModelProto.encode(model).finish();
-  }
-}
-
-/** Little-endian bytes of a typed array (ONNX raw_data); every platform Node runs on is LE. */
-function bytesOf(values: Float32Array | BigInt64Array): Uint8Array {
-  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }

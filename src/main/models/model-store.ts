@@ -22,8 +22,8 @@ function findAppRoot(start: string): string {
     if (dirname(dir) === dir) throw new StudioError('not_found', `resources/models/manifest.json not found above ${start}`);
   }
 }
-const REPO_ROOT = findAppRoot(dirname(fileURLToPath(import.meta.url)));
-export const MANIFEST_PATH = join(REPO_ROOT, 'resources/models/manifest.json');
+export const APP_ROOT = findAppRoot(dirname(fileURLToPath(import.meta.url)));
+export const MANIFEST_PATH = join(APP_ROOT, 'resources/models/manifest.json');
 
 const ManifestTeacher = z.object({
   id: z.string().regex(/^[A-Za-z0-9._-]+$/),
@@ -68,7 +68,7 @@ export interface LoadedTeacher {
 
 export function extraModelRoots(): string[] {
   const fromEnv = (process.env.ATL_STUDIO_MODELS ?? '').split(delimiter).filter(Boolean);
-  const beside = resolve(REPO_ROOT, '../shared/models');
+  const beside = resolve(APP_ROOT, '../shared/models');
   return [...fromEnv, ...(existsSync(beside) ? [beside] : [])];
 }
 

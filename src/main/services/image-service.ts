@@ -17,15 +17,26 @@ export interface MediaBytes {
 export class ImageService {
   constructor(private readonly db: ProjectDb) {}
 
+  /** Grid rows, with the active head's prediction (see `PredictionService`) where it has one. */
   list(filter: ImageFilter, sort: ImageSort): ImageRow[] {
     const where =
-      filter.kind === 'unlabeled' ? 'WHERE l.image_id IS NULL' : filter.kind === 'class' ? 'WHERE l.class_id = ?' : '';
-    const order = sort === 'name' ? 'i.file_name COLLATE NOCASE, i.id' : 'i.id';
-    const params = filter.kind === 'class' ? [filter.classId] : [];
+      filter.kind === 'unlabeled'
+        ? 'WHERE l.image_id IS NULL'
+        : filter.kind === 'class'
+          ? 'WHERE l.class_id = ?'
+          : filter.kind === 'predicted'
+            ? `WHERE p.class_id = ? AND (l.source IS NULL OR l.source <> 'human')`
+            : '';
+    const order = sort === 'name' ? 'i.file_name COLLATE NOCASE, i.id' : sort === 'confidence' ? 'p.confidence IS NULL, p.confidence, i.id' : 'i.id';
+    const params = filter.kind === 'class' || filter.kind === 'predicted' ? [filter.classId] : [];
     return this.db
       .prepare(
-        `SELECT i.id, i.file_name AS name, l.class_id AS classId, i.width, i.height
-           FROM images i LEFT JOIN labels l ON l.image_id = i.id ${where} ORDER BY ${order}`,
+        `SELECT i.id, i.file_name AS name, l.class_id AS classId, i.width, i.height, l.source,
+                p.class_id AS predictedClassId, p.confidence
+           FROM images i
+           LEFT JOIN labels l ON l.image_id = i.id
+           LEFT JOIN predictions p ON p.image_id = i.id AND p.head_id = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'active_head')
+           ${where} ORDER BY ${order}`,
       )
       .all(...params) as ImageRow[];
   }
@@ -67,8 +78,8 @@ export class ImageService {
   }
 
   /** Every image's identity and original file, in import order: what feature extraction reads. */
-  sources(): { sha256: string; path: string }[] {
-    return this.db.prepare('SELECT sha256, original_path AS path FROM images ORDER BY id').all() as { sha256: string; path: string }[];
+  sources(): { id: number; sha256: string; path: string }[] {
+    return this.db.prepare('SELECT id, sha256, original_path AS path FROM images ORDER BY id').all() as { id: number; sha256: string; path: string }[];
   }
 
   count(): { images: number; labeled: number } {

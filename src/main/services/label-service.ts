@@ -12,6 +12,8 @@ interface Change {
   old_class_id: number | null;
   old_source: LabelSource | null;
   new_class_id: number | null;
+  /** NULL in changes written before accepted predictions existed: a person's. */
+  new_source: LabelSource | null;
 }
 
 export class LabelService {
@@ -27,20 +29,45 @@ export class LabelService {
       .all() as { imageId: number; classId: number; sha256: string; path: string }[];
   }
 
+  /** A person's labels: one undo step. classId null clears. */
   assign(imageIds: number[], classId: number | null): LabelChangeResult {
-    const unique = [...new Set(imageIds)];
+    if (classId !== null && !this.db.prepare('SELECT 1 FROM classes WHERE id = ?').get(classId)) {
+      throw new StudioError('not_found', `No class with id ${classId}`);
+    }
+    return this.apply(
+      [...new Set(imageIds)].map((imageId) => ({ imageId, classId })),
+      'human',
+    );
+  }
+
+  /**
+   * Accepted predictions: each image gets its predicted class with source 'prediction', except
+   * images a person labeled (a prediction never overwrites a human label). One undo step.
+   */
+  acceptPredictions(predictions: { imageId: number; classId: number }[]): LabelChangeResult {
+    const current = this.currentLabels(predictions.map((p) => p.imageId));
+    return this.apply(
+      predictions.filter((p) => current.get(p.imageId)?.source !== 'human'),
+      'prediction',
+    );
+  }
+
+  /** Images with a label of any source. */
+  labeledImageIds(): number[] {
+    return (this.db.prepare('SELECT image_id AS id FROM labels').all() as { id: number }[]).map((r) => r.id);
+  }
+
+  private apply(assignments: { imageId: number; classId: number | null }[], source: LabelSource): LabelChangeResult {
     const changed = this.db.transaction(() => {
-      if (classId !== null && !this.db.prepare('SELECT 1 FROM classes WHERE id = ?').get(classId)) {
-        throw new StudioError('not_found', `No class with id ${classId}`);
-      }
-      const current = this.currentLabels(unique);
-      const changes: Change[] = unique
-        .filter((id) => current.get(id)?.class_id !== classId || (classId !== null && current.get(id)?.source !== 'human'))
-        .map((id) => ({
-          image_id: id,
-          old_class_id: current.get(id)?.class_id ?? null,
-          old_source: current.get(id)?.source ?? null,
+      const current = this.currentLabels(assignments.map((a) => a.imageId));
+      const changes: Change[] = assignments
+        .filter(({ imageId, classId }) => current.get(imageId)?.class_id !== classId || (classId !== null && current.get(imageId)?.source !== source))
+        .map(({ imageId, classId }) => ({
+          image_id: imageId,
+          old_class_id: current.get(imageId)?.class_id ?? null,
+          old_source: current.get(imageId)?.source ?? null,
           new_class_id: classId,
+          new_source: source,
         }));
       if (changes.length === 0) return [];
       this.db.prepare('DELETE FROM label_actions WHERE undone = 1').run();
@@ -48,11 +75,11 @@ export class LabelService {
         this.db.prepare('INSERT INTO label_actions (created_at) VALUES (?)').run(nowIso()).lastInsertRowid,
       );
       const record = this.db.prepare(
-        'INSERT INTO label_changes (action_id, image_id, old_class_id, old_source, new_class_id) VALUES (?, ?, ?, ?, ?)',
+        'INSERT INTO label_changes (action_id, image_id, old_class_id, old_source, new_class_id, new_source) VALUES (?, ?, ?, ?, ?, ?)',
       );
       for (const change of changes) {
-        record.run(actionId, change.image_id, change.old_class_id, change.old_source, change.new_class_id);
-        this.write(change.image_id, change.new_class_id, 'human');
+        record.run(actionId, change.image_id, change.old_class_id, change.old_source, change.new_class_id, change.new_source);
+        this.write(change.image_id, change.new_class_id, source);
       }
       return changes;
     })();
@@ -96,11 +123,11 @@ export class LabelService {
         .get() as { id: number } | undefined;
       if (!action) return [];
       const changes = this.db
-        .prepare('SELECT image_id, old_class_id, old_source, new_class_id FROM label_changes WHERE action_id = ?')
+        .prepare('SELECT image_id, old_class_id, old_source, new_class_id, new_source FROM label_changes WHERE action_id = ?')
         .all(action.id) as Change[];
       for (const change of changes) {
         if (direction === 'undo') this.write(change.image_id, change.old_class_id, change.old_source ?? 'human');
-        else this.write(change.image_id, change.new_class_id, 'human');
+        else this.write(change.image_id, change.new_class_id, change.new_source ?? 'human');
       }
       this.db.prepare('UPDATE label_actions SET undone = ? WHERE id = ?').run(direction === 'undo' ? 1 : 0, action.id);
       return changes.map((c) => ({

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { FEATURE_CACHE_SCHEMA } from '../features/feature-cache';
 import { COMPARISON_SCHEMA } from './comparison-service';
 import { HEADS_SCHEMA } from './head-service';
+import { PREDICTIONS_SCHEMA } from './prediction-service';
 import { StudioError } from './errors';
 
 export type ProjectDb = Database.Database;
@@ -92,6 +93,8 @@ const MIGRATIONS: string[] = [
   FEATURE_CACHE_SCHEMA,
   // 3: strategy comparisons (runs and their results) and trained heads.
   COMPARISON_SCHEMA + HEADS_SCHEMA,
+  // 4: predictions of trained heads; accepted predictions in the undo history.
+  PREDICTIONS_SCHEMA,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

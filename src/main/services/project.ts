@@ -7,6 +7,7 @@ import { FeatureCache } from '../features/feature-cache';
 import { ClassService } from './class-service';
 import { ComparisonService } from './comparison-service';
 import { HeadService } from './head-service';
+import { PredictionService } from './prediction-service';
 import { StudioError } from './errors';
 import { ImageService } from './image-service';
 import { ImportService } from './import-service';
@@ -23,6 +24,7 @@ export class Project {
   readonly features: FeatureCache;
   readonly comparisons: ComparisonService;
   readonly heads: HeadService;
+  readonly predictions: PredictionService;
 
   private constructor(
     private readonly db: ProjectDb,
@@ -35,6 +37,7 @@ export class Project {
     this.features = new FeatureCache(db);
     this.comparisons = new ComparisonService(db);
     this.heads = new HeadService(db);
+    this.predictions = new PredictionService(db);
   }
 
   static create(path: string, name?: string): Project {

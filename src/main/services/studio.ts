@@ -24,6 +24,8 @@ import {
 } from '../../shared/contract';
 import { planComparison } from '../atl/comparison';
 import { DEMO_SHAPES, writeDemoImages } from './demo-images';
+import { exportHead } from '../export/export-service';
+import { writePredictions } from '../export/predictions-file';
 import { errorMessage, StudioError } from './errors';
 import type { PreprocessSpec } from '../engines/preprocess';
 import { ModelStore, type TeacherEntry } from '../models/model-store';
@@ -335,6 +337,37 @@ export class Studio {
     );
   }
 
+  private async startPrediction(headId: number): Promise<string> {
+    const project = this.requireProject();
+    const head = project.heads.get(headId);
+    const teacher = await this.teachers.get(head.summary.modelId);
+    return this.startJob(
+      'predict',
+      async (signal, report) => {
+        await project.predictions.predict(project, teacher, head, {
+          signal,
+          onProgress: (p) =>
+            report({
+              done: p.cached + p.done,
+              processed: p.done,
+              total: p.total,
+              elapsedSeconds: p.elapsedSeconds,
+              message: `Predicting with ${head.summary.name}: features of ${p.cached + p.done} of ${p.total} images`,
+              detail: { headId },
+            }),
+        });
+      },
+      () => {
+        this.emit({ type: 'project.changed', what: 'predictions' });
+        this.emit({ type: 'project.changed', what: 'images' });
+      },
+    );
+  }
+
+  private defaultTeacherId(): string {
+    return this.teachers.store.list().find((t) => t.isDefault)!.id;
+  }
+
   private async teacherDetail(id: string): Promise<TeacherDetail> {
     const { teacher, layers } = await this.teachers.inventory(id);
     const engine = teacher.extractor.describe();
@@ -489,6 +522,36 @@ export class Studio {
       this.requireProject().heads.delete(id);
       this.emit({ type: 'project.changed', what: 'heads' });
       return null;
+    },
+
+    'predictions.run': async ({ headId }) => {
+      this.assertNoJobs('predict');
+      return { jobId: await this.startPrediction(headId) };
+    },
+    'predictions.status': () => {
+      const project = this.requireProject();
+      return project.predictions.status(project);
+    },
+    'labels.acceptPredictions': ({ imageIds }) => {
+      const project = this.requireProject();
+      const wanted = new Set(imageIds);
+      const predicted = project.predictions.list().filter((p) => wanted.has(p.imageId));
+      if (predicted.length === 0) throw new StudioError('not_found', 'None of these images has a prediction: run a head on the project first');
+      const result = project.labels.acceptPredictions(predicted.map((p) => ({ imageId: p.imageId, classId: p.classId })));
+      return this.summaryChanged('labels', result);
+    },
+    'suggest.next': ({ count }) => {
+      const project = this.requireProject();
+      return project.predictions.suggest(project, (id) => this.teachers.get(id ?? this.defaultTeacherId()), count);
+    },
+    'export.head': async ({ headId, format, dir }) => {
+      const project = this.requireProject();
+      const head = project.heads.get(headId);
+      return exportHead(head, await this.teachers.get(head.summary.modelId), format, dir, STUDIO_VERSION);
+    },
+    'export.predictions': ({ format, path }) => {
+      const project = this.requireProject();
+      return writePredictions(project, format, path);
     },
 
     'classes.list': () => this.requireProject().classes.list(),

@@ -1,0 +1,98 @@
+/**
+ * What to label next: a greedy order over the unlabeled pool that mixes uncertainty (the current
+ * head's margin between its two most probable classes) with diversity (k-center: distance to the
+ * nearest image already labeled or already suggested), so that a batch of new labels neither
+ * repeats itself nor spends labels on images the head already gets right. Without a head (cold
+ * start), diversity alone.
+ */
+import { StudioError } from '../services/errors';
+import type { Matrix } from './matrix';
+
+export interface SuggestOptions {
+  count: number;
+  /** Weight of uncertainty against diversity, 0–1 (ignored without uncertainties). */
+  uncertaintyWeight: number;
+}
+
+/** Equal weights: neither signal is known to dominate on an unseen task. */
+export const SUGGEST_DEFAULTS: SuggestOptions = { count: 20, uncertaintyWeight: 0.5 };
+
+export interface SuggestedItem {
+  /** Row in `features`. */
+  row: number;
+  score: number;
+  uncertainty: number | null;
+  /** Distance to the nearest labeled or earlier-suggested row, relative to the largest in the pool when picked (0–1). */
+  novelty: number;
+}
+
+/** 1 − (p₁ − p₂) per row of `rows × classes` probabilities: 1 when the top two tie, 0 when sure. */
+export function marginUncertainty(probabilities: Float64Array, classes: number): Float64Array {
+  const rows = probabilities.length / classes;
+  const out = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let first = 0;
+    let second = 0;
+    for (let c = 0; c < classes; c++) {
+      const p = probabilities[i * classes + c];
+      if (p > first) [first, second] = [p, first];
+      else if (p > second) second = p;
+    }
+    out[i] = 1 - (first - second);
+  }
+  return out;
+}
+
+/**
+ * Greedy order over `pool` rows of `features` (rows normalized the way the head sees them):
+ * each pick maximizes w·uncertainty + (1 − w)·novelty, then counts as labeled for novelty.
+ * `uncertainty` is per pool row (same order), or null for diversity alone.
+ */
+export function suggestOrder(
+  features: Matrix,
+  labeled: readonly number[],
+  pool: readonly number[],
+  uncertainty: Float64Array | null,
+  options: Partial<SuggestOptions> = {},
+): SuggestedItem[] {
+  const { count, uncertaintyWeight } = { ...SUGGEST_DEFAULTS, ...options };
+  if (uncertainty && uncertainty.length !== pool.length) throw new StudioError('invalid_input', 'One uncertainty per pool image is needed');
+  const w = uncertainty ? uncertaintyWeight : 0;
+  const nearest = new Float64Array(pool.length).fill(Infinity);
+  for (const row of labeled) updateNearest(features, pool, nearest, row);
+  const taken = new Uint8Array(pool.length);
+  const picks: SuggestedItem[] = [];
+  for (let k = 0; k < Math.min(count, pool.length); k++) {
+    // With nothing labeled yet every distance is infinite: novelty is then 1 for all.
+    let largest = 0;
+    for (let p = 0; p < pool.length; p++) if (!taken[p] && Number.isFinite(nearest[p])) largest = Math.max(largest, nearest[p]);
+    let best = -1;
+    let bestScore = -Infinity;
+    let bestNovelty = 0;
+    for (let p = 0; p < pool.length; p++) {
+      if (taken[p]) continue;
+      const novelty = Number.isFinite(nearest[p]) ? (largest > 0 ? nearest[p] / largest : 0) : 1;
+      const score = w * (uncertainty ? uncertainty[p] : 0) + (1 - w) * novelty;
+      if (score > bestScore) [best, bestScore, bestNovelty] = [p, score, novelty];
+    }
+    taken[best] = 1;
+    picks.push({ row: pool[best], score: bestScore, uncertainty: uncertainty ? uncertainty[best] : null, novelty: bestNovelty });
+    updateNearest(features, pool, nearest, pool[best]);
+  }
+  return picks;
+}
+
+function updateNearest(features: Matrix, pool: readonly number[], nearest: Float64Array, row: number): void {
+  const { cols: d, data } = features;
+  for (let p = 0; p < pool.length; p++) {
+    const a = pool[p] * d;
+    const b = row * d;
+    let sum = 0;
+    for (let j = 0; j < d; j++) {
+      const diff = data[a + j] - data[b + j];
+      sum += diff * diff;
+    }
+    const distance = Math.sqrt(sum);
+    if (distance < nearest[p]) nearest[p] = distance;
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * A trained head as one ONNX model: image tensor in, class probabilities out. The teacher's graph
+ * is cut after the deepest layer the head reads (nodes nothing needs are pruned, with their
+ * weights), then each block is pooled, centered, L2-normalized and scaled exactly as
+ * `headInputs` does, concatenated, (head2toe) selected and re-normalized, multiplied by the head's
+ * weights and passed through softmax. See `head-params.ts` for the arithmetic being mirrored.
+ */
+import { readFile } from 'node:fs/promises';
+import onnxProto from 'onnx-proto';
+import type { onnx as Onnx } from 'onnx-proto';
+import type { Candidate } from '../atl/features';
+import type { HeadParams } from '../atl/head-params';
+import type { FeatureLayer } from '../engines/feature-extractor';
+import { GraphBuilder, int, ints, OPSET } from '../engines/onnx-graph';
+import { cellBounds } from '../engines/pooling';
+import type { TeacherSpec } from '../engines/teachers';
+import { convertTfjsLayersModel } from '../engines/tfjs-to-onnx';
+import { spatialGrid } from '../features/pooling-spec';
+import { StudioError } from '../services/errors';
+
+const { onnx } = onnxProto;
+export const PROBABILITIES = 'probabilities';
+
+/** Below any real feature norm; keeps an all-zero block at zero (as the studio does) instead of NaN. */
+const NORM_FLOOR = 1e-12;
+
+export interface OnnxHeadModel {
+  bytes: Uint8Array;
+  inputName: string;
+  /** One image's input shape (without the batch dim), in the teacher's layout. */
+  inputShape: number[];
+}
+
+export async function buildOnnxHeadModel(
+  spec: TeacherSpec,
+  layers: readonly FeatureLayer[],
+  candidates: readonly Candidate[],
+  params: HeadParams,
+): Promise<OnnxHeadModel> {
+  const layerNames = [...new Set(candidates.map((c) => c.layer))];
+  const teacherBytes =
+    spec.format === 'onnx'
+      ? new Uint8Array(await readFile(spec.modelPath))
+      : spec.format === 'tfjs-layers'
+        ? (await convertTfjsLayersModel(spec.modelPath, layerNames)).onnx
+        : null;
+  if (!teacherBytes) throw new StudioError('invalid_input', `${spec.name} is a TF.js graph model: ONNX export supports ONNX and TF.js layers teachers`);
+  const model = onnx.ModelProto.decode(teacherBytes);
+  const graph = model.graph!;
+  const ranks = new Map((graph.output ?? []).map((o) => [o.name!, o.type?.tensorType?.shape?.dim?.length ?? 0]));
+
+  const g = new GraphBuilder();
+  const blocks = candidates.map((c, b) => {
+    const layer = layers.find((l) => l.name === c.layer);
+    if (!layer) throw new StudioError('bad_file', `The head reads layer ${c.layer}, which ${spec.name} does not have`);
+    const rank = ranks.get(c.layer);
+    if (rank !== 2 && rank !== 4) throw new StudioError('bad_file', `${spec.name} does not expose layer ${c.layer} as a graph output`);
+    const pooled = pool(g, `head/b${b}`, c, layer, rank);
+    const scale = params.weighting === 'block' ? 1 / Math.sqrt(params.blocks.length) : Math.sqrt(c.dim);
+    const centered = g.node('Sub', [pooled, g.initializer(`head/b${b}/mean`, [c.dim], Float32Array.from(params.blocks[b].mean))], `head/b${b}/centered`);
+    const unit = l2Normalize(g, centered, `head/b${b}`);
+    return g.node('Mul', [unit, g.initializer(`head/b${b}/scale`, [1], Float32Array.of(scale))], `head/b${b}/scaled`);
+  });
+  let x = blocks.length === 1 ? blocks[0] : g.node('Concat', blocks, 'head/concat', [int('axis', 1)]);
+  if (params.kept) {
+    const kept = g.node('Gather', [x, g.int64('head/kept', [...params.kept])], 'head/kept_features', [int('axis', 1)]);
+    x = l2Normalize(g, kept, 'head/kept');
+  }
+  const k = params.classes;
+  const d = params.coef.length / k;
+  // MatMul wants [features, classes]: coef is stored classes × features.
+  const weights = new Float32Array(d * k);
+  for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) weights[j * k + c] = params.coef[c * d + j];
+  const logits = g.node('Add', [g.node('MatMul', [x, g.initializer('head/weights', [d, k], weights)], 'head/matmul'), g.initializer('head/bias', [k], Float32Array.from(params.intercept))], 'head/logits');
+  g.node('Softmax', [logits], PROBABILITIES, [int('axis', 1)]);
+
+  graph.node = [...(graph.node ?? []), ...g.nodes];
+  graph.initializer = [...(graph.initializer ?? []), ...g.initializers];
+  graph.output = [{ name: PROBABILITIES, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: k }] } } } }];
+  prune(graph);
+  model.opsetImport = [{ domain: '', version: Math.max(OPSET, Number(model.opsetImport?.[0]?.version ?? OPSET)) }];
+  model.producerName = 'atl-studio export';
+  const input = graph.input!.find((i) => !(graph.initializer ?? []).some((w) => w.name === i.name))!;
+  const dims = input.type!.tensorType!.shape!.dim!.slice(1).map((dim) => Number(dim.dimValue));
+  return { bytes: onnx.ModelProto.encode(model).finish(), inputName: input.name!, inputShape: dims };
+}
+
+/** One candidate's pooled vector [N, dim], from its layer's map ([N,C,H,W], or [N,C] when already pooled). */
+function pool(g: GraphBuilder, prefix: string, candidate: Candidate, layer: FeatureLayer, rank: number): string {
+  if (rank === 2) return candidate.layer;
+  const [channels, h, w] = layer.shape;
+  if (candidate.pooling === 'gap') return g.node('ReduceMean', [candidate.layer], `${prefix}/gap`, [ints('axes', [2, 3]), int('keepdims', 0)]);
+  if (candidate.pooling !== 'spatial') throw new StudioError('invalid_input', `Pooling ${candidate.pooling} cannot be exported`);
+  // Adaptive average pooling as one matrix product: [N, C, H·W] × P[H·W, g·g], where P averages
+  // each cell's pixels (cells as `spatialAveragePool` cuts them), then flattened as [C, g, g].
+  const grid = spatialGrid(layer);
+  const cells = new Float32Array(h * w * grid * grid);
+  const rows = cellBounds(h, grid);
+  const cols = cellBounds(w, grid);
+  rows.forEach(([r0, r1], i) =>
+    cols.forEach(([c0, c1], j) => {
+      const area = (r1 - r0) * (c1 - c0);
+      for (let y = r0; y < r1; y++) for (let x = c0; x < c1; x++) cells[(y * w + x) * grid * grid + i * grid + j] = 1 / area;
+    }),
+  );
+  const flat = g.node('Reshape', [candidate.layer, g.int64(`${prefix}/pixels_shape`, [0, channels, h * w])], `${prefix}/pixels`);
+  const pooled = g.node('MatMul', [flat, g.initializer(`${prefix}/cells`, [h * w, grid * grid], cells)], `${prefix}/cells_pooled`);
+  return g.node('Reshape', [pooled, g.int64(`${prefix}/flat_shape`, [0, channels * grid * grid])], `${prefix}/spatial`);
+}
+
+/** x / max(‖x‖₂, floor) per row. */
+function l2Normalize(g: GraphBuilder, x: string, prefix: string): string {
+  const norm = g.node('ReduceL2', [x], `${prefix}/norm`, [ints('axes', [1]), int('keepdims', 1)]);
+  const floored = g.node('Max', [norm, g.initializer(`${prefix}/floor`, [1], Float32Array.of(NORM_FLOOR))], `${prefix}/norm_floored`);
+  return g.node('Div', [x, floored], `${prefix}/unit`);
+}
+
+/** Keeps only the nodes and weights that the graph's outputs need: the teacher cut after the deepest layer used. */
+function prune(graph: Onnx.IGraphProto): void {
+  const needed = new Set((graph.output ?? []).map((o) => o.name!));
+  const kept: Onnx.INodeProto[] = [];
+  for (const node of [...(graph.node ?? [])].reverse()) {
+    if (!(node.output ?? []).some((o) => needed.has(o))) continue;
+    kept.push(node);
+    for (const input of node.input ?? []) if (input) needed.add(input);
+  }
+  graph.node = kept.reverse();
+  graph.initializer = (graph.initializer ?? []).filter((w) => needed.has(w.name!));
+  graph.input = (graph.input ?? []).filter((i) => needed.has(i.name!));
+  graph.valueInfo = (graph.valueInfo ?? []).filter((v) => needed.has(v.name!));
+}

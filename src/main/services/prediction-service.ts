@@ -1,0 +1,182 @@
+/**
+ * Predictions of a trained head over the project's images, and suggestions of what to label
+ * next. The head runs on cached features (extracting what is missing); its predictions are stored
+ * per head, and the last head run is the *active* one whose predictions the grid shows.
+ */
+import type { PredictionStatus, Suggestion } from '../../shared/contract';
+import type { CandidatePlan } from '../atl/candidate-features';
+import { candidatePlan, loadCandidateFeatures } from '../atl/candidate-features';
+import { BlockNormalizer, type Candidate } from '../atl/features';
+import { headInputs, headProbabilities } from '../atl/head-params';
+import { marginUncertainty, suggestOrder } from '../atl/suggest';
+import type { FeatureExtractor } from '../engines/feature-extractor';
+import type { ExtractionProgress } from '../features/extraction';
+import type { OpenTeacher } from '../models/teacher-service';
+import { StudioError } from './errors';
+import type { StoredHead } from './head-service';
+import type { Project } from './project';
+import { getMeta, setMeta, type ProjectDb } from './project-db';
+
+export const PREDICTIONS_SCHEMA = `
+  CREATE TABLE predictions (
+    head_id INTEGER NOT NULL REFERENCES heads(id) ON DELETE CASCADE,
+    image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    class_id INTEGER NOT NULL,          -- the most probable class
+    confidence REAL NOT NULL,           -- its probability
+    probabilities BLOB NOT NULL,        -- float32, one per head class (the head's class order)
+    PRIMARY KEY (head_id, image_id)
+  );
+  CREATE INDEX predictions_image ON predictions(image_id);
+  -- Redo must know whether a change was a person's label or an accepted prediction.
+  ALTER TABLE label_changes ADD COLUMN new_source TEXT;
+`;
+
+const ACTIVE_HEAD = 'active_head';
+
+export interface ImagePrediction {
+  imageId: number;
+  path: string;
+  classId: number;
+  confidence: number;
+  probabilities: Float32Array;
+}
+
+export class PredictionService {
+  constructor(private readonly db: ProjectDb) {}
+
+  get activeHeadId(): number | null {
+    const value = getMeta(this.db, ACTIVE_HEAD);
+    if (!value) return null;
+    const id = Number(value);
+    return this.db.prepare('SELECT 1 FROM heads WHERE id = ?').get(id) ? id : null;
+  }
+
+  /** Runs the head over every image and stores the predictions (replacing this head's older ones); makes it active. */
+  async predict(
+    project: Project,
+    teacher: OpenTeacher,
+    head: StoredHead,
+    options: { signal?: AbortSignal; onProgress?: (progress: ExtractionProgress) => void } = {},
+  ): Promise<{ predicted: number; failures: { path: string; reason: string }[]; cancelled: boolean }> {
+    checkTeacher(head, teacher);
+    const images = project.images.sources();
+    const loaded = await loadCandidateFeatures({
+      extractor: teacher.extractor,
+      teacherKey: teacher.key,
+      plan: headPlan(head.candidates, teacher.extractor),
+      cache: project.features,
+      images,
+      signal: options.signal,
+      onProgress: (_, p) => options.onProgress?.(p),
+    });
+    if (loaded.cancelled) return { predicted: 0, failures: loaded.failures, cancelled: true };
+    const k = head.params.classes;
+    const probabilities = headProbabilities(head.params, loaded.features);
+    const classIds = head.summary.classes.map((c) => c.id);
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM predictions WHERE head_id = ?').run(head.summary.id);
+      const insert = this.db.prepare('INSERT INTO predictions (head_id, image_id, class_id, confidence, probabilities) VALUES (?, ?, ?, ?, ?)');
+      loaded.rows.forEach((item, row) => {
+        const p = Float32Array.from(probabilities.subarray(row * k, (row + 1) * k));
+        let best = 0;
+        for (let c = 1; c < k; c++) if (p[c] > p[best]) best = c;
+        insert.run(head.summary.id, images[item].id, classIds[best], p[best], Buffer.from(p.buffer));
+      });
+      setMeta(this.db, ACTIVE_HEAD, String(head.summary.id));
+    })();
+    return { predicted: loaded.rows.length, failures: loaded.failures, cancelled: false };
+  }
+
+  status(project: Project): PredictionStatus {
+    const headId = this.activeHeadId;
+    const { images } = project.images.count();
+    if (headId === null) return { head: null, predicted: 0, images };
+    const { n } = this.db.prepare('SELECT COUNT(*) AS n FROM predictions WHERE head_id = ?').get(headId) as { n: number };
+    return { head: project.heads.get(headId).summary, predicted: n, images };
+  }
+
+  /** The active head's predictions, in image order. */
+  list(): ImagePrediction[] {
+    const headId = this.activeHeadId;
+    if (headId === null) throw new StudioError('not_found', 'No predictions yet: train a head and run it on the project first');
+    const rows = this.db
+      .prepare(
+        `SELECT p.image_id AS imageId, i.original_path AS path, p.class_id AS classId, p.confidence, p.probabilities
+           FROM predictions p JOIN images i ON i.id = p.image_id WHERE p.head_id = ? ORDER BY p.image_id`,
+      )
+      .all(headId) as (Omit<ImagePrediction, 'probabilities'> & { probabilities: Buffer })[];
+    return rows.map((r) => ({ ...r, probabilities: new Float32Array(new Uint8Array(r.probabilities).buffer) }));
+  }
+
+  /**
+   * Unlabeled images in the order that labeling them teaches the most: with a head (the active
+   * one, else the newest), its margin uncertainty mixed with k-center diversity on the features
+   * it reads; without one, diversity alone on the default teacher's penultimate features.
+   */
+  async suggest(project: Project, teacherFor: (modelId: string | null) => Promise<OpenTeacher>, count: number): Promise<Suggestion[]> {
+    const headId = this.activeHeadId ?? project.heads.list()[0]?.id ?? null;
+    const head = headId === null ? null : project.heads.get(headId);
+    const teacher = await teacherFor(head?.summary.modelId ?? null);
+    if (head) checkTeacher(head, teacher);
+    const images = project.images.sources();
+    const labeled = new Set(project.labels.labeledImageIds());
+    const penultimate = teacher.extractor.layers.filter((l) => l.penultimate);
+    const loaded = await loadCandidateFeatures({
+      extractor: teacher.extractor,
+      teacherKey: teacher.key,
+      plan: head ? headPlan(head.candidates, teacher.extractor) : candidatePlan(penultimate, penultimate).slice(0, 1),
+      cache: project.features,
+      images,
+    });
+    const rowIds = loaded.rows.map((item) => images[item].id);
+    const labeledRows = rowIds.flatMap((id, row) => (labeled.has(id) ? [row] : []));
+    const pool = rowIds.flatMap((id, row) => (labeled.has(id) ? [] : [row]));
+    let x;
+    let uncertainty: Float64Array | null = null;
+    let classNames: string[] = [];
+    let probabilities: Float64Array | null = null;
+    if (head) {
+      x = headInputs(head.params, loaded.features);
+      probabilities = headProbabilities(head.params, loaded.features.select(pool));
+      uncertainty = marginUncertainty(probabilities, head.params.classes);
+      classNames = head.summary.classes.map((c) => c.name);
+    } else {
+      const key = loaded.features.penultimate.key;
+      x = new BlockNormalizer([key]).fit(loaded.features).transform(loaded.features);
+    }
+    const poolIndex = new Map(pool.map((row, p) => [row, p]));
+    return suggestOrder(x, labeledRows, pool, uncertainty, { count }).map((pick) => {
+      const item = loaded.rows[pick.row];
+      const reasons: string[] = [];
+      if (probabilities && pick.uncertainty !== null) {
+        const p = poolIndex.get(pick.row)!;
+        const k = classNames.length;
+        const top = [...probabilities.subarray(p * k, (p + 1) * k)].map((v, c) => [v, c] as const).sort((a, b) => b[0] - a[0]);
+        reasons.push(`uncertain between ${classNames[top[0][1]]} (${Math.round(100 * top[0][0])} %) and ${classNames[top[1][1]]} (${Math.round(100 * top[1][0])} %)`);
+      }
+      reasons.push(pick.novelty > 0.66 ? 'unlike the labeled images' : pick.novelty > 0.33 ? 'somewhat unlike the labeled images' : 'near labeled images');
+      return { imageId: images[item].id, path: images[item].path, score: pick.score, reason: reasons.join('; ') };
+    });
+  }
+}
+
+/** The head's candidates as an extraction plan. */
+function headPlan(candidates: readonly Candidate[], extractor: FeatureExtractor): CandidatePlan {
+  const layer = (name: string) => {
+    const found = extractor.layers.find((l) => l.name === name);
+    if (!found) throw new StudioError('bad_file', `The head reads layer ${name}, which this teacher does not have`);
+    return found;
+  };
+  return (['gap', 'spatial'] as const)
+    .map((pooling) => [pooling, candidates.filter((c) => c.pooling === pooling).map((c) => layer(c.layer))] as CandidatePlan[number])
+    .filter(([, layers]) => layers.length > 0);
+}
+
+function checkTeacher(head: StoredHead, teacher: OpenTeacher): void {
+  if (teacher.weightsSha256 !== head.summary.teacherSha256) {
+    throw new StudioError(
+      'conflict',
+      `Head ${head.summary.id} was trained on other weights of ${head.summary.teacherName} (sha256 ${head.summary.teacherSha256.slice(0, 12)}…, installed ${teacher.weightsSha256.slice(0, 12)}…): train it again`,
+    );
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * The expert's loop on a real project: train a head, predict every image, accept predictions,
+ * ask what to label next, and export the head as ONNX that reproduces the studio's probabilities.
+ * Real teachers (ResNet-20 CIFAR-10; MobileNet v1), real images (Omniglot characters, CIFAR-10).
+ */
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { preprocessImage } from '../../src/main/engines/preprocess';
+import { Studio } from '../../src/main/services/studio';
+import type { HeadSummary, ImageRow } from '../../src/shared/contract';
+import { OMNIGLOT_SMALL1, REPO, tempDir } from '../helpers/fixtures';
+
+const run = promisify(execFile);
+const CHARACTERS = ['Korean/character01', 'Korean/character02', 'Korean/character03', 'Korean/character04', 'Korean/character05'];
+const LABELED_PER_CLASS = 12;
+
+let dir: ReturnType<typeof tempDir>;
+let studio: Studio;
+/** Image id → the character it shows (its folder). */
+const truth = new Map<number, string>();
+
+async function trainHead(modelId: string, strategy: HeadSummary['strategy']): Promise<HeadSummary> {
+  await studio.invoke('heads.train', { modelId, strategy });
+  await studio.idle();
+  return (await studio.invoke('heads.list', {}))[0];
+}
+
+/** Runs an exported model.onnx on images preprocessed as the studio does. */
+async function runExported(modelPath: string, paths: string[]): Promise<Float32Array[]> {
+  const session = await ort.InferenceSession.create(modelPath);
+  const spec = JSON.parse(readFileSync(join(modelPath, '..', 'preprocessing.json'), 'utf8'));
+  const out: Float32Array[] = [];
+  for (const path of paths) {
+    const x = await preprocessImage(readFileSync(path), spec);
+    const shape = spec.layout === 'NHWC' ? [1, spec.height, spec.width, 3] : [1, 3, spec.height, spec.width];
+    const result = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, shape) });
+    out.push(result.probabilities.data as Float32Array);
+  }
+  await session.release();
+  return out;
+}
+
+function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
+
+beforeAll(async () => {
+  dir = tempDir();
+  const images = join(dir.path, 'images');
+  for (const c of CHARACTERS) {
+    mkdirSync(join(images, c), { recursive: true });
+    for (const f of readdirSync(join(OMNIGLOT_SMALL1, c)).sort()) copyFileSync(join(OMNIGLOT_SMALL1, c, f), join(images, c, f));
+  }
+  studio = new Studio({ home: join(dir.path, 'home'), front: 'web' });
+  await studio.invoke('project.create', { name: 'predict' });
+  await studio.invoke('import.start', { paths: [images], labelsFromFolders: false });
+  await studio.idle();
+  const project = studio.requireProject();
+  for (const c of CHARACTERS) {
+    const { id } = await studio.invoke('classes.create', { name: c });
+    const rows = project.images.list({ kind: 'all' }, 'import').filter((r) => project.images.get(r.id).originalPath.includes(`/${c}/`));
+    rows.forEach((r) => truth.set(r.id, c));
+    await studio.invoke('labels.assign', { imageIds: rows.slice(0, LABELED_PER_CLASS).map((r) => r.id), classId: id });
+  }
+}, 120_000);
+afterAll(async () => {
+  await studio.dispose();
+  dir.remove();
+});
+
+describe('predict and correct', () => {
+  let rows: ImageRow[];
+  it('runs a head over every image: the grid rows carry predicted class and confidence, and most unlabeled ones are right', async () => {
+    const head = await trainHead('resnet56_cifar10', 'atl');
+    await studio.invoke('predictions.run', { headId: head.id });
+    await studio.idle();
+    const status = await studio.invoke('predictions.status', {});
+    expect(status).toMatchObject({ predicted: 100, images: 100 });
+    expect(status.head!.id).toBe(head.id);
+    rows = await studio.invoke('images.list', { filter: { kind: 'unlabeled' }, sort: 'import' });
+    expect(rows).toHaveLength(100 - 5 * LABELED_PER_CLASS);
+    const classes = new Map((await studio.invoke('classes.list', {})).map((c) => [c.id, c.name]));
+    const right = rows.filter((r) => classes.get(r.predictedClassId!) === truth.get(r.id)).length;
+    expect(right / rows.length).toBeGreaterThan(0.6); // chance: 0.2
+    for (const r of rows) expect(r.confidence).toBeGreaterThan(0.2 - 1e-9);
+
+    const byConfidence = await studio.invoke('images.list', { filter: { kind: 'all' }, sort: 'confidence' });
+    const confidences = byConfidence.map((r) => r.confidence!);
+    expect(confidences).toEqual([...confidences].sort((a, b) => a - b));
+    const someClass = rows[0].predictedClassId!;
+    const predictedAs = await studio.invoke('images.list', { filter: { kind: 'predicted', classId: someClass }, sort: 'import' });
+    expect(predictedAs.length).toBeGreaterThan(0);
+    for (const r of predictedAs) expect(r).toMatchObject({ predictedClassId: someClass, classId: null });
+  }, 180_000);
+
+  it('accepts predictions as labels with source "prediction", never over a human label, as one undo step', async () => {
+    const labeled = (await studio.invoke('images.list', { filter: { kind: 'all' }, sort: 'import' })).find((r) => r.source === 'human')!;
+    const picked = rows.slice(0, 5);
+    const result = await studio.invoke('labels.acceptPredictions', { imageIds: [...picked.map((r) => r.id), labeled.id] });
+    expect(result.changed.map((c) => c.imageId).sort()).toEqual(picked.map((r) => r.id).sort());
+    const after = new Map((await studio.invoke('images.list', { filter: { kind: 'all' }, sort: 'import' })).map((r) => [r.id, r]));
+    for (const r of picked) expect(after.get(r.id)).toMatchObject({ classId: r.predictedClassId, source: 'prediction' });
+    expect(after.get(labeled.id)).toMatchObject({ classId: labeled.classId, source: 'human' });
+    // Human examples only: accepted predictions do not count as shots.
+    expect((await studio.invoke('classes.list', {})).every((c) => c.shots === LABELED_PER_CLASS)).toBe(true);
+
+    await studio.invoke('labels.undo', {});
+    const undone = new Map((await studio.invoke('images.list', { filter: { kind: 'all' }, sort: 'import' })).map((r) => [r.id, r]));
+    for (const r of picked) expect(undone.get(r.id)).toMatchObject({ classId: null, source: null });
+    await studio.invoke('labels.redo', {});
+    const redone = new Map((await studio.invoke('images.list', { filter: { kind: 'all' }, sort: 'import' })).map((r) => [r.id, r]));
+    for (const r of picked) expect(redone.get(r.id)).toMatchObject({ classId: r.predictedClassId, source: 'prediction' });
+  });
+
+  it('suggests unlabeled images to label next, each once, with the reason', async () => {
+    const suggestions = await studio.invoke('suggest.next', { count: 12 });
+    expect(suggestions).toHaveLength(12);
+    const labeled = new Set((await studio.invoke('images.list', { filter: { kind: 'all' }, sort: 'import' })).filter((r) => r.classId !== null).map((r) => r.id));
+    expect(new Set(suggestions.map((s) => s.imageId)).size).toBe(12);
+    for (const s of suggestions) {
+      expect(labeled.has(s.imageId)).toBe(false);
+      expect(s.reason).toMatch(/uncertain between .* and /);
+    }
+  }, 60_000);
+});
+
+describe('export', () => {
+  it('writes an ONNX model with labels, preprocessing, a model card and predict.mjs that reproduce the studio (several-layer atl head)', async () => {
+    const project = studio.requireProject();
+    const head = project.heads.get((await studio.invoke('predictions.status', {})).head!.id);
+    // The point of this test: an ATL head that reads hidden layers, not only the penultimate.
+    expect(head.candidates.length).toBeGreaterThan(1);
+    const out = join(dir.path, 'export-onnx');
+    const result = await studio.invoke('export.head', { headId: head.summary.id, format: 'onnx', dir: out });
+    expect(result.files.map((f) => f.name)).toEqual(['labels.json', 'model-card.md', 'model.onnx', 'package.json', 'predict.mjs', 'preprocessing.json']);
+    expect(JSON.parse(readFileSync(join(out, 'labels.json'), 'utf8')).classes.map((c: { name: string }) => c.name)).toEqual(CHARACTERS);
+    const card = readFileSync(join(out, 'model-card.md'), 'utf8');
+    expect(card).toContain('`atl`');
+    expect(card).toContain(head.summary.teacherSha256);
+    for (const c of head.candidates) expect(card).toContain(`\`${c.layer}\``);
+
+    // Parity: the studio's stored probabilities vs the exported graph on the same images.
+    const predictions = project.predictions.list().slice(0, 12);
+    const exported = await runExported(join(out, 'model.onnx'), predictions.map((p) => p.path));
+    const worst = Math.max(...predictions.map((p, i) => maxAbsDifference(p.probabilities, exported[i])));
+    console.log(`ONNX export parity (${head.summary.modelId}, atl on ${head.candidates.map((c) => c.key).join(' + ')}): max |Δp| = ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThanOrEqual(1e-4);
+
+    // predict.mjs as a user runs it (its dependencies resolved from this checkout).
+    symlinkSync(join(REPO, 'node_modules'), join(out, 'node_modules'));
+    const { stdout } = await run(process.execPath, [join(out, 'predict.mjs'), ...predictions.slice(0, 3).map((p) => p.path)]);
+    const printed = JSON.parse(stdout) as { path: string; class: string; confidence: number }[];
+    const names = new Map(project.classes.list().map((c) => [c.id, c.name]));
+    printed.forEach((r, i) => {
+      expect(r.path).toBe(predictions[i].path);
+      expect(r.class).toBe(names.get(predictions[i].classId));
+      expect(Math.abs(r.confidence - predictions[i].confidence)).toBeLessThanOrEqual(1e-4);
+    });
+  }, 120_000);
+
+  it('reproduces the studio for a MobileNet head and a head2toe head (kept features) too', async () => {
+    const project = studio.requireProject();
+    for (const [modelId, strategy] of [
+      ['mobilenet_v1_0.75_224', 'penultimate'],
+      ['resnet20_cifar10', 'head2toe'],
+    ] as const) {
+      const head = await trainHead(modelId, strategy);
+      await studio.invoke('predictions.run', { headId: head.id });
+      await studio.idle();
+      const out = join(dir.path, `export-${strategy}`);
+      await studio.invoke('export.head', { headId: head.id, format: 'onnx', dir: out });
+      const predictions = project.predictions.list().slice(0, 6);
+      const exported = await runExported(join(out, 'model.onnx'), predictions.map((p) => p.path));
+      const worst = Math.max(...predictions.map((p, i) => maxAbsDifference(p.probabilities, exported[i])));
+      console.log(`ONNX export parity (${modelId}, ${strategy}): max |Δp| = ${worst.toExponential(2)}`);
+      expect(worst).toBeLessThanOrEqual(1e-4);
+    }
+  }, 240_000);
+
+  it('writes the predictions as CSV and JSON', async () => {
+    const csv = join(dir.path, 'predictions.csv');
+    await studio.invoke('export.predictions', { format: 'csv', path: csv });
+    const lines = readFileSync(csv, 'utf8').trim().split('\n');
+    expect(lines[0]).toMatch(/^path,class,confidence,label,p_/);
+    expect(lines).toHaveLength(101);
+    const json = join(dir.path, 'predictions.json');
+    await studio.invoke('export.predictions', { format: 'json', path: json });
+    const records = JSON.parse(readFileSync(json, 'utf8'));
+    expect(records).toHaveLength(100);
+    for (const r of records) expect(Object.values(r.probabilities as Record<string, number>).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+  });
+});
