@@ -28,6 +28,7 @@ import { exportHead } from '../export/export-service';
 import { writePredictions } from '../export/predictions-file';
 import { errorMessage, StudioError } from './errors';
 import type { PreprocessSpec } from '../engines/preprocess';
+import type { ExtractionProgress } from '../features/extraction';
 import { ModelStore, type TeacherEntry } from '../models/model-store';
 import { TeacherService } from '../models/teacher-service';
 import { Project, PROJECT_EXTENSION, safeFileName } from './project';
@@ -47,6 +48,18 @@ interface JobReport {
   elapsedSeconds: number;
   message: string;
   detail: Record<string, number>;
+}
+
+/** An extraction's progress as a job report: images cached before count as done, not as this run's rate. */
+function extractionReport(p: ExtractionProgress, message: string): JobReport {
+  return {
+    done: p.cached + p.done,
+    processed: p.done,
+    total: p.total,
+    elapsedSeconds: p.elapsedSeconds,
+    message,
+    detail: { cached: p.cached, computed: p.done - p.failed, failed: p.failed },
+  };
 }
 
 function teacherInfo(entry: TeacherEntry): TeacherInfo {
@@ -279,15 +292,7 @@ export class Studio {
           layers,
           pooling,
           signal,
-          onProgress: (p) =>
-            report({
-              done: p.cached + p.done,
-              processed: p.done,
-              total: p.total,
-              elapsedSeconds: p.elapsedSeconds,
-              message: `Extracting ${teacher.entry.name} features on ${device}`,
-              detail: { cached: p.cached, computed: p.done - p.failed, failed: p.failed },
-            }),
+          onProgress: (p) => report(extractionReport(p, `Extracting ${teacher.entry.name} features on ${device}`)),
         });
       },
       () => this.emit({ type: 'project.changed', what: 'images' }),
@@ -346,15 +351,7 @@ export class Studio {
       async (signal, report) => {
         await project.predictions.predict(project, teacher, head, {
           signal,
-          onProgress: (p) =>
-            report({
-              done: p.cached + p.done,
-              processed: p.done,
-              total: p.total,
-              elapsedSeconds: p.elapsedSeconds,
-              message: `Predicting with ${head.summary.name}: features of ${p.cached + p.done} of ${p.total} images`,
-              detail: { headId },
-            }),
+          onProgress: (p) => report(extractionReport(p, `Predicting with ${head.summary.name}: features of ${p.cached + p.done} of ${p.total} images`)),
         });
       },
       () => {
