@@ -99,6 +99,32 @@ describe('atl-studio CLI', () => {
     expect(head.classes.map((c: { name: string; labels: number }) => [c.name, c.labels])).toEqual([['cat', 6], ['ship', 6], ['truck', 6]]);
     expect(JSON.parse((await cli('train', project, '--strategy', 'penultimate', '--model', 'resnet20_cifar10', '--json')).stdout).id).toBe(2);
 
+    // predict: the project's images, then a folder that is not imported.
+    const predicted = JSON.parse((await cli('predict', project, '--head', '1', '--json')).stdout);
+    expect(predicted).toHaveLength(18);
+    const right = predicted.filter((p: { path: string; class: string }) => p.path.includes(`/${p.class}/`)).length;
+    expect(right).toBeGreaterThan(12);
+    const outside = join(dir.path, 'outside');
+    mkdirSync(outside);
+    const catFiles = readdirSync(join(CIFAR10_MINI, 'cat')).sort().slice(40, 43);
+    for (const f of catFiles) copyFileSync(join(CIFAR10_MINI, 'cat', f), join(outside, f));
+    const folder = JSON.parse((await cli('predict', project, outside, '--head', '1', '--json')).stdout);
+    expect(folder.map((p: { path: string }) => p.path)).toEqual(catFiles.map((f) => join(outside, f)));
+    for (const p of folder) expect(p.confidence).toBeGreaterThan(1 / 3);
+    expect(JSON.parse((await cli('info', project, '--json')).stdout).images).toBe(18);
+
+    // suggest: among images imported without labels.
+    await cli('import', project, outside, '--json');
+    const suggested = JSON.parse((await cli('suggest', project, '--count', '5', '--json')).stdout);
+    expect(suggested.map((s: { path: string }) => s.path).sort()).toEqual(catFiles.map((f) => join(outside, f)));
+
+    // export
+    const exported = await cli('export', project, '--head', '1', '--format', 'onnx', '--out', join(dir.path, 'exported'));
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toMatch(/model\.onnx\s+[\d.]+ KiB/);
+    const badFormat = await cli('export', project, '--head', '1', '--format', 'pt', '--out', join(dir.path, 'x'));
+    expect(badFormat.stderr).toMatch(/--format is onnx or tfjs/);
+
     const unknown = await cli('train', project, '--strategy', 'magic');
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toMatch(/Unknown strategy magic; choose from penultimate/);

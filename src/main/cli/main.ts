@@ -17,6 +17,7 @@ import { Studio } from '../services/studio';
 import { startWebServer } from '../web/server';
 import { registerBenchCommand } from './bench-command';
 import { registerTrainCommand } from './train-command';
+import { registerPredictCommands } from './predict-commands';
 import { openInBrowser } from './open-browser';
 
 const program = new Command()
@@ -252,6 +253,7 @@ program
 
 registerBenchCommand(program);
 registerTrainCommand(program);
+registerPredictCommands(program);
 
 function printProgress(p: ImportProgress): void {
   const rate = p.elapsedSeconds > 0 ? p.done / p.elapsedSeconds : 0;

@@ -64,7 +64,12 @@ export function convertOnnxToTfjsGraph(model: Uint8Array, options: OnnxToTfjsOpt
     throw new StudioError('bad_file', `${source} is not an ONNX model: ${(error as Error).message}`);
   }
   if (!proto.graph) throw new StudioError('bad_file', `${source} has no graph`);
-  return new Converter(proto.graph, source, options.fuse ?? true).convert();
+  const opset = (proto.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
+  const version = opset ? Number(opset.version) : 0;
+  // Before opset 11, Slice, Pad and Clip took attributes instead of constant inputs.
+  if (version < 11) throw new StudioError('bad_file', `${source} uses ONNX opset ${version}; the converter reads opset 11 and later (made for 13)`);
+  const producer = [proto.producerName, proto.producerVersion].filter(Boolean).join(' ') || 'unknown';
+  return new Converter(proto.graph, { source, fuse: options.fuse ?? true, opset: version, producer }).convert();
 }
 
 /** Writes model.json and group1-shard1of1.bin into `dir` (created if missing). */
@@ -133,11 +138,13 @@ class Converter {
   /** Nodes already converted as part of a fused chain. */
   private readonly done = new Set<Onnx.INodeProto>();
 
+  private readonly source: string;
+
   constructor(
     private readonly graph: Onnx.IGraphProto,
-    private readonly source: string,
-    private readonly fuse: boolean,
+    readonly settings: { source: string; fuse: boolean; opset: number; producer: string },
   ) {
+    this.source = settings.source;
     this.graphOutputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
     for (const node of graph.node ?? []) {
       for (const input of node.input ?? []) this.consumers.set(input, [...(this.consumers.get(input) ?? []), node]);
@@ -158,22 +165,17 @@ class Converter {
       if (!this.g.reserve(clean)) throw this.error(`graph inputs/outputs '${name}' and another one share the TF node name '${clean}'`);
       ioNames.set(name, clean);
     }
+    this.checkOps();
     const input = this.placeholder(inputs[0], ioNames.get(inputs[0].name ?? '')!);
 
     for (const node of this.graph.node ?? []) {
       if (this.done.has(node)) continue;
-      const op = node.opType ?? '';
-      const name = node.name || node.output?.[0] || op;
-      const convert = OPS[op];
-      if ((node.domain && node.domain !== 'ai.onnx') || !convert) {
-        throw this.error(`node '${name}' has op ${node.domain ? `${node.domain}.` : ''}${op}, which the ONNX → TF.js converter does not support`);
-      }
-      const attrs = new Map((node.attribute ?? []).map((a) => [a.name ?? '', a]));
+      const args = nodeArgs(node);
       try {
-        convert.call(this, { node, attrs, name });
+        OPS[node.opType ?? ''].call(this, args);
       } catch (error) {
         if (error instanceof StudioError) throw error;
-        throw this.error(`node '${name}' (${op}): ${(error as Error).message}`);
+        throw this.error(`node '${args.name}' (${node.opType}): ${(error as Error).message}`);
       }
     }
 
@@ -188,12 +190,21 @@ class Converter {
     return this.modelJson(input, outputMappings);
   }
 
+  /** Fails before converting anything, naming every node whose op has no converter. */
+  private checkOps(): void {
+    const unsupported = (this.graph.node ?? []).filter((n) => (n.domain && n.domain !== 'ai.onnx') || !Object.hasOwn(OPS, n.opType ?? ''));
+    if (unsupported.length === 0) return;
+    const describe = (n: Onnx.INodeProto): string => `node '${nodeArgs(n).name}' has op ${n.domain ? `${n.domain}.` : ''}${n.opType}`;
+    const more = unsupported.length > 1 ? ` (also: ${unsupported.slice(1, 6).map(describe).join('; ')}${unsupported.length > 6 ? '; …' : ''})` : '';
+    throw this.error(`${describe(unsupported[0])}, which the ONNX → TF.js converter does not support${more}. Supported: ${SUPPORTED_OPS.join(', ')}`);
+  }
+
   private modelJson(input: TensorMapping, outputs: TensorMapping[]): ConvertedGraphModel {
     const { entries, bytes } = this.g.weightData();
     const info = (t: TensorMapping): Record<string, unknown> => ({ name: `${t.node}:0`, dtype: 'DT_FLOAT', tensorShape: tensorShape(t.shape) });
     const modelJson = {
       format: 'graph-model',
-      generatedBy: 'onnx',
+      generatedBy: `ONNX (${this.settings.producer}, opset ${this.settings.opset})`,
       convertedBy: 'atl-studio onnx-to-tfjs',
       modelTopology: { node: this.g.nodes, library: {}, versions: { producer: 1 } },
       weightsManifest: [{ paths: [SHARD], weights: entries satisfies WeightEntry[] }],
@@ -257,8 +268,9 @@ class Converter {
     let node = this.constNodes.get(key);
     if (!node) {
       const shape = perm.map((p) => c.shape[p]);
-      const data = Float32Array.from(permute(Float32Array.from(c.values), c.shape, perm));
-      node = this.g.constant(name, shape, c.integer ? Int32Array.from(data) : data);
+      // (Integers are permuted through float32: exact below 2^24, plenty for indices and shapes.)
+      const data = sameList(perm, identity(perm.length)) ? c.values : permute(Float32Array.from(c.values), c.shape, perm);
+      node = this.g.constant(name, shape, c.integer ? Int32Array.from(data) : Float32Array.from(data));
       this.constNodes.set(key, node);
     }
     return node;
@@ -321,10 +333,6 @@ class Converter {
 
   markDone(node: Onnx.INodeProto): void {
     this.done.add(node);
-  }
-
-  get fusing(): boolean {
-    return this.fuse;
   }
 
   private readTensor(t: Onnx.ITensorProto): Constant {
@@ -461,10 +469,8 @@ function clipBounds(this: Converter, args: NodeArgs): { min: number; max: number
 
 /** The TF activation a Clip is (Relu6 for MobileNet's ReLU6), for fusing. */
 function clipActivation(this: Converter, node: Onnx.INodeProto): 'Relu' | 'Relu6' | undefined {
-  const args: NodeArgs = { node, attrs: new Map((node.attribute ?? []).map((a) => [a.name ?? '', a])), name: node.name ?? '' };
-  const inputs = node.input ?? [];
-  if (inputs.slice(1).some((i) => i && !this.isConstant(i))) return undefined;
-  const { min, max } = clipBounds.call(this, args);
+  if ((node.input ?? []).slice(1).some((i) => i && !this.isConstant(i))) return undefined;
+  const { min, max } = clipBounds.call(this, nodeArgs(node));
   if (min === 0 && max === 6) return 'Relu6';
   if (min === 0 && max === Infinity) return 'Relu';
   return undefined;
@@ -586,7 +592,7 @@ function conv(this: Converter, args: NodeArgs): void {
   // Follow the chain this conv can absorb.
   let output = outputOf(args);
   let activation: 'Relu' | 'Relu6' | undefined;
-  for (let next = this.fusing ? this.soleConsumer(output) : undefined; next; next = this.soleConsumer(output)) {
+  for (let next = this.settings.fuse ? this.soleConsumer(output) : undefined; next; next = this.soleConsumer(output)) {
     if (next.opType === 'Identity') {
       this.markDone(next);
       output = next.output?.[0] ?? '';
@@ -597,15 +603,13 @@ function conv(this: Converter, args: NodeArgs): void {
       bias = scale.map((s, o) => (bias ? bias[o] : 0) * s + shift[o]);
       this.markDone(next);
       output = next.output?.[0] ?? '';
-    } else if (!activation && next.opType === 'Relu' && !next.domain) {
-      activation = 'Relu';
+    } else {
+      const act = next.domain ? undefined : next.opType === 'Relu' ? 'Relu' : next.opType === 'Clip' ? clipActivation.call(this, next) : undefined;
+      if (activation || !act) break;
+      activation = act;
       this.markDone(next);
       output = next.output?.[0] ?? '';
-    } else if (!activation && next.opType === 'Clip' && !next.domain && clipActivation.call(this, next)) {
-      activation = clipActivation.call(this, next);
-      this.markDone(next);
-      output = next.output?.[0] ?? '';
-    } else break;
+    }
   }
 
   const input = this.inLayout(x, NHWC);
@@ -644,7 +648,8 @@ function conv(this: Converter, args: NodeArgs): void {
 }
 
 function nodeArgs(node: Onnx.INodeProto): NodeArgs {
-  return { node, attrs: new Map((node.attribute ?? []).map((a) => [a.name ?? '', a])), name: node.name ?? '' };
+  const name = node.name || node.output?.[0] || (node.opType ?? 'node');
+  return { node, attrs: new Map((node.attribute ?? []).map((a) => [a.name ?? '', a])), name };
 }
 
 function batchNormFoldable(this: Converter, node: Onnx.INodeProto): boolean {
@@ -944,7 +949,10 @@ function gather(this: Converter, args: NodeArgs): void {
 function softmax(this: Converter, args: NodeArgs): void {
   const x = this.value(inputOf(args, 0)!);
   const rank = x.shape.length;
-  const axis = normalizeAxis(intAttr(args, 'axis', -1), rank);
+  const opset13 = this.settings.opset >= 13;
+  const axis = normalizeAxis(intAttr(args, 'axis', opset13 ? -1 : 1), rank);
+  // Before opset 13, Softmax flattened the axes from `axis` on: the same only when it is the last.
+  if (!opset13 && axis !== rank - 1) throw new Error(`opset ${this.settings.opset} Softmax over axes ${axis}… of a rank-${rank} tensor is not supported`);
   const perm = x.perm[rank - 1] === axis ? x.perm : [...identity(rank).filter((a) => a !== axis), axis];
   const tf = this.op(args.name, 'Softmax', [this.inLayout(x, perm)], { T: attr.type() });
   this.set(outputOf(args), { tf, shape: x.shape, perm });

@@ -10,7 +10,8 @@ import { BlockNormalizer, type Candidate } from '../atl/features';
 import { headInputs, headProbabilities } from '../atl/head-params';
 import { marginUncertainty, suggestOrder } from '../atl/suggest';
 import type { FeatureExtractor } from '../engines/feature-extractor';
-import type { ExtractionProgress } from '../features/extraction';
+import type { ExtractionImage, ExtractionProgress } from '../features/extraction';
+import type { FeatureCache } from '../features/feature-cache';
 import type { OpenTeacher } from '../models/teacher-service';
 import { StudioError } from './errors';
 import type { StoredHead } from './head-service';
@@ -58,25 +59,15 @@ export class PredictionService {
     head: StoredHead,
     options: { signal?: AbortSignal; onProgress?: (progress: ExtractionProgress) => void } = {},
   ): Promise<{ predicted: number; failures: { path: string; reason: string }[]; cancelled: boolean }> {
-    checkTeacher(head, teacher);
     const images = project.images.sources();
-    const loaded = await loadCandidateFeatures({
-      extractor: teacher.extractor,
-      teacherKey: teacher.key,
-      plan: headPlan(head.candidates, teacher.extractor),
-      cache: project.features,
-      images,
-      signal: options.signal,
-      onProgress: (_, p) => options.onProgress?.(p),
-    });
-    if (loaded.cancelled) return { predicted: 0, failures: loaded.failures, cancelled: true };
+    const { rows: predictedRows, probabilities, failures, cancelled } = await predictImages(head, teacher, project.features, images, options);
+    if (cancelled) return { predicted: 0, failures, cancelled: true };
     const k = head.params.classes;
-    const probabilities = headProbabilities(head.params, loaded.features);
     const classIds = head.summary.classes.map((c) => c.id);
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM predictions WHERE head_id = ?').run(head.summary.id);
       const insert = this.db.prepare('INSERT INTO predictions (head_id, image_id, class_id, confidence, probabilities) VALUES (?, ?, ?, ?, ?)');
-      loaded.rows.forEach((item, row) => {
+      predictedRows.forEach((item, row) => {
         const p = Float32Array.from(probabilities.subarray(row * k, (row + 1) * k));
         let best = 0;
         for (let c = 1; c < k; c++) if (p[c] > p[best]) best = c;
@@ -84,7 +75,7 @@ export class PredictionService {
       });
       setMeta(this.db, ACTIVE_HEAD, String(head.summary.id));
     })();
-    return { predicted: loaded.rows.length, failures: loaded.failures, cancelled: false };
+    return { predicted: predictedRows.length, failures, cancelled: false };
   }
 
   status(project: Project): PredictionStatus {
@@ -158,6 +149,31 @@ export class PredictionService {
       return { imageId: images[item].id, path: images[item].path, score: pick.score, reason: reasons.join('; ') };
     });
   }
+}
+
+/**
+ * A head's class probabilities for images (`rows × classes`, for the images in `rows`; images that
+ * cannot be read have no row), with features from `cache` or extracted into it.
+ */
+export async function predictImages(
+  head: StoredHead,
+  teacher: OpenTeacher,
+  cache: FeatureCache,
+  images: readonly ExtractionImage[],
+  options: { signal?: AbortSignal; onProgress?: (progress: ExtractionProgress) => void } = {},
+): Promise<{ rows: number[]; probabilities: Float64Array; failures: { path: string; reason: string }[]; cancelled: boolean }> {
+  checkTeacher(head, teacher);
+  const loaded = await loadCandidateFeatures({
+    extractor: teacher.extractor,
+    teacherKey: teacher.key,
+    plan: headPlan(head.candidates, teacher.extractor),
+    cache,
+    images,
+    signal: options.signal,
+    onProgress: (_, p) => options.onProgress?.(p),
+  });
+  if (loaded.cancelled) return { rows: [], probabilities: new Float64Array(0), failures: loaded.failures, cancelled: true };
+  return { rows: loaded.rows, probabilities: headProbabilities(head.params, loaded.features), failures: loaded.failures, cancelled: false };
 }
 
 /** The head's candidates as an extraction plan. */

@@ -1,0 +1,115 @@
+/**
+ * `atl-studio predict`, `suggest` and `export`: a trained head's predictions, what to label next,
+ * and the exported classifier, from the command line (the same services the studio calls).
+ */
+import type { Command } from 'commander';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ExportFormat } from '../../shared/contract';
+import { scanLabeledFolder } from '../atl/dataset';
+import { exportHead } from '../export/export-service';
+import { FeatureCache } from '../features/feature-cache';
+import { ModelStore } from '../models/model-store';
+import { TeacherService } from '../models/teacher-service';
+import { StudioError } from '../services/errors';
+import { predictImages } from '../services/prediction-service';
+import { Project } from '../services/project';
+import { defaultHome } from '../services/settings-service';
+import { STUDIO_VERSION } from '../services/studio';
+
+/** Opens the project and the teachers, runs `work`, and closes both whatever happens. */
+async function withProject<T>(path: string, work: (project: Project, teachers: TeacherService) => Promise<T>): Promise<T> {
+  const project = Project.open(resolve(path));
+  const teachers = new TeacherService(new ModelStore(defaultHome()));
+  try {
+    return await work(project, teachers);
+  } finally {
+    project.close();
+    await teachers.dispose();
+  }
+}
+
+function headId(value: string): number {
+  const id = Number(value);
+  if (!Number.isInteger(id) || id < 1) throw new StudioError('invalid_input', `--head takes a head id (see the Heads panel or \`atl-studio train\`), got '${value}'`);
+  return id;
+}
+
+export function registerPredictCommands(program: Command): void {
+  program
+    .command('predict')
+    .description("a trained head's class and confidence for the project's images, or for the images in a folder")
+    .argument('<project>', '.atl project file')
+    .argument('[folder]', 'images to classify instead of the project’s (not imported)')
+    .requiredOption('--head <id>', 'trained head id', headId)
+    .option('--json', 'print JSON')
+    .action(async (projectPath: string, folder: string | undefined, options: { head: number; json?: boolean }) => {
+      await withProject(projectPath, async (project, teachers) => {
+        const head = project.heads.get(options.head);
+        const teacher = await teachers.get(head.summary.modelId);
+        let images: { path: string; sha256: string }[];
+        let cache: FeatureCache;
+        let temporary: FeatureCache | null = null;
+        if (folder) {
+          const { images: labeled, unlabeled } = scanLabeledFolder(resolve(folder));
+          images = [...unlabeled, ...labeled.map((i) => i.path)].sort().map((path) => ({ path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex') }));
+          // Outside images must not grow the project: their features go to a cache in the temp folder.
+          temporary = cache = FeatureCache.openFile(join(tmpdir(), `atl-studio-predict-${process.pid}.sqlite`));
+        } else {
+          images = project.images.sources();
+          cache = project.features;
+        }
+        try {
+          const { rows, probabilities, failures } = await predictImages(head, teacher, cache, images);
+          const k = head.params.classes;
+          const results: { path: string; class?: string; confidence?: number; error?: string }[] = rows.map((item, row) => {
+            const p = probabilities.subarray(row * k, (row + 1) * k);
+            let best = 0;
+            for (let c = 1; c < k; c++) if (p[c] > p[best]) best = c;
+            return { path: images[item].path, class: head.summary.classes[best].name, confidence: p[best] };
+          });
+          results.push(...failures.map((f) => ({ path: f.path, error: f.reason })));
+          if (options.json) console.log(JSON.stringify(results, null, 2));
+          else for (const r of results) console.log(r.error ? `${r.path}\terror: ${r.error}` : `${r.path}\t${r.class}\t${r.confidence!.toFixed(3)}`);
+        } finally {
+          temporary?.close();
+        }
+      });
+    });
+
+  program
+    .command('suggest')
+    .description('unlabeled images in the order that labeling them would teach the most')
+    .argument('<project>', '.atl project file')
+    .option('--count <n>', 'how many', (v) => Number.parseInt(v, 10), 20)
+    .option('--json', 'print JSON')
+    .action(async (projectPath: string, options: { count: number; json?: boolean }) => {
+      if (!(options.count >= 1)) throw new StudioError('invalid_input', '--count takes a positive number');
+      await withProject(projectPath, async (project, teachers) => {
+        const defaultId = teachers.store.list().find((t) => t.isDefault)!.id;
+        const suggestions = await project.predictions.suggest(project, (id) => teachers.get(id ?? defaultId), options.count);
+        if (options.json) console.log(JSON.stringify(suggestions, null, 2));
+        else for (const s of suggestions) console.log(`${s.imageId}\t${s.path}\t${s.score.toFixed(3)}\t${s.reason}`);
+      });
+    });
+
+  program
+    .command('export')
+    .description('write a trained head as a classifier folder (model, labels.json, preprocessing, model card, predict.mjs)')
+    .argument('<project>', '.atl project file')
+    .requiredOption('--head <id>', 'trained head id', headId)
+    .option('--format <format>', 'onnx | tfjs', 'onnx')
+    .requiredOption('--out <dir>', 'folder to write (new, empty, or an earlier export)')
+    .action(async (projectPath: string, options: { head: number; format: string; out: string }) => {
+      const format = ExportFormat.safeParse(options.format);
+      if (!format.success) throw new StudioError('invalid_input', `--format is onnx or tfjs, got '${options.format}'`);
+      await withProject(projectPath, async (project, teachers) => {
+        const head = project.heads.get(options.head);
+        const result = await exportHead(head, await teachers.get(head.summary.modelId), format.data, options.out, STUDIO_VERSION);
+        console.log(`Exported head ${head.summary.id} (${head.summary.name}) to ${result.dir}:`);
+        for (const f of result.files) console.log(`  ${f.name}\t${(f.bytes / 1024).toFixed(1)} KiB`);
+      });
+    });
+}
