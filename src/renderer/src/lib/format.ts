@@ -18,3 +18,9 @@ export const formatNames: Record<TeacherInfo['format'], string> = {
   'tfjs-graph': 'TF.js graph',
   onnx: 'ONNX',
 };
+
+/** A stored timestamp for people: "Nov 27, 2026, 11:08 PM" in the user's locale; `fallback` when it does not parse. */
+export function when(iso: string, fallback = iso): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? fallback : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}

@@ -40,7 +40,18 @@ export interface DialogRequest {
   resolve: (value: string | null) => void;
 }
 
-type ChangeKind = 'project' | 'images' | 'classes' | 'labels';
+/** What a `project.changed` event says changed. */
+export type ChangeKind = Extract<StudioEvent, { type: 'project.changed' }>['what'];
+
+/**
+ * A part of the UI with its own state module (e.g. comparisons and trained heads) hears of job
+ * progress, of changes the services announce, and of another project being opened.
+ */
+export interface StudioListener {
+  onJob?(job: JobProgress): void;
+  onChange?(kinds: ReadonlySet<ChangeKind>): Promise<void>;
+  onProjectLoaded?(): void;
+}
 
 /** The filter as the toolbar's <select> spells it: `all`, `unlabeled` or `class:<id>`. */
 export function filterKey(filter: ImageFilter): string {
@@ -55,7 +66,7 @@ export function parseFilterKey(key: string): ImageFilter {
 const LIVE_RELOAD_MS = 2000;
 export const THEME_KEY = 'atl-studio-theme';
 
-const isTerminal = (job: JobProgress | undefined) => job !== undefined && job.state !== 'running';
+export const isTerminal = (job: JobProgress | undefined) => job !== undefined && job.state !== 'running';
 
 class Studio {
   // ----- studio and project -----
@@ -142,8 +153,15 @@ class Studio {
   private lastLiveReload = 0;
   private inspectRequest = 0;
   private statusRequest = 0;
+  private listeners = new Set<StudioListener>();
 
   // ================= start-up =================
+
+  /** Subscribes a state module to jobs, changes and project switches; returns the unsubscribe. */
+  listen(listener: StudioListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   async start(): Promise<void> {
     onEvent((event) => this.handleEvent(event));
@@ -202,7 +220,7 @@ class Studio {
     });
   }
 
-  private async confirm(request: Omit<DialogRequest, 'resolve' | 'input' | 'choices'>): Promise<boolean> {
+  async confirm(request: Omit<DialogRequest, 'resolve' | 'input' | 'choices'>): Promise<boolean> {
     return (await this.ask(request)) !== null;
   }
 
@@ -239,6 +257,7 @@ class Studio {
     this.importReport = null;
     this.extraction = null;
     this.featureStatus = null;
+    for (const listener of this.listeners) listener.onProjectLoaded?.();
     await Promise.all([this.loadClasses(), this.loadImages(), this.loadHistory(), this.loadFeatureStatus()]);
   }
 
@@ -687,6 +706,7 @@ class Studio {
       this.jobs[job.jobId] = job;
       if (job.jobId === this.importJobId && isTerminal(job)) void this.finishImport(job.jobId);
       if (job.jobId === this.extraction?.jobId && isTerminal(job)) void this.finishExtraction(job);
+      for (const listener of this.listeners) listener.onJob?.(job);
       // The services announce new images when an import ends; meanwhile the grid fills in every
       // couple of seconds, so the user can start labeling what has arrived.
       if (job.kind === 'import' && job.state === 'running' && Date.now() - this.lastLiveReload > LIVE_RELOAD_MS) {
@@ -730,6 +750,7 @@ class Studio {
     if (all || kinds.has('labels') || kinds.has('classes')) jobs.push(this.loadHistory());
     // New images are not cached yet.
     if (this.modelsOpen && (all || kinds.has('images'))) jobs.push(this.loadFeatureStatus());
+    for (const listener of this.listeners) if (listener.onChange) jobs.push(listener.onChange(kinds));
     await Promise.all(jobs);
   }
 }

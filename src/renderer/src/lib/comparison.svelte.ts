@@ -1,0 +1,314 @@
+/**
+ * The Compare view's state: the comparison form, stored runs (one open, and optionally a second
+ * beside it), the running comparison, and the project's trained heads. Only this module calls
+ * the `compare.*` and `heads.*` methods; it hears jobs and changes through `studio.listen`.
+ */
+import type {
+  ComparisonConfig,
+  ComparisonDetail,
+  ComparisonSummary,
+  HeadSummary,
+  JobProgress,
+  StrategyName,
+  TeacherInfo,
+} from '../../../shared/contract';
+import { call } from './api';
+import { isTerminal, studio, type ChangeKind, type StudioListener } from './studio.svelte';
+
+/** Every strategy, in the order tables and charts list them, with what it does for people. */
+export const strategyInfo: Record<StrategyName, string> = {
+  penultimate: 'Logistic regression on the teacher’s last pooled layer: the usual baseline',
+  'best-single': 'Logistic regression on the one layer that cross-validates best on the labels',
+  atl: 'Adaptive transfer learning: a guarded greedy choice of several layers',
+  'all-layers': 'Logistic regression on every candidate layer at once',
+  head2toe: 'Head2Toe: group-lasso selection of features from every layer',
+  ncm: 'Nearest class mean on the penultimate layer',
+  'ncm-atl': 'Nearest class mean on the layers ATL chooses',
+};
+export const STRATEGIES = Object.keys(strategyInfo) as StrategyName[];
+
+/** The form as typed: shot counts stay text ("1, 5") until the run starts. */
+export interface ConfigForm {
+  modelId: string;
+  strategies: StrategyName[];
+  mode: ComparisonConfig['mode'];
+  shots: string;
+  ways: number;
+  queries: number;
+  repeats: number;
+  testFraction: number;
+  seed: number;
+  name: string;
+}
+
+const defaultForm = (): ConfigForm => ({
+  modelId: '',
+  strategies: [...STRATEGIES],
+  mode: 'episodes',
+  shots: '1, 5',
+  ways: 5,
+  queries: 15,
+  repeats: 100,
+  testFraction: 0.25,
+  seed: 1,
+  name: '',
+});
+
+/** "1, 5 10" → [1, 5, 10], or what is wrong with it. */
+export function parseShots(text: string): number[] | string {
+  const parts = text.split(/[\s,;]+/).filter(Boolean);
+  if (parts.length === 0) return 'Give at least one shot count, e.g. “1, 5”.';
+  const shots = parts.map(Number);
+  const bad = parts.find((_, i) => !Number.isInteger(shots[i]) || shots[i] < 1 || shots[i] > 100);
+  if (bad !== undefined) return `“${bad}” is not a shot count: whole numbers from 1 to 100.`;
+  const unique = [...new Set(shots)].sort((a, b) => a - b);
+  return unique.length > 8 ? 'At most 8 shot counts per run.' : unique;
+}
+
+/** The form as the contract wants it, or what to fix first. */
+export function buildConfig(form: ConfigForm): ComparisonConfig | string {
+  if (!form.modelId) return 'Choose an installed teacher.';
+  if (form.strategies.length === 0) return 'Choose at least one strategy.';
+  const shots = parseShots(form.shots);
+  // Splits use every label (results say shots 0); the contract still wants a valid list.
+  if (typeof shots === 'string' && form.mode === 'episodes') return shots;
+  const whole = (value: number, label: string, min: number, max: number) =>
+    Number.isInteger(value) && value >= min && value <= max ? null : `${label}: a whole number from ${min} to ${max}.`;
+  const problem =
+    (form.mode === 'episodes' && (whole(form.ways, 'Ways', 2, 100) ?? whole(form.queries, 'Queries', 1, 100))) ||
+    whole(form.repeats, form.mode === 'episodes' ? 'Episodes' : 'Splits', 1, 5000) ||
+    whole(form.seed, 'Seed', 0, 2 ** 31);
+  if (problem) return problem;
+  if (form.mode === 'splits' && !(form.testFraction >= 0.05 && form.testFraction <= 0.8))
+    return 'Test fraction: from 0.05 to 0.8.';
+  return {
+    modelId: form.modelId,
+    strategies: STRATEGIES.filter((s) => form.strategies.includes(s)),
+    mode: form.mode,
+    shots: typeof shots === 'string' ? [1] : shots,
+    ways: form.ways,
+    queries: form.queries,
+    repeats: form.repeats,
+    testFraction: form.testFraction,
+    seed: form.seed,
+  };
+}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+class Comparison implements StudioListener {
+  open = $state(false);
+  teachers = $state.raw<TeacherInfo[]>([]);
+  form = $state<ConfigForm>(defaultForm());
+
+  // ----- runs -----
+  runs = $state.raw<ComparisonSummary[]>([]);
+  /** The run shown, and the one shown beside it (side by side), if any. */
+  primary = $state.raw<ComparisonDetail | null>(null);
+  secondary = $state.raw<ComparisonDetail | null>(null);
+  /** The comparison this window started last. */
+  started = $state.raw<{ jobId: string; runId: number } | null>(null);
+  job = $derived<JobProgress | null>(this.started ? (studio.jobs[this.started.jobId] ?? null) : null);
+  starting = $state(false);
+  /** Why the last run could not start (or failed), for the form to show. */
+  startError = $state<string | null>(null);
+
+  // ----- trained heads -----
+  heads = $state.raw<HeadSummary[]>([]);
+  trainStrategy = $state<StrategyName>('atl');
+  trainJobId = $state<string | null>(null);
+  trainJob = $derived<JobProgress | null>(this.trainJobId ? (studio.jobs[this.trainJobId] ?? null) : null);
+  training = $state(false);
+  trainError = $state<string | null>(null);
+
+  private finished = new Set<string>();
+  private detailRequest = 0;
+
+  constructor() {
+    studio.listen(this);
+  }
+
+  /** Opens the view: teachers for the form, the stored runs and the trained heads. */
+  async show(): Promise<void> {
+    this.open = true;
+    await studio.attempt(() => Promise.all([this.loadTeachers(), this.loadRuns(), this.loadHeads()]));
+  }
+
+  close(): void {
+    this.open = false;
+  }
+
+  private async loadTeachers(): Promise<void> {
+    const teachers = await call('models.list', {});
+    this.teachers = teachers;
+    const installed = teachers.filter((t) => t.installed);
+    if (!installed.some((t) => t.id === this.form.modelId))
+      this.form.modelId = (installed.find((t) => t.isDefault) ?? installed[0])?.id ?? '';
+  }
+
+  private async loadRuns(): Promise<void> {
+    const runs = await call('compare.list', {});
+    this.runs = [...runs].sort((a, b) => b.id - a.id);
+  }
+
+  private async loadHeads(): Promise<void> {
+    const heads = await call('heads.list', {});
+    this.heads = [...heads].sort((a, b) => b.id - a.id);
+  }
+
+  // ================= runs =================
+
+  async start(): Promise<void> {
+    const config = buildConfig(this.form);
+    if (typeof config === 'string') {
+      this.startError = config;
+      return;
+    }
+    this.startError = null;
+    this.starting = true;
+    try {
+      const name = this.form.name.trim() || undefined;
+      this.started = await call('compare.start', { config, name });
+      await this.loadRuns();
+      // A run over cached features may end before its id came back.
+      const job = studio.jobs[this.started.jobId];
+      if (isTerminal(job)) await this.finishRun(job);
+    } catch (error) {
+      this.startError = messageOf(error);
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  async cancel(): Promise<void> {
+    const jobId = this.started?.jobId;
+    if (jobId) await studio.attempt(() => call('jobs.cancel', { jobId }));
+  }
+
+  private async finishRun(job: JobProgress): Promise<void> {
+    const started = this.started;
+    if (!started || this.finished.has(job.jobId)) return;
+    this.finished.add(job.jobId);
+    // A failure stays in the progress panel, with the services' message.
+    await studio.attempt(() => this.loadRuns());
+    if (job.state === 'done') await this.openRun(started.runId);
+  }
+
+  private async getRun(id: number): Promise<ComparisonDetail | undefined> {
+    return studio.attempt(() => call('compare.get', { id }));
+  }
+
+  async openRun(id: number): Promise<void> {
+    const request = ++this.detailRequest;
+    const detail = await this.getRun(id);
+    if (!detail || request !== this.detailRequest) return;
+    this.primary = detail;
+    if (this.secondary?.id === id) this.secondary = null;
+  }
+
+  /** Shows a second run beside the open one, or hides it when it is already there. */
+  async toggleBeside(id: number): Promise<void> {
+    if (this.secondary?.id === id) {
+      this.secondary = null;
+      return;
+    }
+    if (!this.primary) return this.openRun(id);
+    const detail = await this.getRun(id);
+    if (detail && this.primary?.id !== id) this.secondary = detail;
+  }
+
+  /** Asks first, then deletes; false when the user said no or the services refused. */
+  private async confirmDelete(title: string, message: string, okLabel: string, remove: () => Promise<null>): Promise<boolean> {
+    const sure = await studio.confirm({ title, message, okLabel, danger: true });
+    return sure && (await studio.attempt(remove)) !== undefined;
+  }
+
+  async deleteRun(run: ComparisonSummary): Promise<void> {
+    const deleted = await this.confirmDelete(
+      `Delete “${run.name}”?`,
+      'Its results, charts and misclassified images are deleted. Labels, images and trained heads are not touched.',
+      'Delete run',
+      () => call('compare.delete', { id: run.id, confirm: true }),
+    );
+    if (!deleted) return;
+    if (this.primary?.id === run.id) [this.primary, this.secondary] = [this.secondary, null];
+    if (this.secondary?.id === run.id) this.secondary = null;
+    await studio.attempt(() => this.loadRuns());
+  }
+
+  // ================= trained heads =================
+
+  async train(): Promise<void> {
+    const modelId = this.form.modelId;
+    if (!modelId) {
+      this.trainError = 'Choose an installed teacher in the form above.';
+      return;
+    }
+    this.trainError = null;
+    this.training = true;
+    try {
+      const { jobId } = await call('heads.train', { modelId, strategy: this.trainStrategy });
+      this.trainJobId = jobId;
+      const job = studio.jobs[jobId];
+      if (isTerminal(job)) await this.finishTraining(job);
+    } catch (error) {
+      this.trainError = messageOf(error);
+    } finally {
+      this.training = false;
+    }
+  }
+
+  async cancelTraining(): Promise<void> {
+    const jobId = this.trainJobId;
+    if (jobId) await studio.attempt(() => call('jobs.cancel', { jobId }));
+  }
+
+  private async finishTraining(job: JobProgress): Promise<void> {
+    if (this.finished.has(job.jobId)) return;
+    this.finished.add(job.jobId);
+    if (job.state === 'failed') this.trainError = `Training failed: ${job.message}`;
+    await studio.attempt(() => this.loadHeads());
+  }
+
+  async deleteHead(head: HeadSummary): Promise<void> {
+    const deleted = await this.confirmDelete(
+      `Delete head “${head.name}”?`,
+      'The trained classifier is deleted; train it again at any time from the same labels.',
+      'Delete head',
+      () => call('heads.delete', { id: head.id, confirm: true }),
+    );
+    if (deleted) await studio.attempt(() => this.loadHeads());
+  }
+
+  // ================= from the services =================
+
+  onJob(job: JobProgress): void {
+    if (!isTerminal(job)) return;
+    if (job.jobId === this.started?.jobId) void this.finishRun(job);
+    if (job.jobId === this.trainJobId) void this.finishTraining(job);
+  }
+
+  async onChange(kinds: ReadonlySet<ChangeKind>): Promise<void> {
+    if (!this.open) return;
+    const all = kinds.has('project');
+    const loads: Promise<void>[] = [];
+    if (all || kinds.has('comparisons')) loads.push(this.loadRuns());
+    if (all || kinds.has('heads')) loads.push(this.loadHeads());
+    await Promise.all(loads);
+  }
+
+  /** Another project: nothing of the last one is shown. */
+  onProjectLoaded(): void {
+    this.open = false;
+    this.runs = [];
+    this.primary = null;
+    this.secondary = null;
+    this.started = null;
+    this.startError = null;
+    this.heads = [];
+    this.trainJobId = null;
+    this.trainError = null;
+  }
+}
+
+export const comparison = new Comparison();
