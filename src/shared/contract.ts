@@ -206,6 +206,7 @@ export const ComparisonConfig = z
     modelId: z.string().min(1),
     strategies: z.array(StrategyName).min(1),
     mode: z.enum(['episodes', 'splits']),
+    /** Episodes mode only (splits use every label). */
     shots: z.array(z.number().int().min(1).max(100)).min(1).max(8),
     ways: z.number().int().min(2).max(100),
     queries: z.number().int().min(1).max(100),
@@ -233,7 +234,11 @@ export const ComparisonSummary = z.object({
 });
 export type ComparisonSummary = z.infer<typeof ComparisonSummary>;
 
-/** One strategy at one shot count (0: all labels, `splits` mode). Accuracies are fractions 0–1. */
+/**
+ * One strategy at one shot count (0: all labels, `splits` mode). Accuracies are fractions 0–1.
+ * Episodes: `ways` classes, `queries` test images per class, `repeats` episodes. Splits: `ways` is
+ * the number of classes taking part, `queries` the smallest class's held-out count, `repeats` the splits.
+ */
 export const ComparisonCell = z.object({
   strategy: StrategyName,
   shots: z.number().int(),
@@ -329,6 +334,11 @@ export const HeadSummary = z.object({
   cvAccuracy: z.number().nullable(),
   cvCi95: z.number().nullable(),
   cvSplits: z.number().int(),
+  /**
+   * counts[t][p]: held-out images of classes[t] predicted as classes[p], summed over the splits
+   * (per-class precision and recall follow from it); null when not cross-validated.
+   */
+  cvConfusion: z.array(z.array(z.number().int())).nullable(),
 });
 export type HeadSummary = z.infer<typeof HeadSummary>;
 

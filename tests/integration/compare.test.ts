@@ -164,6 +164,12 @@ describe('trained heads', () => {
     expect(head.classes).toEqual(CLASSES.map((name) => ({ id: expect.any(Number), name, labels: PER_CLASS })));
     expect(head.cvAccuracy).toBeGreaterThan(0.5);
     expect(head.cvCi95).toBeGreaterThan(0);
+    // Every split holds out 2 of the 8 labels of each class; all splits are the same size, so the
+    // confusion's diagonal share is the mean accuracy.
+    const confusion = head.cvConfusion!;
+    const total = confusion.flat().reduce((a, b) => a + b, 0);
+    expect(total).toBe(10 * 5 * 2);
+    expect(confusion.reduce((a, row, t) => a + row[t], 0) / total).toBeCloseTo(head.cvAccuracy!, 12);
     const teacher = await studio.teachers.get(MODEL);
     expect(head.teacherSha256).toBe(teacher.weightsSha256);
 

@@ -67,7 +67,9 @@ export function convertOnnxToTfjsGraph(model: Uint8Array, options: OnnxToTfjsOpt
   const opset = (proto.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
   const version = opset ? Number(opset.version) : 0;
   // Before opset 11, Slice, Pad and Clip took attributes instead of constant inputs.
-  if (version < 11) throw new StudioError('bad_file', `${source} uses ONNX opset ${version}; the converter reads opset 11 and later (made for 13)`);
+  if (version < 11) {
+    throw new StudioError('bad_file', `${source} uses ONNX opset ${version}; the converter reads opset 11 and later (made for 13)`);
+  }
   const producer = [proto.producerName, proto.producerVersion].filter(Boolean).join(' ') || 'unknown';
   return new Converter(proto.graph, { source, fuse: options.fuse ?? true, opset: version, producer }).convert();
 }
@@ -79,11 +81,6 @@ export async function writeTfjsGraphModel(dir: string, converted: ConvertedGraph
   await writeFile(join(dir, 'model.json'), JSON.stringify(converted.modelJson));
 }
 
-export const SUPPORTED_OPS = [
-  'Add', 'BatchNormalization', 'Clip', 'Concat', 'Constant', 'Conv', 'Div', 'Flatten', 'Gather', 'Gemm',
-  'GlobalAveragePool', 'Identity', 'MatMul', 'Max', 'Min', 'Mul', 'Pad', 'ReduceL2', 'ReduceMean', 'Relu',
-  'Reshape', 'Sigmoid', 'Slice', 'Softmax', 'Sub', 'Sum', 'Tanh', 'Transpose',
-] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Values and layouts
@@ -103,6 +100,8 @@ interface Constant {
   integer: boolean;
 }
 
+/** The dtype attribute of every float op. */
+const FLOAT_OP = { T: attr.type() };
 const identity = (rank: number): number[] => Array.from({ length: rank }, (_, i) => i);
 const NHWC = [0, 2, 3, 1];
 const sameList = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
@@ -183,8 +182,9 @@ class Converter {
       const nodeName = ioNames.get(onnxName)!;
       const v = this.value(onnxName);
       // Outputs are given in ONNX layout, under their own name.
-      if (sameList(v.perm, identity(v.shape.length))) this.g.add(nodeName, 'Identity', [v.tf], { T: attr.type() });
-      else this.g.add(nodeName, 'Transpose', [v.tf, this.intConst(`${nodeName}/perm`, transposePerm(v.perm, identity(v.shape.length)))], { T: attr.type() });
+      const onnxLayout = identity(v.shape.length);
+      if (sameList(v.perm, onnxLayout)) this.g.add(nodeName, 'Identity', [v.tf], FLOAT_OP);
+      else this.g.add(nodeName, 'Transpose', [v.tf, this.intConst(`${nodeName}/perm`, transposePerm(v.perm, onnxLayout))], FLOAT_OP);
       return { onnx: onnxName, node: nodeName, shape: v.shape };
     });
     return this.modelJson(input, outputMappings);
@@ -195,13 +195,20 @@ class Converter {
     const unsupported = (this.graph.node ?? []).filter((n) => (n.domain && n.domain !== 'ai.onnx') || !Object.hasOwn(OPS, n.opType ?? ''));
     if (unsupported.length === 0) return;
     const describe = (n: Onnx.INodeProto): string => `node '${nodeArgs(n).name}' has op ${n.domain ? `${n.domain}.` : ''}${n.opType}`;
-    const more = unsupported.length > 1 ? ` (also: ${unsupported.slice(1, 6).map(describe).join('; ')}${unsupported.length > 6 ? '; …' : ''})` : '';
-    throw this.error(`${describe(unsupported[0])}, which the ONNX → TF.js converter does not support${more}. Supported: ${SUPPORTED_OPS.join(', ')}`);
+    const others = unsupported.slice(1, 6).map(describe).join('; ') + (unsupported.length > 6 ? '; …' : '');
+    const more = unsupported.length > 1 ? ` (also: ${others})` : '';
+    throw this.error(
+      `${describe(unsupported[0])}, which the ONNX → TF.js converter does not support${more}. Supported: ${SUPPORTED_OPS.join(', ')}`,
+    );
   }
 
   private modelJson(input: TensorMapping, outputs: TensorMapping[]): ConvertedGraphModel {
     const { entries, bytes } = this.g.weightData();
-    const info = (t: TensorMapping): Record<string, unknown> => ({ name: `${t.node}:0`, dtype: 'DT_FLOAT', tensorShape: tensorShape(t.shape) });
+    const info = (t: TensorMapping): Record<string, unknown> => ({
+      name: `${t.node}:0`,
+      dtype: 'DT_FLOAT',
+      tensorShape: tensorShape(t.shape),
+    });
     const modelJson = {
       format: 'graph-model',
       generatedBy: `ONNX (${this.settings.producer}, opset ${this.settings.opset})`,
@@ -230,7 +237,10 @@ class Converter {
     const dims = type.shape?.dim ?? [];
     // Only the batch may vary: every other dim must be a number.
     const shape = dims.map((d, i) => (d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : i === 0 ? -1 : NaN));
-    if (shape.some((d) => Number.isNaN(d))) throw this.error(`input '${info.name}' needs a static shape but the batch dim, got [${dims.map((d) => d.dimParam || d.dimValue)}]`);
+    if (shape.some((d) => Number.isNaN(d))) {
+      const given = dims.map((d) => d.dimParam || d.dimValue);
+      throw this.error(`input '${info.name}' needs a static shape but the batch dim, got [${given}]`);
+    }
     this.g.add(name, 'Placeholder', [], { dtype: attr.type(), shape: attr.shape(shape) });
     this.values.set(info.name ?? '', { tf: name, shape, perm: identity(shape.length) });
     return { onnx: info.name ?? '', node: name, shape };
@@ -284,11 +294,8 @@ class Converter {
     return this.g.constant(base, shape, Float32Array.from(values));
   }
 
-  intConst(base: string, values: number[]): string {
-    return this.g.constant(base, [values.length], Int32Array.from(values));
-  }
-
-  intTensor(base: string, shape: number[], values: number[]): string {
+  /** An int32 Const (axes, shapes, indices: TF.js has no int64); a vector unless `shape` says. */
+  intConst(base: string, values: number[], shape = [values.length]): string {
     return this.g.constant(base, shape, Int32Array.from(values));
   }
 
@@ -309,7 +316,7 @@ class Converter {
     let name = byPerm.get(key);
     if (!name) {
       const permConst = this.intConst(`${v.tf}/perm`, transposePerm(v.perm, perm));
-      name = this.op(`${v.tf}/transpose`, 'Transpose', [v.tf, permConst], { T: attr.type(), Tperm: attr.type('int32') });
+      name = this.op(`${v.tf}/transpose`, 'Transpose', [v.tf, permConst], { ...FLOAT_OP, Tperm: attr.type('int32') });
       byPerm.set(key, name);
     }
     return name;
@@ -361,7 +368,9 @@ class Converter {
       default:
         throw this.error(`initializer '${t.name}' has data type ${t.dataType}; only float32/64 and int32/64 are supported`);
     }
-    if (values.length !== count) throw this.error(`initializer '${t.name}' has ${values.length} values, its shape [${shape}] needs ${count}`);
+    if (values.length !== count) {
+      throw this.error(`initializer '${t.name}' has ${values.length} values, its shape [${shape}] needs ${count}`);
+    }
     return { shape, values, integer };
   }
 
@@ -379,6 +388,11 @@ function transposePerm(from: readonly number[], to: readonly number[]): number[]
 
 // ---------------------------------------------------------------------------------------------
 // Attributes
+
+function nodeArgs(node: Onnx.INodeProto): NodeArgs {
+  const name = node.name || node.output?.[0] || (node.opType ?? 'node');
+  return { node, attrs: new Map((node.attribute ?? []).map((a) => [a.name ?? '', a])), name };
+}
 
 function intAttr(args: NodeArgs, name: string, fallback: number): number {
   const a = args.attrs.get(name);
@@ -450,10 +464,13 @@ const OPS: Record<string, OpConverter> = {
   Softmax: softmax,
 };
 
+/** The ONNX ops the converter reads (default domain). */
+export const SUPPORTED_OPS: readonly string[] = Object.keys(OPS).sort();
+
 function unary(op: string): OpConverter {
   return function (args) {
     const x = this.value(inputOf(args, 0)!);
-    this.set(outputOf(args), { ...x, tf: this.op(args.name, op, [x.tf], { T: attr.type() }) });
+    this.set(outputOf(args), { ...x, tf: this.op(args.name, op, [x.tf], FLOAT_OP) });
   };
 }
 
@@ -481,12 +498,12 @@ function clip(this: Converter, args: NodeArgs): void {
   const { min, max } = clipBounds.call(this, args);
   const act = clipActivation.call(this, args.node);
   let tf: string;
-  if (act) tf = this.op(args.name, act, [x.tf], { T: attr.type() });
+  if (act) tf = this.op(args.name, act, [x.tf], FLOAT_OP);
   else if (min === -Infinity && max === Infinity) tf = x.tf;
   else {
     const lo = this.floatConst(`${args.name}/min`, [], [Math.max(min, -3.4e38)]);
     const hi = this.floatConst(`${args.name}/max`, [], [Math.min(max, 3.4e38)]);
-    tf = this.op(args.name, 'ClipByValue', [x.tf, lo, hi], { T: attr.type() });
+    tf = this.op(args.name, 'ClipByValue', [x.tf, lo, hi], FLOAT_OP);
   }
   this.set(outputOf(args), { ...x, tf });
 }
@@ -499,7 +516,8 @@ function clip(this: Converter, args: NodeArgs): void {
 function binary(op: string): OpConverter {
   return function (args) {
     const names = (args.node.input ?? []).filter(Boolean);
-    const rank = Math.max(...names.map((n) => (this.isConstant(n) ? this.constant(n, 'operand').shape.length : this.value(n).shape.length)));
+    const shapeOf = (n: string): number[] => (this.isConstant(n) ? this.constant(n, 'operand').shape : this.value(n).shape);
+    const rank = Math.max(...names.map((n) => shapeOf(n).length));
     const computed = names.filter((n) => !this.isConstant(n)).map((n) => this.value(n));
     const first = computed[0]?.perm ?? identity(rank);
     const common = computed.every((v) => v.shape.length === rank && sameList(v.perm, first)) ? first : identity(rank);
@@ -518,7 +536,7 @@ function binary(op: string): OpConverter {
       return this.constNode(n, full, common);
     });
     let tf = tensors[0];
-    for (let i = 1; i < tensors.length; i++) tf = this.op(args.name, op, [tf, tensors[i]], { T: attr.type() });
+    for (let i = 1; i < tensors.length; i++) tf = this.op(args.name, op, [tf, tensors[i]], FLOAT_OP);
     this.set(outputOf(args), { tf, shape: broadcastShapes(shapes, rank), perm: common });
   };
 }
@@ -553,8 +571,8 @@ function batchNormalization(this: Converter, args: NodeArgs): void {
   // Per-channel constants broadcast along the channel axis wherever the layout put it.
   const axis = inverse(x.perm)[1];
   const shape = axis === rank - 1 ? [scale.length] : Array.from({ length: rank }, (_, i) => (i === axis ? scale.length : 1));
-  const mul = this.op(`${args.name}/scale`, 'Mul', [x.tf, this.floatConst(`${args.name}/scale`, shape, scale)], { T: attr.type() });
-  const add = this.op(args.name, 'AddV2', [mul, this.floatConst(`${args.name}/shift`, shape, shift)], { T: attr.type() });
+  const mul = this.op(`${args.name}/scale`, 'Mul', [x.tf, this.floatConst(`${args.name}/scale`, shape, scale)], FLOAT_OP);
+  const add = this.op(args.name, 'AddV2', [mul, this.floatConst(`${args.name}/shift`, shape, shift)], FLOAT_OP);
   this.set(outputOf(args), { ...x, tf: add });
 }
 
@@ -582,7 +600,9 @@ function conv(this: Converter, args: NodeArgs): void {
   const [m, cPerGroup, kh, kw] = w.shape;
   const [n, c, h, wIn] = x.shape;
   const group = intAttr(args, 'group', 1);
-  if (cPerGroup * group !== c || m % group !== 0) throw new Error(`weight [${w.shape}] does not fit input [${x.shape}] with group ${group}`);
+  if (cPerGroup * group !== c || m % group !== 0) {
+    throw new Error(`weight [${w.shape}] does not fit input [${x.shape}] with group ${group}`);
+  }
   const strides = intsAttr(args, 'strides') ?? [1, 1];
   const dilations = intsAttr(args, 'dilations') ?? [1, 1];
   const [pads, out] = convPads(args, [h, wIn], [kh, kw], strides, dilations);
@@ -596,7 +616,7 @@ function conv(this: Converter, args: NodeArgs): void {
     if (next.opType === 'Identity') {
       this.markDone(next);
       output = next.output?.[0] ?? '';
-    } else if (next.opType === 'BatchNormalization' && !activation && !next.domain && next.input?.[0] === output && batchNormFoldable.call(this, next)) {
+    } else if (!activation && next.opType === 'BatchNormalization' && batchNormFoldable.call(this, next, output)) {
       const { scale, shift } = batchNormAffine.call(this, nodeArgs(next));
       const perOut = weights.length / m;
       weights = weights.map((v, i) => v * scale[Math.floor(i / perOut)]);
@@ -604,8 +624,8 @@ function conv(this: Converter, args: NodeArgs): void {
       this.markDone(next);
       output = next.output?.[0] ?? '';
     } else {
-      const act = next.domain ? undefined : next.opType === 'Relu' ? 'Relu' : next.opType === 'Clip' ? clipActivation.call(this, next) : undefined;
-      if (activation || !act) break;
+      const act = next.domain || activation ? undefined : next.opType === 'Relu' ? 'Relu' : next.opType === 'Clip' ? clipActivation.call(this, next) : undefined;
+      if (!act) break;
       activation = act;
       this.markDone(next);
       output = next.output?.[0] ?? '';
@@ -641,20 +661,17 @@ function conv(this: Converter, args: NodeArgs): void {
     tf = this.op(base, fused ? 'FusedDepthwiseConv2dNative' : 'DepthwiseConv2dNative', inputs, { ...convAttrs(explicit), ...fusedAttrs(fused) });
   } else {
     tf = groupedConv.call(this, { base, input, weights, shape: w.shape, group, attrs: convAttrs(explicit) });
-    if (bias) tf = this.op(`${base}/bias_add`, 'BiasAdd', [tf, biasConst()], { T: attr.type(), data_format: attr.string('NHWC') });
-    if (activation) tf = this.op(`${base}/${activation.toLowerCase()}`, activation, [tf], { T: attr.type() });
+    if (bias) tf = this.op(`${base}/bias_add`, 'BiasAdd', [tf, biasConst()], { ...FLOAT_OP, data_format: attr.string('NHWC') });
+    if (activation) tf = this.op(`${base}/${activation.toLowerCase()}`, activation, [tf], FLOAT_OP);
   }
   this.set(output, { tf, shape: [n, m, out[0], out[1]], perm: NHWC });
 }
 
-function nodeArgs(node: Onnx.INodeProto): NodeArgs {
-  const name = node.name || node.output?.[0] || (node.opType ?? 'node');
-  return { node, attrs: new Map((node.attribute ?? []).map((a) => [a.name ?? '', a])), name };
-}
-
-function batchNormFoldable(this: Converter, node: Onnx.INodeProto): boolean {
+/** A BatchNormalization of `input` in inference mode with constant parameters. */
+function batchNormFoldable(this: Converter, node: Onnx.INodeProto, input: string): boolean {
   const args = nodeArgs(node);
-  return intAttr(args, 'training_mode', 0) === 0 && [1, 2, 3, 4].every((i) => this.isConstant(inputOf(args, i) ?? ''));
+  const constants = [1, 2, 3, 4].every((i) => this.isConstant(inputOf(args, i) ?? ''));
+  return !node.domain && inputOf(args, 0) === input && intAttr(args, 'training_mode', 0) === 0 && constants;
 }
 
 function groupedConv(
@@ -663,14 +680,14 @@ function groupedConv(
 ): string {
   const [m, cPerGroup, kh, kw] = p.shape;
   const mPerGroup = m / p.group;
-  const split = this.op(`${p.base}/split`, 'Split', [this.scalarInt(`${p.base}/split_axis`, 3), p.input], { T: attr.type(), num_split: attr.int(p.group) });
+  const split = this.op(`${p.base}/split`, 'Split', [this.scalarInt(`${p.base}/split_axis`, 3), p.input], { ...FLOAT_OP, num_split: attr.int(p.group) });
   const parts: string[] = [];
   for (let i = 0; i < p.group; i++) {
     const slice = p.weights.subarray(i * mPerGroup * cPerGroup * kh * kw, (i + 1) * mPerGroup * cPerGroup * kh * kw);
     const filter = this.floatConst(`${p.base}/filter_${i}`, [kh, kw, cPerGroup, mPerGroup], permute(Float32Array.from(slice), [mPerGroup, cPerGroup, kh, kw], [2, 3, 1, 0]));
     parts.push(this.op(`${p.base}/group_${i}`, 'Conv2D', [i === 0 ? split : `${split}:${i}`, filter], p.attrs));
   }
-  return this.op(`${p.base}/concat`, 'ConcatV2', [...parts, this.scalarInt(`${p.base}/concat_axis`, 3)], { T: attr.type(), N: attr.int(p.group), Tidx: attr.type('int32') });
+  return this.op(`${p.base}/concat`, 'ConcatV2', [...parts, this.scalarInt(`${p.base}/concat_axis`, 3)], { ...FLOAT_OP, N: attr.int(p.group), Tidx: attr.type('int32') });
 }
 
 /** [pads (top, left, bottom, right), output size] for a Conv's auto_pad / pads attributes. */
@@ -762,11 +779,11 @@ function pad(this: Converter, args: NodeArgs): void {
   if (pads.some((p) => p < 0)) throw new Error('negative pads are not supported');
   const value = inputOf(args, 2) ? this.constant(inputOf(args, 2)!, 'constant_value').values[0] : floatAttr(args, 'value', 0);
   // TF paddings: one [before, after] row per TF axis.
-  const paddings = this.intTensor(`${args.name}/paddings`, [rank, 2], (x.perm.flatMap((a) => [pads[a], pads[a + rank]])));
+  const paddings = this.intConst(`${args.name}/paddings`, x.perm.flatMap((a) => [pads[a], pads[a + rank]]), [rank, 2]);
   const tf =
     mode === 'reflect'
-      ? this.op(args.name, 'MirrorPad', [x.tf, paddings], { T: attr.type(), mode: attr.string('REFLECT') })
-      : this.op(args.name, 'PadV2', [x.tf, paddings, this.floatConst(`${args.name}/value`, [], [value])], { T: attr.type() });
+      ? this.op(args.name, 'MirrorPad', [x.tf, paddings], { ...FLOAT_OP, mode: attr.string('REFLECT') })
+      : this.op(args.name, 'PadV2', [x.tf, paddings, this.floatConst(`${args.name}/value`, [], [value])], FLOAT_OP);
   const shape = x.shape.map((d, a) => (d < 0 ? d : d + pads[a] + pads[a + rank]));
   this.set(outputOf(args), { tf, shape, perm: x.perm });
 }
@@ -789,13 +806,13 @@ function reduce(this: Converter, args: NodeArgs, kind: 'mean' | 'l2'): void {
 function reduceAxes(this: Converter, args: NodeArgs, x: Value, axes: number[], keep: boolean, kind: 'mean' | 'l2'): void {
   const inv = inverse(x.perm);
   const tfAxes = this.intConst(`${args.name}/axes`, axes.map((a) => inv[a]).sort((a, b) => a - b));
-  const reduceAttrs = { T: attr.type(), Tidx: attr.type('int32'), keep_dims: attr.bool(keep) };
+  const reduceAttrs = { ...FLOAT_OP, Tidx: attr.type('int32'), keep_dims: attr.bool(keep) };
   let tf: string;
   if (kind === 'mean') tf = this.op(args.name, 'Mean', [x.tf, tfAxes], reduceAttrs);
   else {
-    const square = this.op(`${args.name}/square`, 'Square', [x.tf], { T: attr.type() });
+    const square = this.op(`${args.name}/square`, 'Square', [x.tf], FLOAT_OP);
     const sum = this.op(`${args.name}/sum`, 'Sum', [square, tfAxes], reduceAttrs);
-    tf = this.op(args.name, 'Sqrt', [sum], { T: attr.type() });
+    tf = this.op(args.name, 'Sqrt', [sum], FLOAT_OP);
   }
   const shape = keep ? x.shape.map((d, a) => (axes.includes(a) ? 1 : d)) : x.shape.filter((_, a) => !axes.includes(a));
   this.set(outputOf(args), { tf, shape, perm: keep ? x.perm : dropAxes(x.perm, axes) });
@@ -804,7 +821,7 @@ function reduceAxes(this: Converter, args: NodeArgs, x: Value, axes: number[], k
 /** A TF Reshape of `x` (in ONNX element order) to `shape` (−1 at most once: the batch). */
 function reshapeTo(this: Converter, base: string, x: Value, shape: number[]): Value {
   if (shape.filter((d) => d < 0).length > 1) throw new Error(`cannot reshape to [${shape}] with the batch unknown`);
-  const tf = this.op(base, 'Reshape', [this.inOnnxOrder(x), this.intConst(`${base}/shape`, shape)], { T: attr.type(), Tshape: attr.type('int32') });
+  const tf = this.op(base, 'Reshape', [this.inOnnxOrder(x), this.intConst(`${base}/shape`, shape)], { ...FLOAT_OP, Tshape: attr.type('int32') });
   return { tf, shape, perm: identity(shape.length) };
 }
 
@@ -837,6 +854,7 @@ function reshape(this: Converter, args: NodeArgs): void {
 /** Y = alpha·A'·B' + beta·C (A', B' optionally transposed). */
 function gemm(this: Converter, args: NodeArgs): void {
   const a = this.value(inputOf(args, 0)!);
+  if (a.shape.length !== 2) throw new Error(`A must be 2-D, got [${a.shape}]`);
   const bName = inputOf(args, 1)!;
   const transA = intAttr(args, 'transA', 0) !== 0;
   const transB = intAttr(args, 'transB', 0) !== 0;
@@ -852,11 +870,11 @@ function gemm(this: Converter, args: NodeArgs): void {
     const b = this.value(bName);
     bShape = b.shape;
     bTf = this.inLayout(b, [0, 1]);
-    if (alpha !== 1) bTf = this.op(`${args.name}/alpha`, 'Mul', [bTf, this.floatConst(`${args.name}/alpha`, [], [alpha])], { T: attr.type() });
+    if (alpha !== 1) bTf = this.op(`${args.name}/alpha`, 'Mul', [bTf, this.floatConst(`${args.name}/alpha`, [], [alpha])], FLOAT_OP);
   }
   const n = transB ? bShape[0] : bShape[1];
   const rows = transA ? a.shape[1] : a.shape[0];
-  let tf = this.op(`${args.name}/matmul`, 'MatMul', [this.inLayout(a, [0, 1]), bTf], { T: attr.type(), transpose_a: attr.bool(transA), transpose_b: attr.bool(transB) });
+  let tf = this.op(`${args.name}/matmul`, 'MatMul', [this.inLayout(a, [0, 1]), bTf], { ...FLOAT_OP, transpose_a: attr.bool(transA), transpose_b: attr.bool(transB) });
   const cName = inputOf(args, 2);
   if (cName && this.isConstant(cName)) {
     const c = this.constant(cName, 'C');
@@ -864,13 +882,13 @@ function gemm(this: Converter, args: NodeArgs): void {
     // A [N] bias is TF's BiasAdd; other shapes broadcast through AddV2.
     tf =
       c.shape.length === 1 && c.shape[0] === n
-        ? this.op(args.name, 'BiasAdd', [tf, this.floatConst(`${args.name}/bias`, [n], scaled)], { T: attr.type(), data_format: attr.string('NHWC') })
-        : this.op(args.name, 'AddV2', [tf, this.floatConst(`${args.name}/C`, c.shape, scaled)], { T: attr.type() });
+        ? this.op(args.name, 'BiasAdd', [tf, this.floatConst(`${args.name}/bias`, [n], scaled)], { ...FLOAT_OP, data_format: attr.string('NHWC') })
+        : this.op(args.name, 'AddV2', [tf, this.floatConst(`${args.name}/C`, c.shape, scaled)], FLOAT_OP);
   } else if (cName) {
     const c = this.value(cName);
     let cTf = this.inLayout(c, identity(c.shape.length));
-    if (beta !== 1) cTf = this.op(`${args.name}/beta`, 'Mul', [cTf, this.floatConst(`${args.name}/beta`, [], [beta])], { T: attr.type() });
-    tf = this.op(args.name, 'AddV2', [tf, cTf], { T: attr.type() });
+    if (beta !== 1) cTf = this.op(`${args.name}/beta`, 'Mul', [cTf, this.floatConst(`${args.name}/beta`, [], [beta])], FLOAT_OP);
+    tf = this.op(args.name, 'AddV2', [tf, cTf], FLOAT_OP);
   }
   this.set(outputOf(args), { tf, shape: [rows, n], perm: [0, 1] });
 }
@@ -885,7 +903,7 @@ function matMul(this: Converter, args: NodeArgs): void {
   const k = a.shape[a.shape.length - 1];
   const n = b.shape[b.shape.length - 1];
   const bTf = this.inLayout(b, identity(b.shape.length));
-  const mm = { T: attr.type(), transpose_a: attr.bool(false), transpose_b: attr.bool(false) };
+  const mm = { ...FLOAT_OP, transpose_a: attr.bool(false), transpose_b: attr.bool(false) };
   let out: Value;
   if (a.shape.length === 2 && b.shape.length === 2) {
     out = { tf: this.op(args.name, 'MatMul', [this.inLayout(a, [0, 1]), bTf], mm), shape: [a.shape[0], n], perm: [0, 1] };
@@ -895,7 +913,7 @@ function matMul(this: Converter, args: NodeArgs): void {
     out = reshapeTo.call(this, args.name, product2d, [...a.shape.slice(0, -1), n]);
   } else {
     const shape = [...broadcastShapes([a.shape.slice(0, -2), b.shape.slice(0, -2)], Math.max(a.shape.length, b.shape.length) - 2), a.shape[a.shape.length - 2], n];
-    const tf = this.op(args.name, 'BatchMatMulV2', [this.inLayout(a, identity(a.shape.length)), bTf], { T: attr.type(), adj_x: attr.bool(false), adj_y: attr.bool(false) });
+    const tf = this.op(args.name, 'BatchMatMulV2', [this.inLayout(a, identity(a.shape.length)), bTf], { ...FLOAT_OP, adj_x: attr.bool(false), adj_y: attr.bool(false) });
     out = { tf, shape, perm: identity(shape.length) };
   }
   this.set(outputOf(args), out);
@@ -916,7 +934,7 @@ function concat(this: Converter, args: NodeArgs): void {
   const shape = [...shapes[0]];
   shape[axis] = shapes.some((s) => s[axis] < 0) ? -1 : shapes.reduce((sum, s) => sum + s[axis], 0);
   const axisConst = this.scalarInt(`${args.name}/axis`, inverse(common)[axis]);
-  const tf = this.op(args.name, 'ConcatV2', [...tensors, axisConst], { T: attr.type(), N: attr.int(tensors.length), Tidx: attr.type('int32') });
+  const tf = this.op(args.name, 'ConcatV2', [...tensors, axisConst], { ...FLOAT_OP, N: attr.int(tensors.length), Tidx: attr.type('int32') });
   this.set(outputOf(args), { tf, shape, perm: common });
 }
 
@@ -933,7 +951,7 @@ function gather(this: Converter, args: NodeArgs): void {
   // Indices of rank ≤ 1 keep the layout; larger ones insert axes, done in ONNX layout.
   if (indices.shape.length > 1) x = { ...x, tf: this.inLayout(x, identity(rank)), perm: identity(rank) };
   const tfAxis = inverse(x.perm)[axis];
-  const idxConst = this.intTensor(`${args.name}/indices`, indices.shape, idx);
+  const idxConst = this.intConst(`${args.name}/indices`, idx, indices.shape);
   const tf = this.op(args.name, 'GatherV2', [x.tf, idxConst, this.scalarInt(`${args.name}/axis`, tfAxis)], {
     Tparams: attr.type(),
     Tindices: attr.type('int32'),
@@ -954,6 +972,6 @@ function softmax(this: Converter, args: NodeArgs): void {
   // Before opset 13, Softmax flattened the axes from `axis` on: the same only when it is the last.
   if (!opset13 && axis !== rank - 1) throw new Error(`opset ${this.settings.opset} Softmax over axes ${axis}… of a rank-${rank} tensor is not supported`);
   const perm = x.perm[rank - 1] === axis ? x.perm : [...identity(rank).filter((a) => a !== axis), axis];
-  const tf = this.op(args.name, 'Softmax', [this.inLayout(x, perm)], { T: attr.type() });
+  const tf = this.op(args.name, 'Softmax', [this.inLayout(x, perm)], FLOAT_OP);
   this.set(outputOf(args), { tf, shape: x.shape, perm });
 }

@@ -104,7 +104,7 @@ export class ComparisonService {
   }
 
   create(config: ComparisonConfig, teacher: OpenTeacher, name?: string): number {
-    const label = name ?? `${teacher.entry.name} · ${config.mode === 'splits' ? `${config.repeats} splits` : `${config.shots.join('/')}-shot`}`;
+    const label = name ?? (config.mode === 'splits' ? `${config.repeats} splits of all labels` : `${config.shots.join('/')}-shot episodes`);
     const result = this.db
       .prepare(`INSERT INTO comparison_runs (name, created_at, status, config, teacher_name, teacher_key) VALUES (?, ?, 'running', ?, ?, ?)`)
       .run(label, nowIso(), JSON.stringify(config), teacher.entry.name, teacher.key);
@@ -129,7 +129,7 @@ export class ComparisonService {
       const labeled = await loadLabeledFeatures(project, teacher, inUse, {
         signal,
         onProgress: (pooling, p) =>
-          onProgress({ done: 0, total: 1, message: `Extracting ${pooling === 'gap' ? 'pooled' : 'spatially pooled'} features: ${p.cached + p.done} of ${p.total} images` }),
+          onProgress({ done: p.cached + p.done, total: p.total, message: `Extracting ${pooling === 'gap' ? 'pooled' : 'spatially pooled'} features: ${p.cached + p.done} of ${p.total} images` }),
       });
       if (labeled.cancelled || signal.aborted) return this.finish(runId, 'cancelled', null);
       const featuresSeconds = (performance.now() - started) / 1000;

@@ -36,7 +36,8 @@ export const HEADS_SCHEMA = `
     intercept BLOB NOT NULL,            -- float64 classes
     cv_accuracy REAL,
     cv_ci95 REAL,
-    cv_splits INTEGER NOT NULL
+    cv_splits INTEGER NOT NULL,
+    cv_confusion TEXT                   -- JSON counts[true][predicted] over the splits' held-out images, head class order
   );
 `;
 
@@ -62,6 +63,7 @@ interface HeadRow {
   cv_accuracy: number | null;
   cv_ci95: number | null;
   cv_splits: number;
+  cv_confusion: string | null;
 }
 
 export interface StoredHead {
@@ -89,7 +91,7 @@ export class HeadService {
     if (labeled.classes.length < 2) throw new StudioError('invalid_input', 'Training needs labeled images in at least 2 classes');
     const byClass = labeled.classes.map((c) => c.rows);
 
-    let cv: { mean: number; ci95: number } | null = null;
+    let cv: { mean: number; ci95: number; confusion: number[][] } | null = null;
     if (byClass.filter((rows) => rows.length >= 2).length >= 2) {
       const splits = stratifiedSplits(byClass, HEAD_CV.testFraction, HEAD_CV.splits, mixSeed(HEAD_CV.seed));
       const [run] = await runEpisodesAsync(labeled.features, splits, [strategy], {
@@ -97,7 +99,13 @@ export class HeadService {
         onEpisode: (done) => options.onProgress?.(`Cross-validating: split ${done} of ${splits.length}`, done, splits.length),
       });
       if (options.signal?.aborted) return null;
-      cv = meanCi95(run.accuracies);
+      // Splits keep only classes with ≥ 2 labels; their episode labels map back through `classes`.
+      const confusion = byClass.map(() => new Array<number>(byClass.length).fill(0));
+      run.predictions.forEach((predicted, e) => {
+        const { classes, queryLabels } = splits[e];
+        predicted.forEach((p, q) => confusion[classes[queryLabels[q]]][classes[p]]++);
+      });
+      cv = { ...meanCi95(run.accuracies), confusion };
     }
     options.onProgress?.('Training on all labels', 0, 1);
     const rows = byClass.flat();
@@ -107,8 +115,8 @@ export class HeadService {
     const classes = labeled.classes.map((c) => ({ id: c.id, name: c.name, labels: c.rows.length }));
     const result = this.db
       .prepare(
-        `INSERT INTO heads (name, created_at, strategy, model_id, teacher_name, teacher_sha256, teacher_key, classes, candidates, weighting, means, kept, coef, intercept, cv_accuracy, cv_ci95, cv_splits)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO heads (name, created_at, strategy, model_id, teacher_name, teacher_sha256, teacher_key, classes, candidates, weighting, means, kept, coef, intercept, cv_accuracy, cv_ci95, cv_splits, cv_confusion)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         options.name ?? `${strategy} · ${teacher.entry.name}`,
@@ -128,6 +136,7 @@ export class HeadService {
         cv?.mean ?? null,
         cv?.ci95 ?? null,
         cv ? HEAD_CV.splits : 0,
+        cv ? JSON.stringify(cv.confusion) : null,
       );
     return this.get(Number(result.lastInsertRowid)).summary;
   }
@@ -182,6 +191,7 @@ function toSummary(row: HeadRow): HeadSummary {
     cvAccuracy: row.cv_accuracy,
     cvCi95: row.cv_ci95,
     cvSplits: row.cv_splits,
+    cvConfusion: row.cv_confusion ? JSON.parse(row.cv_confusion) : null,
   };
 }
 
