@@ -7,6 +7,9 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preprocessImage } from '../../src/main/engines/preprocess';
@@ -27,6 +30,32 @@ async function trainHead(modelId: string, strategy: HeadSummary['strategy']): Pr
   await studio.invoke('heads.train', { modelId, strategy });
   await studio.idle();
   return (await studio.invoke('heads.list', {}))[0];
+}
+
+/** Runs an exported TF.js graph model (WebAssembly backend) on images preprocessed as the studio does. */
+async function runExportedTfjs(folder: string, paths: string[]): Promise<Float32Array[]> {
+  await tf.setBackend('wasm');
+  const json = JSON.parse(readFileSync(join(folder, 'model.json'), 'utf8'));
+  const weights = readFileSync(join(folder, json.weightsManifest[0].paths[0]));
+  const model = await loadGraphModel({
+    load: async () => ({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest[0].weights,
+      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+      format: json.format,
+      signature: json.signature,
+    }),
+  });
+  const spec = JSON.parse(readFileSync(join(folder, 'preprocessing.json'), 'utf8'));
+  const out: Float32Array[] = [];
+  for (const path of paths) {
+    const x = tf.tensor(await preprocessImage(readFileSync(path), spec), spec.layout === 'NHWC' ? [1, spec.height, spec.width, 3] : [1, 3, spec.height, spec.width]);
+    const y = model.execute(x, 'probabilities') as tf.Tensor;
+    out.push((await y.data()) as Float32Array);
+    tf.dispose([x, y]);
+  }
+  model.dispose();
+  return out;
 }
 
 /** Runs an exported model.onnx on images preprocessed as the studio does. */
@@ -139,7 +168,8 @@ describe('export', () => {
     expect(head.candidates.length).toBeGreaterThan(1);
     const out = join(dir.path, 'export-onnx');
     const result = await studio.invoke('export.head', { headId: head.summary.id, format: 'onnx', dir: out });
-    expect(result.files.map((f) => f.name)).toEqual(['labels.json', 'model-card.md', 'model.onnx', 'package.json', 'predict.mjs', 'preprocessing.json']);
+    expect(result.files.map((f) => f.name)).toEqual(['labels.json', 'model-card.md', 'model.onnx', 'package.json', 'predict.mjs', 'preprocess.mjs', 'preprocessing.json']);
+    console.log(`ONNX export sizes: ${result.files.map((f) => `${f.name} ${(f.bytes / 1024).toFixed(1)} KiB`).join(', ')}`);
     expect(JSON.parse(readFileSync(join(out, 'labels.json'), 'utf8')).classes.map((c: { name: string }) => c.name)).toEqual(CHARACTERS);
     const card = readFileSync(join(out, 'model-card.md'), 'utf8');
     expect(card).toContain('`atl`');
@@ -152,6 +182,19 @@ describe('export', () => {
     const worst = Math.max(...predictions.map((p, i) => maxAbsDifference(p.probabilities, exported[i])));
     console.log(`ONNX export parity (${head.summary.modelId}, atl on ${head.candidates.map((c) => c.key).join(' + ')}): max |Δp| = ${worst.toExponential(2)}`);
     expect(worst).toBeLessThanOrEqual(1e-4);
+
+    // The TF.js export of the same head.
+    const tfjsOut = join(dir.path, 'export-tfjs');
+    const tfjsFiles = await studio.invoke('export.head', { headId: head.summary.id, format: 'tfjs', dir: tfjsOut });
+    expect(tfjsFiles.files.map((f) => f.name)).toEqual(['group1-shard1of1.bin', 'labels.json', 'model-card.md', 'model.json', 'package.json', 'predict.mjs', 'preprocess.mjs', 'preprocessing.json']);
+    console.log(`TF.js export sizes: ${tfjsFiles.files.map((f) => `${f.name} ${(f.bytes / 1024).toFixed(1)} KiB`).join(', ')}`);
+    const fromTfjs = await runExportedTfjs(tfjsOut, predictions.map((p) => p.path));
+    const worstTfjs = Math.max(...predictions.map((p, i) => maxAbsDifference(p.probabilities, fromTfjs[i])));
+    console.log(`TF.js export parity (${head.summary.modelId}, atl): max |Δp| = ${worstTfjs.toExponential(2)}`);
+    expect(worstTfjs).toBeLessThanOrEqual(1e-4);
+    symlinkSync(join(REPO, 'node_modules'), join(tfjsOut, 'node_modules'));
+    const tfjsRun = JSON.parse((await run(process.execPath, [join(tfjsOut, 'predict.mjs'), predictions[0].path])).stdout);
+    expect(tfjsRun[0].class).toBe(project.classes.get(predictions[0].classId).name);
 
     // predict.mjs as a user runs it (its dependencies resolved from this checkout).
     symlinkSync(join(REPO, 'node_modules'), join(out, 'node_modules'));
@@ -181,6 +224,12 @@ describe('export', () => {
       const worst = Math.max(...predictions.map((p, i) => maxAbsDifference(p.probabilities, exported[i])));
       console.log(`ONNX export parity (${modelId}, ${strategy}): max |Δp| = ${worst.toExponential(2)}`);
       expect(worst).toBeLessThanOrEqual(1e-4);
+      const tfjsOut = join(dir.path, `export-tfjs-${strategy}`);
+      await studio.invoke('export.head', { headId: head.id, format: 'tfjs', dir: tfjsOut });
+      const fromTfjs = await runExportedTfjs(tfjsOut, predictions.slice(0, 3).map((p) => p.path));
+      const worstTfjs = Math.max(...fromTfjs.map((p, i) => maxAbsDifference(predictions[i].probabilities, p)));
+      console.log(`TF.js export parity (${modelId}, ${strategy}): max |Δp| = ${worstTfjs.toExponential(2)}`);
+      expect(worstTfjs).toBeLessThanOrEqual(1e-4);
     }
   }, 240_000);
 

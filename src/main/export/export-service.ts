@@ -32,10 +32,12 @@ export async function exportHead(head: StoredHead, teacher: OpenTeacher, format:
       writeFileSync(join(staging, 'model.onnx'), onnxModel.bytes);
       copyFileSync(join(APP_ROOT, 'resources/export/predict.mjs'), join(staging, 'predict.mjs'));
     } else {
+      // The same graph, converted: one arithmetic for both formats.
       const { convertOnnxToTfjsGraph, writeTfjsGraphModel } = await import('./onnx-to-tfjs');
-      await writeTfjsGraphModel(staging, convertOnnxToTfjsGraph(onnxModel.bytes));
+      await writeTfjsGraphModel(staging, convertOnnxToTfjsGraph(onnxModel.bytes, { source: head.summary.name }));
       copyFileSync(join(APP_ROOT, 'resources/export/predict-tfjs.mjs'), join(staging, 'predict.mjs'));
     }
+    copyFileSync(join(APP_ROOT, 'resources/export/preprocess.mjs'), join(staging, 'preprocess.mjs'));
     const classes = head.summary.classes.map((c, index) => ({ index, id: c.id, name: c.name }));
     writeJson(join(staging, 'labels.json'), { classes });
     writeJson(join(staging, 'preprocessing.json'), {
@@ -49,7 +51,10 @@ export async function exportHead(head: StoredHead, teacher: OpenTeacher, format:
       name: 'atl-studio-exported-classifier',
       private: true,
       type: 'module',
-      dependencies: format === 'onnx' ? { 'onnxruntime-node': '^1.30.0', sharp: '^0.35.5' } : { '@tensorflow/tfjs': '^4.22.0', sharp: '^0.35.5' },
+      dependencies:
+        format === 'onnx'
+          ? { 'onnxruntime-node': '^1.30.0', sharp: '^0.35.5' }
+          : { '@tensorflow/tfjs-core': '^4.22.0', '@tensorflow/tfjs-converter': '^4.22.0', '@tensorflow/tfjs-backend-wasm': '^4.22.0', sharp: '^0.35.5' },
     });
     writeFileSync(join(staging, MODEL_CARD), modelCard(head, teacher, format, studioVersion));
     if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });

@@ -73,7 +73,8 @@ export class GraphDefBuilder {
     const dtype: WeightDtype = data instanceof Float32Array ? 'float32' : 'int32';
     const name = this.unique(base);
     const dt = attr.type(dtype).type;
-    this.nodes.push({ name, op: 'Const', input: [], attr: { value: { tensor: { dtype: dt, tensorShape: tensorShape(shape) } }, dtype: { type: dt } } });
+    const value = { tensor: { dtype: dt, tensorShape: tensorShape(shape) } };
+    this.nodes.push({ name, op: 'Const', input: [], attr: { value, dtype: { type: dt } } });
     this.weights.push({ name, shape: [...shape], dtype, data });
     return name;
   }

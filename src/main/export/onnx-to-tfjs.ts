@@ -102,6 +102,7 @@ interface Constant {
 
 /** The dtype attribute of every float op. */
 const FLOAT_OP = { T: attr.type() };
+const NHWC_FORMAT = attr.string('NHWC');
 const identity = (rank: number): number[] => Array.from({ length: rank }, (_, i) => i);
 const NHWC = [0, 2, 3, 1];
 const sameList = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
@@ -484,6 +485,13 @@ function clipBounds(this: Converter, args: NodeArgs): { min: number; max: number
   return { min: bound(1, 'min', -Infinity), max: bound(2, 'max', Infinity) };
 }
 
+/** The activation a node is, if a convolution can fuse it: Relu, or a Clip that is Relu/Relu6. */
+function activationOf(this: Converter, node: Onnx.INodeProto): 'Relu' | 'Relu6' | undefined {
+  if (node.domain) return undefined;
+  if (node.opType === 'Relu') return 'Relu';
+  return node.opType === 'Clip' ? clipActivation.call(this, node) : undefined;
+}
+
 /** The TF activation a Clip is (Relu6 for MobileNet's ReLU6), for fusing. */
 function clipActivation(this: Converter, node: Onnx.INodeProto): 'Relu' | 'Relu6' | undefined {
   if ((node.input ?? []).slice(1).some((i) => i && !this.isConstant(i))) return undefined;
@@ -624,7 +632,7 @@ function conv(this: Converter, args: NodeArgs): void {
       this.markDone(next);
       output = next.output?.[0] ?? '';
     } else {
-      const act = next.domain || activation ? undefined : next.opType === 'Relu' ? 'Relu' : next.opType === 'Clip' ? clipActivation.call(this, next) : undefined;
+      const act = activation ? undefined : activationOf.call(this, next);
       if (!act) break;
       activation = act;
       this.markDone(next);
@@ -634,34 +642,37 @@ function conv(this: Converter, args: NodeArgs): void {
 
   const input = this.inLayout(x, NHWC);
   const base = activation || bias ? output : args.name;
-  const convAttrs = (explicit: boolean): Record<string, unknown> => ({
-    T: attr.type(),
+  const explicit = pads.some((p) => p !== 0);
+  const convAttrs: Record<string, unknown> = {
+    ...FLOAT_OP,
     strides: attr.ints([1, strides[0], strides[1], 1]),
     dilations: attr.ints([1, dilations[0], dilations[1], 1]),
-    data_format: attr.string('NHWC'),
+    data_format: NHWC_FORMAT,
     padding: attr.string(explicit ? 'EXPLICIT' : 'VALID'),
     // TF: [batch, H, W, C] × (before, after); ONNX pads: [top, left, bottom, right].
     explicit_paddings: attr.ints(explicit ? [0, 0, pads[0], pads[2], pads[1], pads[3], 0, 0] : []),
-  });
-  const explicit = pads.some((p) => p !== 0);
-  const fusedAttrs = (fused: boolean): Record<string, unknown> =>
-    fused ? { num_args: attr.int(1), fused_ops: attr.strings(['BiasAdd', ...(activation ? [activation] : [])]), epsilon: { f: 0 } } : {};
-  const biasConst = (): string => this.floatConst(`${base}/bias`, [m], bias ?? new Float64Array(m));
+  };
+  // TF.js's fused kernels need a bias to fuse an activation: zeros when the conv has none.
   const fused = Boolean(bias || activation);
+  const fusedOps = ['BiasAdd', ...(activation ? [activation] : [])];
+  const fusedAttrs = fused ? { ...convAttrs, num_args: attr.int(1), fused_ops: attr.strings(fusedOps), epsilon: { f: 0 } } : convAttrs;
+  const biasConst = (): string => this.floatConst(`${base}/bias`, [m], bias ?? new Float64Array(m));
   let tf: string;
   if (group === 1) {
-    const filter = this.floatConst(`${base}/filter`, [kh, kw, c, m], permute(Float32Array.from(weights), w.shape, [2, 3, 1, 0]));
+    const filter = this.floatConst(`${base}/filter`, [kh, kw, c, m], toHWIO(weights, w.shape));
     const inputs = fused ? [input, filter, biasConst()] : [input, filter];
-    tf = this.op(base, fused ? '_FusedConv2D' : 'Conv2D', inputs, { ...convAttrs(explicit), ...fusedAttrs(fused) });
+    tf = this.op(base, fused ? '_FusedConv2D' : 'Conv2D', inputs, fusedAttrs);
   } else if (group === c && cPerGroup === 1) {
     // Depthwise: ONNX output o = channel·multiplier + k, as TF orders depthwise outputs.
     const multiplier = m / c;
-    const filter = this.floatConst(`${base}/filter`, [kh, kw, c, multiplier], permute(Float32Array.from(weights), [c, multiplier, kh, kw], [2, 3, 0, 1]));
+    const hwcm = permute(Float32Array.from(weights), [c, multiplier, kh, kw], [2, 3, 0, 1]);
+    const filter = this.floatConst(`${base}/filter`, [kh, kw, c, multiplier], hwcm);
     const inputs = fused ? [input, filter, biasConst()] : [input, filter];
-    tf = this.op(base, fused ? 'FusedDepthwiseConv2dNative' : 'DepthwiseConv2dNative', inputs, { ...convAttrs(explicit), ...fusedAttrs(fused) });
+    const op = fused ? 'FusedDepthwiseConv2dNative' : 'DepthwiseConv2dNative';
+    tf = this.op(base, op, inputs, fusedAttrs);
   } else {
-    tf = groupedConv.call(this, { base, input, weights, shape: w.shape, group, attrs: convAttrs(explicit) });
-    if (bias) tf = this.op(`${base}/bias_add`, 'BiasAdd', [tf, biasConst()], { ...FLOAT_OP, data_format: attr.string('NHWC') });
+    tf = groupedConv.call(this, { base, input, weights, shape: w.shape, group, attrs: convAttrs });
+    if (bias) tf = this.op(`${base}/bias_add`, 'BiasAdd', [tf, biasConst()], { ...FLOAT_OP, data_format: NHWC_FORMAT });
     if (activation) tf = this.op(`${base}/${activation.toLowerCase()}`, activation, [tf], FLOAT_OP);
   }
   this.set(output, { tf, shape: [n, m, out[0], out[1]], perm: NHWC });
@@ -680,14 +691,21 @@ function groupedConv(
 ): string {
   const [m, cPerGroup, kh, kw] = p.shape;
   const mPerGroup = m / p.group;
-  const split = this.op(`${p.base}/split`, 'Split', [this.scalarInt(`${p.base}/split_axis`, 3), p.input], { ...FLOAT_OP, num_split: attr.int(p.group) });
+  const splitAxis = this.scalarInt(`${p.base}/split_axis`, 3);
+  const split = this.op(`${p.base}/split`, 'Split', [splitAxis, p.input], { ...FLOAT_OP, num_split: attr.int(p.group) });
   const parts: string[] = [];
   for (let i = 0; i < p.group; i++) {
     const slice = p.weights.subarray(i * mPerGroup * cPerGroup * kh * kw, (i + 1) * mPerGroup * cPerGroup * kh * kw);
-    const filter = this.floatConst(`${p.base}/filter_${i}`, [kh, kw, cPerGroup, mPerGroup], permute(Float32Array.from(slice), [mPerGroup, cPerGroup, kh, kw], [2, 3, 1, 0]));
+    const filter = this.floatConst(`${p.base}/filter_${i}`, [kh, kw, cPerGroup, mPerGroup], toHWIO(slice, [mPerGroup, cPerGroup, kh, kw]));
     parts.push(this.op(`${p.base}/group_${i}`, 'Conv2D', [i === 0 ? split : `${split}:${i}`, filter], p.attrs));
   }
-  return this.op(`${p.base}/concat`, 'ConcatV2', [...parts, this.scalarInt(`${p.base}/concat_axis`, 3)], { ...FLOAT_OP, N: attr.int(p.group), Tidx: attr.type('int32') });
+  const concatAttrs = { ...FLOAT_OP, N: attr.int(p.group), Tidx: attr.type('int32') };
+  return this.op(`${p.base}/concat`, 'ConcatV2', [...parts, this.scalarInt(`${p.base}/concat_axis`, 3)], concatAttrs);
+}
+
+/** ONNX conv weights [out, in, kh, kw] → TF's [kh, kw, in, out]. */
+function toHWIO(weights: Float64Array, shape: number[]): Float32Array {
+  return permute(Float32Array.from(weights), shape, [2, 3, 1, 0]);
 }
 
 /** [pads (top, left, bottom, right), output size] for a Conv's auto_pad / pads attributes. */
@@ -756,7 +774,12 @@ function slice(this: Converter, args: NodeArgs): void {
     else end[t] = e;
     shape[a] = Math.max(0, Math.ceil((e - s) / step));
   }
-  const tf = this.op(args.name, 'StridedSlice', [x.tf, this.intConst(`${args.name}/begin`, begin), this.intConst(`${args.name}/end`, end), this.intConst(`${args.name}/strides`, stride)], {
+  const params = [
+    this.intConst(`${args.name}/begin`, begin),
+    this.intConst(`${args.name}/end`, end),
+    this.intConst(`${args.name}/strides`, stride),
+  ];
+  const tf = this.op(args.name, 'StridedSlice', [x.tf, ...params], {
     T: attr.type(),
     Index: attr.type('int32'),
     begin_mask: attr.int(beginMask),
@@ -821,7 +844,8 @@ function reduceAxes(this: Converter, args: NodeArgs, x: Value, axes: number[], k
 /** A TF Reshape of `x` (in ONNX element order) to `shape` (−1 at most once: the batch). */
 function reshapeTo(this: Converter, base: string, x: Value, shape: number[]): Value {
   if (shape.filter((d) => d < 0).length > 1) throw new Error(`cannot reshape to [${shape}] with the batch unknown`);
-  const tf = this.op(base, 'Reshape', [this.inOnnxOrder(x), this.intConst(`${base}/shape`, shape)], { ...FLOAT_OP, Tshape: attr.type('int32') });
+  const dims = this.intConst(`${base}/shape`, shape);
+  const tf = this.op(base, 'Reshape', [this.inOnnxOrder(x), dims], { ...FLOAT_OP, Tshape: attr.type('int32') });
   return { tf, shape, perm: identity(shape.length) };
 }
 
@@ -874,7 +898,8 @@ function gemm(this: Converter, args: NodeArgs): void {
   }
   const n = transB ? bShape[0] : bShape[1];
   const rows = transA ? a.shape[1] : a.shape[0];
-  let tf = this.op(`${args.name}/matmul`, 'MatMul', [this.inLayout(a, [0, 1]), bTf], { ...FLOAT_OP, transpose_a: attr.bool(transA), transpose_b: attr.bool(transB) });
+  const mm = { ...FLOAT_OP, transpose_a: attr.bool(transA), transpose_b: attr.bool(transB) };
+  let tf = this.op(`${args.name}/matmul`, 'MatMul', [this.inLayout(a, [0, 1]), bTf], mm);
   const cName = inputOf(args, 2);
   if (cName && this.isConstant(cName)) {
     const c = this.constant(cName, 'C');
@@ -882,7 +907,7 @@ function gemm(this: Converter, args: NodeArgs): void {
     // A [N] bias is TF's BiasAdd; other shapes broadcast through AddV2.
     tf =
       c.shape.length === 1 && c.shape[0] === n
-        ? this.op(args.name, 'BiasAdd', [tf, this.floatConst(`${args.name}/bias`, [n], scaled)], { ...FLOAT_OP, data_format: attr.string('NHWC') })
+        ? this.op(args.name, 'BiasAdd', [tf, this.floatConst(`${args.name}/bias`, [n], scaled)], { ...FLOAT_OP, data_format: NHWC_FORMAT })
         : this.op(args.name, 'AddV2', [tf, this.floatConst(`${args.name}/C`, c.shape, scaled)], FLOAT_OP);
   } else if (cName) {
     const c = this.value(cName);
@@ -912,8 +937,10 @@ function matMul(this: Converter, args: NodeArgs): void {
     const product2d: Value = { tf: this.op(`${args.name}/matmul`, 'MatMul', [flat.tf, bTf], mm), shape: [-1, n], perm: [0, 1] };
     out = reshapeTo.call(this, args.name, product2d, [...a.shape.slice(0, -1), n]);
   } else {
-    const shape = [...broadcastShapes([a.shape.slice(0, -2), b.shape.slice(0, -2)], Math.max(a.shape.length, b.shape.length) - 2), a.shape[a.shape.length - 2], n];
-    const tf = this.op(args.name, 'BatchMatMulV2', [this.inLayout(a, identity(a.shape.length)), bTf], { ...FLOAT_OP, adj_x: attr.bool(false), adj_y: attr.bool(false) });
+    const batchRank = Math.max(a.shape.length, b.shape.length) - 2;
+    const shape = [...broadcastShapes([a.shape.slice(0, -2), b.shape.slice(0, -2)], batchRank), a.shape[a.shape.length - 2], n];
+    const aTf = this.inLayout(a, identity(a.shape.length));
+    const tf = this.op(args.name, 'BatchMatMulV2', [aTf, bTf], { ...FLOAT_OP, adj_x: attr.bool(false), adj_y: attr.bool(false) });
     out = { tf, shape, perm: identity(shape.length) };
   }
   this.set(outputOf(args), out);
@@ -934,7 +961,8 @@ function concat(this: Converter, args: NodeArgs): void {
   const shape = [...shapes[0]];
   shape[axis] = shapes.some((s) => s[axis] < 0) ? -1 : shapes.reduce((sum, s) => sum + s[axis], 0);
   const axisConst = this.scalarInt(`${args.name}/axis`, inverse(common)[axis]);
-  const tf = this.op(args.name, 'ConcatV2', [...tensors, axisConst], { ...FLOAT_OP, N: attr.int(tensors.length), Tidx: attr.type('int32') });
+  const concatAttrs = { ...FLOAT_OP, N: attr.int(tensors.length), Tidx: attr.type('int32') };
+  const tf = this.op(args.name, 'ConcatV2', [...tensors, axisConst], concatAttrs);
   this.set(outputOf(args), { tf, shape, perm: common });
 }
 
@@ -970,7 +998,9 @@ function softmax(this: Converter, args: NodeArgs): void {
   const opset13 = this.settings.opset >= 13;
   const axis = normalizeAxis(intAttr(args, 'axis', opset13 ? -1 : 1), rank);
   // Before opset 13, Softmax flattened the axes from `axis` on: the same only when it is the last.
-  if (!opset13 && axis !== rank - 1) throw new Error(`opset ${this.settings.opset} Softmax over axes ${axis}… of a rank-${rank} tensor is not supported`);
+  if (!opset13 && axis !== rank - 1) {
+    throw new Error(`opset ${this.settings.opset} Softmax over axes ${axis}… of a rank-${rank} tensor is not supported`);
+  }
   const perm = x.perm[rank - 1] === axis ? x.perm : [...identity(rank).filter((a) => a !== axis), axis];
   const tf = this.op(args.name, 'Softmax', [this.inLayout(x, perm)], FLOAT_OP);
   this.set(outputOf(args), { tf, shape: x.shape, perm });
