@@ -19,7 +19,7 @@ import type { FeatureSet } from '../src/main/atl/features';
 import { headInputs, headPredict, headProbabilities } from '../src/main/atl/head-params';
 import { accuracy } from '../src/main/atl/matrix';
 import { createStrategy, type StrategyName } from '../src/main/atl/strategies';
-import { marginUncertainty, suggestOrder } from '../src/main/atl/suggest';
+import { marginUncertainty, suggestOrder, SUGGEST_DEFAULTS } from '../src/main/atl/suggest';
 import { FeatureCache } from '../src/main/features/feature-cache';
 import { ModelStore } from '../src/main/models/model-store';
 import { TeacherService } from '../src/main/models/teacher-service';
@@ -29,6 +29,9 @@ import { seededRandom } from '../src/shared/seeded-random';
 const SHARED = resolve(import.meta.dirname, '../../shared/datasets');
 const OUT = resolve(import.meta.dirname, '../bench-results');
 const SEEDS = [1, 2, 3];
+/** `--typicality <power>` overrides the studio's default weighting, to explore it. */
+const typicalityArg = process.argv.indexOf('--typicality');
+const typicalityPower = typicalityArg > 0 ? Number(process.argv[typicalityArg + 1]) : SUGGEST_DEFAULTS.typicalityPower;
 
 interface Setup {
   name: string;
@@ -103,7 +106,7 @@ function simulate(features: FeatureSet, classes: number[], setup: Setup, seed: n
       const all = [...labeled, ...pool];
       const x = headInputs(head, features.select(all));
       const uncertainty = marginUncertainty(headProbabilities(head, features.select(pool)), head.classes);
-      const order = suggestOrder(x, labeled.map((_, i) => i), pool.map((_, i) => labeled.length + i), uncertainty, { count: setup.batch });
+      const order = suggestOrder(x, labeled.map((_, i) => i), pool.map((_, i) => labeled.length + i), uncertainty, { count: setup.batch, typicalityPower });
       picked = order.map((s) => all[s.row]);
     }
     const taken = new Set(picked);
@@ -186,7 +189,7 @@ try {
   await teachers.dispose();
 }
 
-console.log(`Label-next simulation: teacher ${modelId}, mean of seeds ${SEEDS.join(', ')}`);
+console.log(`Label-next simulation: teacher ${modelId}, mean of seeds ${SEEDS.join(', ')}, typicality power ${typicalityPower}`);
 for (const { setup, curve, labelsToReachRandomFinal, seconds } of results) {
   console.log(`\n${setup.name} (${setup.strategy} head, batches of ${setup.batch}, ${setup.testPerClass} test images per class; ${seconds.toFixed(1)} s)`);
   console.log('labels  random  suggested  suggested labels for random\'s accuracy');
@@ -202,6 +205,6 @@ for (const { setup, curve, labelsToReachRandomFinal, seconds } of results) {
   );
 }
 mkdirSync(OUT, { recursive: true });
-writeFileSync(join(OUT, 'label-next.json'), `${JSON.stringify({ teacher: modelId, seeds: SEEDS, results: results.map(({ setup, ...r }) => ({ dataset: setup.name, strategy: setup.strategy, batch: setup.batch, testPerClass: setup.testPerClass, ...r })) }, null, 2)}\n`);
+writeFileSync(join(OUT, 'label-next.json'), `${JSON.stringify({ teacher: modelId, seeds: SEEDS, typicalityPower, results: results.map(({ setup, ...r }) => ({ dataset: setup.name, strategy: setup.strategy, batch: setup.batch, testPerClass: setup.testPerClass, ...r })) }, null, 2)}\n`);
 await plot(results, join(OUT, 'label-next.png'));
 console.log(`\nWrote ${join(OUT, 'label-next.json')} and label-next.png`);
