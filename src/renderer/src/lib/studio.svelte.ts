@@ -12,6 +12,7 @@ import type {
   ImportReport,
   JobProgress,
   LabelChangeResult,
+  LabelSource,
   MediaKind,
   Pooling,
   ProjectSummary,
@@ -53,17 +54,23 @@ export interface StudioListener {
   onProjectLoaded?(): void;
 }
 
-/** The filter as the toolbar's <select> spells it: `all`, `unlabeled` or `class:<id>`. */
+/** The filter as the toolbar's <select> spells it: `all`, `unlabeled`, `class:<id>` or `predicted:<id>`. */
 export function filterKey(filter: ImageFilter): string {
-  return filter.kind === 'class' ? `class:${filter.classId}` : filter.kind;
+  return filter.kind === 'class' || filter.kind === 'predicted' ? `${filter.kind}:${filter.classId}` : filter.kind;
 }
 
 export function parseFilterKey(key: string): ImageFilter {
-  if (key.startsWith('class:')) return { kind: 'class', classId: Number(key.slice(6)) };
+  const [kind, id] = key.split(':');
+  if (kind === 'class' || kind === 'predicted') return { kind, classId: Number(id) };
   return key === 'unlabeled' ? { kind: 'unlabeled' } : { kind: 'all' };
 }
 
+/** An image whose prediction can be accepted: predicted, and not labeled by a person. */
+export const acceptable = (row: ImageRow) => row.predictedClassId !== null && row.source !== 'human';
+
 const LIVE_RELOAD_MS = 2000;
+/** Accepting more predictions than this at once asks first. */
+const ACCEPT_ASK_OVER = 20;
 export const THEME_KEY = 'atl-studio-theme';
 
 export const isTerminal = (job: JobProgress | undefined) => job !== undefined && job.state !== 'running';
@@ -399,9 +406,44 @@ class Studio {
     if (ids.length === 0) return;
     // Shown at once, and one labeled image moves the cursor on at once: keys typed in a quick
     // row label one image each, whatever the round trip takes.
-    this.patchRows(new Map(ids.map((id) => [id, classId])));
+    this.patchRows(new Map(ids.map((id) => [id, classId])), 'human');
     if (advance && ids.length === 1 && this.focusIndex < this.images.length - 1) this.focusAt(this.focusIndex + 1);
     await this.changeLabels(() => call('labels.assign', { imageIds: ids, classId }));
+  }
+
+  /**
+   * Accepts the active head's prediction for the selection (or the focused image); `all`: for
+   * every image listed, after asking when there are many. Images a person labeled keep their label.
+   */
+  async acceptPredictions(all = false): Promise<void> {
+    const focused = this.focused;
+    const rows = all ? this.images : this.images.filter((r) => this.selected.has(r.id) || (this.selected.size === 0 && r.id === focused?.id));
+    const accepted = rows.filter((r) => acceptable(r) && r.classId !== r.predictedClassId);
+    if (accepted.length === 0) {
+      this.showNotice(all ? 'No prediction to accept in this list.' : 'Nothing to accept here: no prediction, or a person labeled it.');
+      return;
+    }
+    if (all && accepted.length > ACCEPT_ASK_OVER) {
+      const sure = await this.confirm({
+        title: `Accept ${accepted.length} predictions?`,
+        message: `Every image listed that has a prediction and no label from a person gets the predicted class, marked as accepted. Ctrl+Z undoes it in one step.`,
+        okLabel: `Accept ${accepted.length} predictions`,
+      });
+      if (!sure) return;
+    }
+    this.patchRows(new Map(accepted.map((r) => [r.id, r.predictedClassId])), 'prediction');
+    if (!all && accepted.length === 1 && this.focusIndex < this.images.length - 1) this.focusAt(this.focusIndex + 1);
+    const imageIds = accepted.map((r) => r.id);
+    await this.changeLabels(() => call('labels.acceptPredictions', { imageIds }));
+  }
+
+  /** Puts the cursor on an image (showing all images if the filter hides it) and the keyboard on the grid. */
+  async focusImage(id: number): Promise<void> {
+    if (!this.images.some((r) => r.id === id)) await this.setFilter({ kind: 'all' });
+    const index = this.images.findIndex((r) => r.id === id);
+    if (index < 0) return;
+    this.focusAt(index);
+    document.querySelector<HTMLElement>('[data-testid="grid"]')?.focus();
   }
 
   async assignHotkey(hotkey: number, advance: boolean): Promise<void> {
@@ -439,8 +481,13 @@ class Studio {
     }
   }
 
-  private patchRows(classIds: Map<number, number | null>): void {
-    this.images = this.images.map((r) => (classIds.has(r.id) ? { ...r, classId: classIds.get(r.id) ?? null } : r));
+  /** Shows labels at once; `source` is who gave them (undo and redo leave it to the reload that follows). */
+  private patchRows(classIds: Map<number, number | null>, source: LabelSource | null = null): void {
+    this.images = this.images.map((r) => {
+      if (!classIds.has(r.id)) return r;
+      const classId = classIds.get(r.id) ?? null;
+      return { ...r, classId, source: classId === null ? null : (source ?? r.source) };
+    });
   }
 
   /**
@@ -460,6 +507,9 @@ class Studio {
     }
     if (this.filter.kind !== 'all') void this.attempt(() => this.loadImages(reveal ? first : undefined));
     void this.attempt(() => this.loadClasses());
+    // The services do not announce labels given from here: the other parts (label next) hear of them now.
+    const labels = new Set<ChangeKind>(['labels']);
+    for (const listener of this.listeners) if (listener.onChange) void this.attempt(() => listener.onChange!(labels));
   }
 
   private async loadHistory(): Promise<void> {
@@ -478,7 +528,7 @@ class Studio {
     this.classes = classes;
     // A filter on a class that is gone falls back to all images.
     const filter = this.filter;
-    if (filter.kind === 'class' && !classes.some((c) => c.id === filter.classId)) void this.setFilter({ kind: 'all' });
+    if ((filter.kind === 'class' || filter.kind === 'predicted') && !classes.some((c) => c.id === filter.classId)) void this.setFilter({ kind: 'all' });
   }
 
   async createClass(name: string): Promise<boolean> {
@@ -746,7 +796,8 @@ class Studio {
     const all = kinds.has('project');
     const jobs: Promise<void>[] = [];
     if (all || kinds.has('classes') || kinds.has('labels')) jobs.push(this.loadClasses());
-    if (all || kinds.has('images') || kinds.has('labels') || kinds.has('classes')) jobs.push(this.loadImages());
+    if (all || kinds.has('images') || kinds.has('labels') || kinds.has('classes') || kinds.has('predictions') || kinds.has('heads'))
+      jobs.push(this.loadImages()); // a deleted head takes its predictions along
     if (all || kinds.has('labels') || kinds.has('classes')) jobs.push(this.loadHistory());
     // New images are not cached yet.
     if (this.modelsOpen && (all || kinds.has('images'))) jobs.push(this.loadFeatureStatus());

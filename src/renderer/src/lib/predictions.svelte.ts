@@ -1,0 +1,175 @@
+/**
+ * Predictions and what to label next: the active head and how much of the project it predicted,
+ * running a head over the project (a job), the label-next queue, and exports of a head or of its
+ * predictions. Accepting predictions is labeling, so it lives in `studio` with the undo queue.
+ * Only this module calls `predictions.*`, `suggest.next` and `export.*`.
+ */
+import type { ExportResult, HeadSummary, JobProgress, PredictionStatus, Suggestion } from '../../../shared/contract';
+import { call } from './api';
+import { isTerminal, studio, type ChangeKind, type StudioListener } from './studio.svelte';
+
+const SUGGESTIONS = 20;
+/** Labels come in quick bursts: the queue is asked again once they pause. */
+const SUGGEST_DEBOUNCE_MS = 800;
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** "Head 3 (atl)" → "head-3-atl": a folder or file name that any file system takes. */
+export function slug(name: string): string {
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 60) || 'export'
+  );
+}
+
+/** A file size for people: "512 B", "14.2 KB", "3.1 MB". */
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB'];
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** Where exports go by default: the studio's projects folder, next to the project files. */
+export function exportPath(name: string): string {
+  const base = studio.info?.projectsDir ?? '';
+  const separator = base.includes('\\') && !base.includes('/') ? '\\' : '/';
+  return base ? `${base.replace(/[\\/]+$/, '')}${separator}${name}` : name;
+}
+
+class Predictions implements StudioListener {
+  status = $state.raw<PredictionStatus | null>(null);
+  /** Every trained head, newest first: the toolbar predicts with the active one, else the newest. */
+  heads = $state.raw<HeadSummary[]>([]);
+  active = $derived<HeadSummary | null>(this.status?.head ?? null);
+
+  // ----- running a head over the project -----
+  predictJobId = $state<string | null>(null);
+  predictJob = $derived<JobProgress | null>(this.predictJobId ? (studio.jobs[this.predictJobId] ?? null) : null);
+  /** The head being run, while its job runs. */
+  predictingHeadId = $state<number | null>(null);
+  predicting = $derived(this.predictingHeadId !== null && (this.predictJob === null || this.predictJob.state === 'running'));
+  predictError = $state<string | null>(null);
+
+  // ----- label next -----
+  nextOpen = $state(false);
+  suggestions = $state.raw<Suggestion[]>([]);
+  suggesting = $state(false);
+  suggestError = $state<string | null>(null);
+
+  private suggestRequest = 0;
+  private suggestTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor() {
+    studio.listen(this);
+  }
+
+  private async load(): Promise<void> {
+    const [status, heads] = await Promise.all([call('predictions.status', {}), call('heads.list', {})]);
+    this.status = status;
+    this.heads = [...heads].sort((a, b) => b.id - a.id);
+  }
+
+  // ================= predicting =================
+
+  /** Runs a head (by default the active one, else the newest) over every image of the project. */
+  async run(headId = this.active?.id ?? this.heads[0]?.id): Promise<void> {
+    if (headId === undefined) return;
+    this.predictError = null;
+    this.predictingHeadId = headId;
+    try {
+      const { jobId } = await call('predictions.run', { headId });
+      this.predictJobId = jobId;
+      const job = studio.jobs[jobId];
+      if (isTerminal(job)) this.finish(job);
+    } catch (error) {
+      this.predictError = messageOf(error);
+      this.predictingHeadId = null;
+    }
+  }
+
+  async cancel(): Promise<void> {
+    const jobId = this.predictJobId;
+    if (jobId) await studio.attempt(() => call('jobs.cancel', { jobId }));
+  }
+
+  private finish(job: JobProgress): void {
+    this.predictingHeadId = null;
+    if (job.state === 'failed') this.predictError = `Prediction failed: ${job.message}`;
+  }
+
+  // ================= label next =================
+
+  toggleNext(): void {
+    this.nextOpen = !this.nextOpen;
+    if (this.nextOpen) void this.suggest();
+  }
+
+  async suggest(): Promise<void> {
+    clearTimeout(this.suggestTimer);
+    const request = ++this.suggestRequest;
+    this.suggesting = true;
+    try {
+      const suggestions = await call('suggest.next', { count: SUGGESTIONS });
+      if (request !== this.suggestRequest) return;
+      this.suggestions = suggestions;
+      this.suggestError = null;
+    } catch (error) {
+      if (request === this.suggestRequest) this.suggestError = messageOf(error);
+    } finally {
+      if (request === this.suggestRequest) this.suggesting = false;
+    }
+  }
+
+  private suggestSoon(): void {
+    clearTimeout(this.suggestTimer);
+    this.suggestTimer = setTimeout(() => void this.suggest(), SUGGEST_DEBOUNCE_MS);
+  }
+
+  // ================= exports =================
+
+  exportHead(head: HeadSummary, format: 'onnx' | 'tfjs', dir: string): Promise<ExportResult> {
+    return call('export.head', { headId: head.id, format, dir });
+  }
+
+  exportPredictions(format: 'csv' | 'json', path: string): Promise<ExportResult> {
+    return call('export.predictions', { format, path });
+  }
+
+  // ================= from the services =================
+
+  onJob(job: JobProgress): void {
+    if (job.jobId === this.predictJobId && isTerminal(job)) this.finish(job);
+  }
+
+  async onChange(kinds: ReadonlySet<ChangeKind>): Promise<void> {
+    const all = kinds.has('project');
+    if (all || kinds.has('predictions') || kinds.has('heads') || kinds.has('images')) await this.load();
+    if (this.nextOpen && (all || kinds.has('labels') || kinds.has('predictions') || kinds.has('images'))) this.suggestSoon();
+  }
+
+  onProjectLoaded(): void {
+    this.status = null;
+    this.heads = [];
+    this.predictJobId = null;
+    this.predictingHeadId = null;
+    this.predictError = null;
+    this.suggestions = [];
+    this.suggestError = null;
+    this.suggestRequest++;
+    clearTimeout(this.suggestTimer);
+    void studio.attempt(() => this.load()).then(() => {
+      if (this.nextOpen) void this.suggest();
+    });
+  }
+}
+
+export const predictions = new Predictions();
