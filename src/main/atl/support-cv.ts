@@ -5,7 +5,8 @@
  * distances, so each candidate's held-out distance table is computed once and any set of
  * candidates is scored by adding tables. That makes greedy search over dozens of candidates cost
  * less than one linear-head fit. Also here: the per-example calibrated log-likelihoods and the
- * t statistic that the ATL guard compares sets with.
+ * t statistic that the ATL guard compares sets with; and, for one shot per class, where nothing can
+ * be held out, how alike a candidate finds the support's examples (`meanPairwiseCosine`).
  */
 import { StudioError } from '../services/errors';
 import { addScaled, dot, dotWeights, type Matrix } from './matrix';
@@ -238,4 +239,24 @@ export function tStatistic(values: ArrayLike<number>): number {
   const standardError = Math.sqrt(squares / (n - 1) / n);
   if (!(standardError > 1e-12 * Math.max(1, Math.abs(mean)))) return mean === 0 ? 0 : mean * Infinity;
   return mean / standardError;
+}
+
+/**
+ * The mean cosine similarity over all pairs of rows of `z`, taken on the raw rows (not centered:
+ * centering on five rows would make any layer look spread out). With one example per class, every
+ * pair is two different classes, so this says how much a candidate tells those classes apart:
+ * near 1 when it maps them onto nearly the same direction (a teacher's penultimate on images from
+ * a foreign domain), lower when it keeps them apart. Zero rows count as orthogonal to everything.
+ */
+export function meanPairwiseCosine(z: Matrix): number {
+  const { rows: n, cols: d, data } = z;
+  if (n < 2) throw new StudioError('invalid_input', 'Mean pairwise cosine needs at least two rows');
+  const norms = Float64Array.from({ length: n }, (_, i) => Math.sqrt(dot(data, i * d, data, i * d, d)));
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      if (norms[i] > 0 && norms[j] > 0) total += dot(data, i * d, data, j * d, d) / (norms[i] * norms[j]);
+    }
+  }
+  return total / ((n * (n - 1)) / 2);
 }

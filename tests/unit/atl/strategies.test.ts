@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { accuracy } from '../../../src/main/atl/matrix';
+import { meanPairwiseCosine } from '../../../src/main/atl/support-cv';
 import { createStrategy, parseStrategyNames, STRATEGY_NAMES } from '../../../src/main/atl/strategies';
 import { AtlStrategy } from '../../../src/main/atl/strategies/atl';
 import { Head2ToeStrategy } from '../../../src/main/atl/strategies/head2toe';
-import { split, syntheticFeatures, type SyntheticCandidate } from './synthetic';
+import { fromRows, split, syntheticFeatures, type SyntheticCandidate } from './synthetic';
 
 const CLASSES = 5;
 const PER_CLASS = 20;
@@ -22,6 +23,36 @@ const SIGNAL_IN_LAYER3: SyntheticCandidate[] = [
 const SIGNAL_IN_PENULTIMATE: SyntheticCandidate[] = SIGNAL_IN_LAYER3.map((c) =>
   c.penultimate ? { ...c, dim: 32, signal: 1.2 } : { ...c, signal: c.layer === 'layer3' ? 0.15 : 0 },
 );
+
+/**
+ * One shot, in the teacher's domain: the penultimate separates the classes; hidden layers carry
+ * little (their raw rows stay alike: the shared offset dominates them).
+ */
+const IN_DOMAIN: SyntheticCandidate[] = [
+  ...['layer0', 'layer1', 'layer2', 'layer3', 'layer4', 'layer5'].map((layer, i) => ({ layer, pooling: i % 2 ? ('spatial' as const) : ('gap' as const), dim: 32, signal: 0.2 })),
+  { layer: 'pooled', dim: 32, signal: 1.5, penultimate: true },
+];
+
+/**
+ * One shot, in a foreign domain: the penultimate collapses every image onto nearly the same vector
+ * (no class signal, a large shared offset); five hidden candidates still tell the classes apart,
+ * and one collapses them even more than the penultimate.
+ */
+const FOREIGN_DOMAIN: SyntheticCandidate[] = [
+  { layer: 'layer0', dim: 32, signal: 0, offset: 20 },
+  ...['layer1', 'layer2', 'layer3', 'layer4', 'layer5'].map((layer) => ({ layer, pooling: 'spatial' as const, dim: 32, signal: 1.5 })),
+  { layer: 'pooled', dim: 32, signal: 0, offset: 10, penultimate: true },
+];
+
+/**
+ * One shot: only layer 3 keeps the classes further apart than the (weakly informative) penultimate;
+ * one candidate is too few to call the domain foreign.
+ */
+const ONE_LAYER_APART: SyntheticCandidate[] = [
+  ...['layer0', 'layer1', 'layer2', 'layer4'].map((layer) => ({ layer, dim: 32, signal: 0 })),
+  { layer: 'layer3', pooling: 'spatial', dim: 32, signal: 1.5 },
+  { layer: 'pooled', dim: 32, signal: 1, penultimate: true },
+];
 
 function episode(candidates: SyntheticCandidate[], shots: number, seed: number) {
   const { features, labels } = syntheticFeatures(candidates, CLASSES, PER_CLASS, seed);
@@ -87,11 +118,47 @@ describe('the guard and the one-shot fallback', () => {
     expect(strict.describe()).toEqual({ strategy: 'atl', candidates: { 'pooled:gap': 1 }, fallback: 'guard' });
   });
 
-  it('with one example per class, keeps the penultimate (nothing can be held out)', () => {
-    const e = episode(SIGNAL_IN_LAYER3, 1, 5);
-    for (const name of ['atl', 'ncm-atl', 'best-single'] as const) {
-      expect(createStrategy(name).fit(e.support, e.supportLabels).describe()).toMatchObject({ candidates: { 'pooled:gap': 1 }, fallback: 'one-shot' });
+  it('with one example per class and fewer than 4 hidden candidates keeping the support apart, keeps the penultimate', () => {
+    for (const seed of [5, 6, 7]) {
+      const e = episode(ONE_LAYER_APART, 1, seed);
+      for (const name of ['atl', 'ncm-atl', 'best-single'] as const) {
+        expect(createStrategy(name).fit(e.support, e.supportLabels).describe()).toMatchObject({ candidates: { 'pooled:gap': 1 }, fallback: 'one-shot' });
+      }
     }
+  });
+
+  it('meanPairwiseCosine: the mean cosine over pairs of raw rows (not centered; a zero row counts as orthogonal)', () => {
+    // Pairs: (1,0)·(0,1) = 0, (1,0)·(1,1)/√2 = 1/√2, (0,1)·(1,1)/√2 = 1/√2.
+    expect(meanPairwiseCosine(fromRows([[1, 0], [0, 1], [1, 1]]))).toBeCloseTo(Math.SQRT2 / 3, 12);
+    expect(meanPairwiseCosine(fromRows([[2, 2], [1, 1]]))).toBeCloseTo(1, 12);
+    expect(meanPairwiseCosine(fromRows([[1, 0], [0, 0], [3, 0]]))).toBeCloseTo(1 / 3, 12);
+  });
+
+  it('one shot in the domain: the penultimate keeps the support apart best, so it is kept', () => {
+    for (const seed of [2, 3, 4, 5, 6]) {
+      const e = episode(IN_DOMAIN, 1, seed);
+      for (const name of ['atl', 'ncm-atl'] as const) {
+        expect(createStrategy(name).fit(e.support, e.supportLabels).describe()).toMatchObject({ candidates: { 'pooled:gap': 1 }, fallback: 'one-shot' });
+      }
+    }
+  });
+
+  it('one shot in a foreign domain: the penultimate collapses the support, so the hidden candidates that keep it apart are used', () => {
+    const informative = FOREIGN_DOMAIN.filter((c) => c.signal > 0).map((c) => `${c.layer}:${c.pooling ?? 'gap'}`);
+    let gain = 0;
+    for (const seed of [2, 3, 4, 5, 6]) {
+      const e = episode(FOREIGN_DOMAIN, 1, seed);
+      const atl = new AtlStrategy().fit(e.support, e.supportLabels);
+      const { candidates, fallback } = atl.describe();
+      expect(fallback).toBe('one-shot-hidden');
+      expect(Object.keys(candidates).sort()).toEqual([...informative].sort());
+      gain += atl.score(e.query, e.queryLabels) - createStrategy('penultimate').fit(e.support, e.supportLabels).score(e.query, e.queryLabels);
+    }
+    expect(gain / 5).toBeGreaterThan(0.2);
+    // The count is a threshold: asking for more such candidates than there are keeps the penultimate.
+    const e = episode(FOREIGN_DOMAIN, 1, 2);
+    const strict = new AtlStrategy({ oneShotMinLayers: informative.length + 1 }).fit(e.support, e.supportLabels);
+    expect(strict.describe()).toEqual({ strategy: 'atl', candidates: { 'pooled:gap': 1 }, fallback: 'one-shot' });
   });
 });
 

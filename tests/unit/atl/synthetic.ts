@@ -13,6 +13,11 @@ export interface SyntheticCandidate {
   dim: number;
   /** Distance scale between class means; 0 = pure noise. */
   signal: number;
+  /**
+   * Mean of the shared offset every row gets (default 3). The normalizer removes it, but it makes the
+   * raw rows alike: a large offset is a layer that maps every image onto nearly the same direction.
+   */
+  offset?: number;
   penultimate?: boolean;
 }
 
@@ -37,7 +42,7 @@ export function syntheticFeatures(
     const key = `${c.layer}:${pooling}`;
     const means = Array.from({ length: classes }, () => Float64Array.from({ length: c.dim }, () => normal() * c.signal));
     // A shared offset: the normalizer must remove it for the class structure to show.
-    const offset = Float64Array.from({ length: c.dim }, () => 3 + normal());
+    const offset = Float64Array.from({ length: c.dim }, () => (c.offset ?? 3) + normal());
     const data = new Float32Array(rows * c.dim);
     for (let i = 0; i < rows; i++) for (let j = 0; j < c.dim; j++) data[i * c.dim + j] = offset[j] + means[labels[i]][j] + normal();
     list.push({ key, layer: c.layer, pooling, dim: c.dim, depth: list.length, penultimate: c.penultimate ?? false });

@@ -21,8 +21,14 @@ export interface StrategyDescription {
    * head2toe, the share of the kept features that come from that candidate.
    */
   candidates: Record<string, number>;
-  /** Why a selection kept the penultimate instead of its own choice. */
-  fallback?: 'one-shot' | 'guard';
+  /**
+   * Which path a selection took when it could not cross-validate or did not trust its choice:
+   * 'guard', the guard kept the penultimate against the greedy choice; 'one-shot', one example per
+   * class and the penultimate kept; 'one-shot-hidden', one example per class and the hidden
+   * candidates that keep the support apart better than the penultimate used instead (see
+   * `AtlOptions.oneShotMinLayers`).
+   */
+  fallback?: 'one-shot' | 'one-shot-hidden' | 'guard';
 }
 
 export interface Strategy {
