@@ -218,14 +218,16 @@ describe('export', () => {
       await studio.invoke('predictions.run', { headId: head.id });
       await studio.idle();
       const out = join(dir.path, `export-${strategy}`);
-      await studio.invoke('export.head', { headId: head.id, format: 'onnx', dir: out });
+      const written = await studio.invoke('export.head', { headId: head.id, format: 'onnx', dir: out });
+      console.log(`ONNX export (${modelId}, ${strategy}): model.onnx ${(written.files.find((f) => f.name === 'model.onnx')!.bytes / 1024).toFixed(1)} KiB`);
       const predictions = project.predictions.list().slice(0, 6);
       const exported = await runExported(join(out, 'model.onnx'), predictions.map((p) => p.path));
       const worst = Math.max(...predictions.map((p, i) => maxAbsDifference(p.probabilities, exported[i])));
       console.log(`ONNX export parity (${modelId}, ${strategy}): max |Δp| = ${worst.toExponential(2)}`);
       expect(worst).toBeLessThanOrEqual(1e-4);
       const tfjsOut = join(dir.path, `export-tfjs-${strategy}`);
-      await studio.invoke('export.head', { headId: head.id, format: 'tfjs', dir: tfjsOut });
+      const tfjsWritten = await studio.invoke('export.head', { headId: head.id, format: 'tfjs', dir: tfjsOut });
+      console.log(`TF.js export (${modelId}, ${strategy}): ${tfjsWritten.files.filter((f) => /\.(bin|json)$/.test(f.name) && f.name.startsWith('group') || f.name === 'model.json').map((f) => `${f.name} ${(f.bytes / 1024).toFixed(1)} KiB`).join(', ')}`);
       const fromTfjs = await runExportedTfjs(tfjsOut, predictions.slice(0, 3).map((p) => p.path));
       const worstTfjs = Math.max(...fromTfjs.map((p, i) => maxAbsDifference(predictions[i].probabilities, p)));
       console.log(`TF.js export parity (${modelId}, ${strategy}): max |Δp| = ${worstTfjs.toExponential(2)}`);
@@ -239,6 +241,8 @@ describe('export', () => {
     const lines = readFileSync(csv, 'utf8').trim().split('\n');
     expect(lines[0]).toMatch(/^path,class,confidence,label,p_/);
     expect(lines).toHaveLength(101);
+    await expect(studio.invoke('export.predictions', { format: 'csv', path: csv })).rejects.toThrow(/exists already/);
+    await expect(studio.invoke('export.predictions', { format: 'json', path: join(dir.path, 'p.csv') })).rejects.toThrow(/ends in \.json/);
     const json = join(dir.path, 'predictions.json');
     await studio.invoke('export.predictions', { format: 'json', path: json });
     const records = JSON.parse(readFileSync(json, 'utf8'));
