@@ -3,13 +3,12 @@
  * teacher (MobileNet): label two more images per class with the keyboard, run a comparison,
  * read its table and charts, reopen it from the runs list, and train a head with `atl`.
  */
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STRATEGY_NAMES } from '../../src/shared/contract';
-import { writeDemoImages } from '../../src/main/services/demo-images';
 import { openStudioSession, SCREENSHOTS, type StudioSession } from '../helpers/browser';
-import { tempDir } from '../helpers/fixtures';
+import { demoShapesByFileName } from '../helpers/fixtures';
 
 let session: StudioSession;
 let page: Page;
@@ -17,10 +16,7 @@ let page: Page;
 let shapeOf: Map<string, string>;
 
 beforeAll(async () => {
-  const scratch = tempDir('atl-e2e-compare-truth-');
-  const shapes = await writeDemoImages(scratch.path, 24);
-  shapeOf = new Map([...shapes].map(([path, shape]) => [basename(path), shape]));
-  scratch.remove();
+  shapeOf = await demoShapesByFileName();
   session = await openStudioSession('atl-e2e-compare-');
   page = session.page;
   await page.goto(session.web.url);

@@ -6,12 +6,11 @@
  * focused in the grid and labeled, and the head exported as ONNX through the export dialog.
  */
 import { existsSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeDemoImages } from '../../src/main/services/demo-images';
 import { openStudioSession, SCREENSHOTS, type StudioSession } from '../helpers/browser';
-import { tempDir } from '../helpers/fixtures';
+import { demoShapesByFileName, tempDir } from '../helpers/fixtures';
 
 let session: StudioSession;
 let page: Page;
@@ -20,10 +19,7 @@ let shapeOf: Map<string, string>;
 const out = tempDir('atl-e2e-predict-out-');
 
 beforeAll(async () => {
-  const scratch = tempDir('atl-e2e-predict-truth-');
-  const shapes = await writeDemoImages(scratch.path, 24);
-  shapeOf = new Map([...shapes].map(([path, shape]) => [basename(path), shape]));
-  scratch.remove();
+  shapeOf = await demoShapesByFileName();
   session = await openStudioSession('atl-e2e-predict-');
   page = session.page;
   await page.goto(session.web.url);

@@ -1,7 +1,7 @@
 /** Shared test helpers: temp folders, the ../shared data the team keeps beside the checkout. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 export const REPO = resolve(__dirname, '../..');
 export const SHARED = resolve(REPO, '../shared');
@@ -11,4 +11,16 @@ export const OMNIGLOT_SMALL1 = join(SHARED, 'datasets/omniglot-small1');
 export function tempDir(prefix = 'atl-test-'): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** The demo project's true shapes by file name: the demo draws its images from a fixed seed, so drawing them again tells. */
+export async function demoShapesByFileName(): Promise<Map<string, string>> {
+  const { writeDemoImages } = await import('../../src/main/services/demo-images');
+  const scratch = tempDir('atl-demo-truth-');
+  try {
+    const shapes = await writeDemoImages(scratch.path, 24);
+    return new Map([...shapes].map(([path, shape]) => [basename(path), shape]));
+  } finally {
+    scratch.remove();
+  }
 }
