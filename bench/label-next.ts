@@ -129,8 +129,10 @@ const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.le
 
 /** Labels the suggested order needs to reach `target` (linear between batches), or null if it never does. */
 function labelsToReach(curve: Curve, target: number): number | null {
+  // Accuracies are means of counts: equal ones may differ in the last bit.
+  const reached = (v: number) => v >= target - 1e-9;
   for (let i = 0; i < curve.suggested.length; i++) {
-    if (curve.suggested[i] >= target) {
+    if (reached(curve.suggested[i])) {
       if (i === 0) return curve.labels[0];
       const [a, b] = [curve.suggested[i - 1], curve.suggested[i]];
       return Math.round(curve.labels[i - 1] + ((target - a) / (b - a)) * (curve.labels[i] - curve.labels[i - 1]));
