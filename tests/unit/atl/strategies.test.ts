@@ -3,6 +3,7 @@ import { accuracy } from '../../../src/main/atl/matrix';
 import { meanPairwiseCosine } from '../../../src/main/atl/support-cv';
 import { createStrategy, parseStrategyNames, STRATEGY_NAMES } from '../../../src/main/atl/strategies';
 import { AtlStrategy } from '../../../src/main/atl/strategies/atl';
+import { BlockHead } from '../../../src/main/atl/strategies/strategy';
 import { Head2ToeStrategy } from '../../../src/main/atl/strategies/head2toe';
 import { fromRows, split, syntheticFeatures, type SyntheticCandidate } from './synthetic';
 
@@ -159,6 +160,37 @@ describe('the guard and the one-shot fallback', () => {
     const e = episode(FOREIGN_DOMAIN, 1, 2);
     const strict = new AtlStrategy({ oneShotMinLayers: informative.length + 1 }).fit(e.support, e.supportLabels);
     expect(strict.describe()).toEqual({ strategy: 'atl', candidates: { 'pooled:gap': 1 }, fallback: 'one-shot' });
+  });
+});
+
+describe('five shots in a foreign domain', () => {
+  const informative = FOREIGN_DOMAIN.filter((c) => c.signal > 0).map((c) => `${c.layer}:${c.pooling ?? 'gap'}`);
+
+  it('the domain check skips the guard: the greedy set is used even when the guard could never pass', () => {
+    const e = episode(FOREIGN_DOMAIN, 5, 2);
+    for (const name of ['atl', 'ncm-atl'] as const) {
+      const model = new AtlStrategy({ head: name === 'atl' ? 'logistic' : 'ncm', guardT: Infinity }).fit(e.support, e.supportLabels);
+      const { candidates, fallback } = model.describe();
+      expect(fallback).toBeUndefined();
+      // Greedy starts from the best single candidate, an informative one (with ε = 0 it may add others).
+      expect(informative).toContain(Object.keys(candidates)[0]);
+      expect(model.score(e.query, e.queryLabels)).toBeGreaterThan(0.9);
+    }
+    // The count is a threshold: asking for more such candidates than there are leaves it to the guard.
+    const strict = new AtlStrategy({ guardT: Infinity, foreignMinLayers: informative.length + 1 }).fit(e.support, e.supportLabels);
+    expect(strict.describe()).toEqual({ strategy: 'atl', candidates: { 'pooled:gap': 1 }, fallback: 'guard' });
+  });
+
+  it('the logistic head on a set of b candidates uses C·b (each block is scaled by 1/√b); the penultimate alone keeps C', () => {
+    const e = episode(FOREIGN_DOMAIN, 5, 3);
+    const atl = new AtlStrategy({ logistic: { C: 0.5 } }).fit(e.support, e.supportLabels);
+    const keys = Object.keys(atl.describe().candidates);
+    expect(keys.length).toBeGreaterThan(1);
+    expect(atl.toHead()).toEqual(new BlockHead(keys, 'logistic', { C: 0.5 * keys.length }).fit(e.support, e.supportLabels).toHead());
+    const inDomain = episode(SIGNAL_IN_PENULTIMATE, 5, 2);
+    const kept = new AtlStrategy().fit(inDomain.support, inDomain.supportLabels);
+    expect(kept.describe().candidates).toEqual({ 'pooled:gap': 1 });
+    expect(kept.toHead()).toEqual(createStrategy('penultimate').fit(inDomain.support, inDomain.supportLabels).toHead());
   });
 });
 

@@ -72,6 +72,13 @@ export class BlockHead {
   }
 }
 
+/** The candidates a `SetStrategy` uses, and head options for that set (over the strategy's own). */
+export interface SetChoice {
+  keys: string[];
+  fallback?: StrategyDescription['fallback'];
+  logistic?: Partial<LogisticRegressionOptions>;
+}
+
 /** A strategy that picks a set of candidates on the support, then fits a `BlockHead` on them. */
 export abstract class SetStrategy implements Strategy {
   abstract readonly name: StrategyName;
@@ -84,11 +91,11 @@ export abstract class SetStrategy implements Strategy {
   ) {}
 
   /** The candidates to use, from the support alone. */
-  protected abstract choose(features: FeatureSet, labels: Int32Array): { keys: string[]; fallback?: StrategyDescription['fallback'] };
+  protected abstract choose(features: FeatureSet, labels: Int32Array): SetChoice;
 
   fit(features: FeatureSet, labels: Int32Array): this {
-    const { keys, fallback } = this.choose(features, labels);
-    this.head = new BlockHead(keys, this.headKind, this.logistic).fit(features, labels);
+    const { keys, fallback, logistic } = this.choose(features, labels);
+    this.head = new BlockHead(keys, this.headKind, { ...this.logistic, ...logistic }).fit(features, labels);
     this.fallback = fallback;
     return this;
   }
