@@ -250,3 +250,24 @@ describe('export', () => {
     for (const r of records) expect(Object.values(r.probabilities as Record<string, number>).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
   });
 });
+
+describe('a class deleted after training', () => {
+  it('is never given by accepting a prediction; other predictions still are', async () => {
+    const project = studio.requireProject();
+    const { id } = await studio.invoke('classes.create', { name: 'doomed' });
+    // Relabel one character's labeled images as 'doomed', train and predict: some images are predicted 'doomed'.
+    const labeled = project.images.list({ kind: 'all' }, 'import').filter((r) => r.source === 'human' && truth.get(r.id) === CHARACTERS[0]);
+    await studio.invoke('labels.assign', { imageIds: labeled.map((r) => r.id), classId: id });
+    const head = await trainHead('resnet20_cifar10', 'penultimate');
+    await studio.invoke('predictions.run', { headId: head.id });
+    await studio.idle();
+    const unlabeled = await studio.invoke('images.list', { filter: { kind: 'unlabeled' }, sort: 'import' });
+    const doomed = unlabeled.filter((r) => r.predictedClassId === id);
+    const others = unlabeled.filter((r) => r.predictedClassId !== id);
+    expect(doomed.length).toBeGreaterThan(0);
+    await studio.invoke('classes.delete', { id, confirm: true });
+    await expect(studio.invoke('labels.acceptPredictions', { imageIds: doomed.map((r) => r.id) })).rejects.toThrow(/existing class/);
+    const result = await studio.invoke('labels.acceptPredictions', { imageIds: [doomed[0].id, others[0].id] });
+    expect(result.changed).toEqual([{ imageId: others[0].id, classId: others[0].predictedClassId }]);
+  }, 120_000);
+});

@@ -532,8 +532,10 @@ export class Studio {
     'labels.acceptPredictions': ({ imageIds }) => {
       const project = this.requireProject();
       const wanted = new Set(imageIds);
-      const predicted = project.predictions.list().filter((p) => wanted.has(p.imageId));
-      if (predicted.length === 0) throw new StudioError('not_found', 'None of these images has a prediction: run a head on the project first');
+      // A class deleted or merged since the head was trained cannot be given.
+      const classes = new Set(project.classes.list().map((c) => c.id));
+      const predicted = project.predictions.list().filter((p) => wanted.has(p.imageId) && classes.has(p.classId));
+      if (predicted.length === 0) throw new StudioError('not_found', 'None of these images has a prediction of an existing class: run a head on the project first');
       const result = project.labels.acceptPredictions(predicted.map((p) => ({ imageId: p.imageId, classId: p.classId })));
       return this.summaryChanged('labels', result);
     },
