@@ -266,6 +266,8 @@ describe('a class deleted after training', () => {
     const others = unlabeled.filter((r) => r.predictedClassId !== id);
     expect(doomed.length).toBeGreaterThan(0);
     await studio.invoke('classes.delete', { id, confirm: true });
+    const after = new Map((await studio.invoke('images.list', { filter: { kind: 'all' }, sort: 'import' })).map((r) => [r.id, r]));
+    for (const r of doomed) expect(after.get(r.id)).toMatchObject({ predictedClassId: null, confidence: null });
     await expect(studio.invoke('labels.acceptPredictions', { imageIds: doomed.map((r) => r.id) })).rejects.toThrow(/existing class/);
     const result = await studio.invoke('labels.acceptPredictions', { imageIds: [doomed[0].id, others[0].id] });
     expect(result.changed).toEqual([{ imageId: others[0].id, classId: others[0].predictedClassId }]);

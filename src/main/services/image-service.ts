@@ -27,15 +27,17 @@ export class ImageService {
           : filter.kind === 'predicted'
             ? `WHERE p.class_id = ? AND (l.source IS NULL OR l.source <> 'human')`
             : '';
-    const order = sort === 'name' ? 'i.file_name COLLATE NOCASE, i.id' : sort === 'confidence' ? 'p.confidence IS NULL, p.confidence, i.id' : 'i.id';
+    const order = sort === 'name' ? 'i.file_name COLLATE NOCASE, i.id' : sort === 'confidence' ? 'pc.id IS NULL, p.confidence, i.id' : 'i.id';
     const params = filter.kind === 'class' || filter.kind === 'predicted' ? [filter.classId] : [];
     return this.db
       .prepare(
         `SELECT i.id, i.file_name AS name, l.class_id AS classId, i.width, i.height, l.source,
-                p.class_id AS predictedClassId, p.confidence
+                pc.id AS predictedClassId, CASE WHEN pc.id IS NULL THEN NULL ELSE p.confidence END AS confidence
            FROM images i
            LEFT JOIN labels l ON l.image_id = i.id
            LEFT JOIN predictions p ON p.image_id = i.id AND p.head_id = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'active_head')
+           -- A class deleted since the head was trained is no prediction to show.
+           LEFT JOIN classes pc ON pc.id = p.class_id
            ${where} ORDER BY ${order}`,
       )
       .all(...params) as ImageRow[];
