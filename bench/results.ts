@@ -292,10 +292,16 @@ function goals(runs: Map<string, RunJson>): Goal[] {
   };
   const out: Goal[] = [];
   const omni = get('omniglot-small1', 'resnet56_cifar10', 'atl', 5);
+  // Two goals in one sentence of the issue: each is checked on its own.
   out.push({
-    goal: 'ResNet-56, omniglot-small1, 5-shot: atl ≥ 95 % and ≥ +12 points over penultimate',
-    measured: omni ? `${pct(omni.mean)} %, ${delta(omni)}` : 'not run',
-    reached: omni && omni.mean >= 0.95 && omni.delta_vs_penultimate >= 0.12,
+    goal: 'ResNet-56, omniglot-small1, 5-shot: atl ≥ 95 %',
+    measured: omni ? `${pct(omni.mean)} %` : 'not run',
+    reached: omni && omni.mean >= 0.95,
+  });
+  out.push({
+    goal: 'ResNet-56, omniglot-small1, 5-shot: atl ≥ +12 points over penultimate',
+    measured: omni ? delta(omni) : 'not run',
+    reached: omni && omni.delta_vs_penultimate >= 0.12,
   });
   const fashion = get('fashion-mnist-subset', 'resnet56_cifar10', 'atl', 1);
   const fashionRun = runs.get('fashion-mnist-subset|resnet56_cifar10');
@@ -364,7 +370,7 @@ function summary(runs: Map<string, RunJson>): string {
     '',
     ...list(losses),
     '',
-    `**No significant difference** (Δ's CI contains 0; with one shot ATL keeps the penultimate, so Δ is exactly 0), ${ties.length} of ${atl.length}:`,
+    `**No significant difference** (Δ's CI contains 0; exactly 0 where ATL kept the penultimate in every episode), ${ties.length} of ${atl.length}:`,
     '',
     ...list(ties),
     '',
