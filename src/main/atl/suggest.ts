@@ -27,29 +27,33 @@ export interface SuggestOptions {
 export const SUGGEST_DEFAULTS: SuggestOptions = { count: 20, uncertaintyWeight: 0.5, typicalityPower: 0.5 };
 
 /**
- * How typical each pool row is: its mean similarity (1 − d²/4 for unit rows) to its `k` nearest
- * pool neighbours, scaled to 0–1. Outliers score low: with few labels, a label on an atypical image
+ * How typical each pool row is: its mean similarity exp(−d²) to its `k` nearest pool neighbours,
+ * scaled to 0–1. Outliers score low: with few labels, a label on an atypical image
  * teaches little about the rest.
  */
-export function typicality(features: Matrix, pool: readonly number[], k = 10): Float64Array {
+export function typicality(features: Matrix, pool: readonly number[], k = 10, neighbourSample = 1000): Float64Array {
   const { cols: d, data } = features;
+  // Neighbours are searched in an evenly spaced sample of the pool: linear cost, same picture.
+  const step = Math.max(1, pool.length / neighbourSample);
+  const sample = Array.from({ length: Math.min(pool.length, neighbourSample) }, (_, i) => pool[Math.floor(i * step)]);
   const out = new Float64Array(pool.length);
-  const distances = new Float64Array(pool.length);
+  const distances = new Float64Array(sample.length);
+  let max = 1e-12;
   for (let p = 0; p < pool.length; p++) {
-    for (let q = 0; q < pool.length; q++) {
+    const a = pool[p] * d;
+    for (let q = 0; q < sample.length; q++) {
       let sum = 0;
-      const a = pool[p] * d;
-      const b = pool[q] * d;
+      const b = sample[q] * d;
       for (let j = 0; j < d; j++) {
         const diff = data[a + j] - data[b + j];
         sum += diff * diff;
       }
-      distances[q] = q === p ? Infinity : sum;
+      distances[q] = sample[q] === pool[p] ? Infinity : sum;
     }
-    const nearest = [...distances].sort((x, y) => x - y).slice(0, Math.min(k, pool.length - 1));
-    out[p] = nearest.length > 0 ? nearest.reduce((a, v) => a + Math.exp(-v), 0) / nearest.length : 1;
+    const nearest = [...distances].sort((x, y) => x - y).slice(0, Math.min(k, sample.length - 1));
+    out[p] = nearest.length > 0 ? nearest.reduce((total, v) => total + Math.exp(-v), 0) / nearest.length : 1;
+    if (out[p] > max) max = out[p];
   }
-  const max = Math.max(...out, 1e-12);
   return out.map((v) => v / max);
 }
 
@@ -94,6 +98,9 @@ export function suggestOrder(
   const { count, uncertaintyWeight } = { ...SUGGEST_DEFAULTS, ...options };
   if (uncertainty && uncertainty.length !== pool.length) throw new StudioError('invalid_input', 'One uncertainty per pool image is needed');
   const w = uncertainty ? uncertaintyWeight : 0;
+  // Ranks, not raw margins: a head's confidence scale varies (a nearest-mean head over many
+  // classes gives nearly flat probabilities), its order is what carries the information.
+  const uncertaintyRank = uncertainty ? percentileRanks(uncertainty) : null;
   const typical = options.typicalityPower ?? SUGGEST_DEFAULTS.typicalityPower;
   const density = typical > 0 ? typicality(features, pool).map((v) => v ** typical) : null;
   const nearest = new Float64Array(pool.length).fill(Infinity);
@@ -110,7 +117,7 @@ export function suggestOrder(
     for (let p = 0; p < pool.length; p++) {
       if (taken[p]) continue;
       const novelty = Number.isFinite(nearest[p]) ? (largest > 0 ? nearest[p] / largest : 0) : 1;
-      const score = (w * (uncertainty ? uncertainty[p] : 0) + (1 - w) * novelty) * (density ? density[p] : 1);
+      const score = (w * (uncertaintyRank ? uncertaintyRank[p] : 0) + (1 - w) * novelty) * (density ? density[p] : 1);
       if (score > bestScore) [best, bestScore, bestNovelty] = [p, score, novelty];
     }
     taken[best] = 1;
@@ -133,4 +140,18 @@ function updateNearest(features: Matrix, pool: readonly number[], nearest: Float
     const distance = Math.sqrt(sum);
     if (distance < nearest[p]) nearest[p] = distance;
   }
+}
+
+/** Each value's rank among all, scaled to 0 (smallest) … 1 (largest); ties share their mean rank. */
+export function percentileRanks(values: Float64Array): Float64Array {
+  const n = values.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a] - values[b]);
+  const ranks = new Float64Array(n);
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j + 1 < n && values[order[j + 1]] === values[order[i]]) j++;
+    for (let k = i; k <= j; k++) ranks[order[k]] = n > 1 ? (i + j) / 2 / (n - 1) : 1;
+    i = j + 1;
+  }
+  return ranks;
 }

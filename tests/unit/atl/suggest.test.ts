@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { matrix } from '../../../src/main/atl/matrix';
-import { marginUncertainty, suggestOrder, typicality } from '../../../src/main/atl/suggest';
+import { marginUncertainty, percentileRanks, suggestOrder, typicality } from '../../../src/main/atl/suggest';
 
 /** Points on a line (1-D features): row i sits at xs[i]. */
 const line = (xs: number[]) => matrix(xs.length, 1, Float32Array.from(xs));
@@ -32,5 +32,9 @@ describe('label next', () => {
     expect(Math.max(...t)).toBe(1);
     expect(t[4]).toBeLessThan(0.1);
     expect(Math.min(t[0], t[1], t[2], t[3])).toBeGreaterThan(0.9);
+  });
+
+  it('ranks uncertainties from 0 to 1, ties sharing their mean rank', () => {
+    expect([...percentileRanks(Float64Array.from([0.99, 0.5, 0.99, 0.7, 0.1]))]).toEqual([0.875, 0.25, 0.875, 0.5, 0]);
   });
 });
