@@ -72,6 +72,19 @@ describe('classes', () => {
     project.classes.delete(a.id);
     expect(project.images.count()).toEqual({ images: 6, labeled: 0 });
   });
+
+  it('never gives the id of a deleted or merged class to a new class, even after reopening (heads name classes by id)', () => {
+    const a = project.classes.create('a');
+    const b = project.classes.create('b');
+    project.classes.merge(b.id, a.id);
+    const c = project.classes.create('c');
+    expect(c.id).toBeGreaterThan(b.id);
+    project.classes.delete(c.id);
+    const path = project.path;
+    project.close();
+    project = Project.open(path);
+    expect(project.classes.create('d').id).toBeGreaterThan(c.id);
+  });
 });
 
 describe('labels with undo/redo', () => {

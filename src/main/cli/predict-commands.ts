@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ExportFormat } from '../../shared/contract';
@@ -52,11 +52,13 @@ export function registerPredictCommands(program: Command): void {
         let images: { path: string; sha256: string }[];
         let cache: FeatureCache;
         let temporary: FeatureCache | null = null;
+        let temporaryPath = '';
         if (folder) {
           const { images: labeled, unlabeled } = scanLabeledFolder(resolve(folder));
           images = [...unlabeled, ...labeled.map((i) => i.path)].sort().map((path) => ({ path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex') }));
           // Outside images must not grow the project: their features go to a cache in the temp folder.
-          temporary = cache = FeatureCache.openFile(join(tmpdir(), `atl-studio-predict-${process.pid}.sqlite`));
+          temporaryPath = join(tmpdir(), `atl-studio-predict-${process.pid}.sqlite`);
+          temporary = cache = FeatureCache.openFile(temporaryPath);
         } else {
           images = project.images.sources();
           cache = project.features;
@@ -75,6 +77,7 @@ export function registerPredictCommands(program: Command): void {
           else for (const r of results) console.log(r.error ? `${r.path}\terror: ${r.error}` : `${r.path}\t${r.class}\t${r.confidence!.toFixed(3)}`);
         } finally {
           temporary?.close();
+          for (const suffix of ['', '-wal', '-shm']) if (temporaryPath) rmSync(`${temporaryPath}${suffix}`, { force: true });
         }
       });
     });

@@ -55,7 +55,7 @@ export function registerTrainCommand(program: Command): Command {
         };
         if (options.json) console.log(JSON.stringify(result, null, 2));
         else {
-          const cv = head.cvAccuracy === null ? 'no cross-validation (some class has a single label)' : `cross-validated accuracy ${(100 * head.cvAccuracy).toFixed(1)} % ± ${(100 * head.cvCi95!).toFixed(1)} (${head.cvSplits} splits)`;
+          const cv = head.cvAccuracy === null ? 'no cross-validation (fewer than two classes have two or more labels)' : `cross-validated accuracy ${(100 * head.cvAccuracy).toFixed(1)} % ± ${(100 * head.cvCi95!).toFixed(1)} (${head.cvSplits} splits)`;
           console.log(`Stored head ${head.id} (${head.name}): ${cv}; reads ${head.candidates.join(', ')}`);
         }
       } finally {

@@ -4,29 +4,40 @@
  * runnable predict.mjs with its package.json. The folder is written beside the target and renamed
  * into place at the end, so a failure never leaves half an export.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ExportFormat, ExportResult } from '../../shared/contract';
 import { APP_ROOT } from '../models/model-store';
 import type { OpenTeacher } from '../models/teacher-service';
 import { StudioError } from '../services/errors';
 import type { StoredHead } from '../services/head-service';
+import { checkTeacher } from '../services/prediction-service';
 import { buildOnnxHeadModel, PROBABILITIES } from './onnx-export';
 
 const MODEL_CARD = 'model-card.md';
 
+/**
+ * What an export writes, plus what `npm install` adds beside it: a folder holding nothing else is
+ * an earlier export, which may be replaced. Anything else in it (the user's own files) is kept by
+ * refusing the folder.
+ */
+const EXPORT_FILES = /^(model\.onnx|model\.json|group\d+-shard\d+of\d+\.bin|labels\.json|preprocessing\.json|model-card\.md|predict\.mjs|preprocess\.mjs|package\.json|package-lock\.json|node_modules)$/;
+
 export async function exportHead(head: StoredHead, teacher: OpenTeacher, format: ExportFormat, target: string, studioVersion: string): Promise<ExportResult> {
   const dir = resolve(target);
-  if (existsSync(dir) && readdirSync(dir).length > 0 && !existsSync(join(dir, MODEL_CARD))) {
-    throw new StudioError('conflict', `${dir} is not empty and is not an earlier export: choose an empty or new folder`);
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new StudioError('invalid_input', `${dir} is a file: choose a folder`);
+    const foreign = readdirSync(dir).filter((name) => !EXPORT_FILES.test(name));
+    if (foreign.length > 0) {
+      throw new StudioError('conflict', `${dir} holds other files (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}): choose an empty or new folder`);
+    }
+  } else if (!existsSync(dirname(dir))) {
+    throw new StudioError('invalid_input', `The folder ${dirname(dir)} does not exist`);
   }
-  if (teacher.weightsSha256 !== head.summary.teacherSha256) {
-    throw new StudioError('conflict', `Head ${head.summary.id} was trained on other weights of ${head.summary.teacherName}: train it again before exporting`);
-  }
+  checkTeacher(head, teacher);
   const onnxModel = await buildOnnxHeadModel(teacher.spec, teacher.extractor.layers, head.candidates, head.params);
-  const staging = join(dirname(dir), `.${basename(dir)}.partial-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
+  // A fresh staging folder per call: two exports at once never share one.
+  const staging = mkdtempSync(join(dirname(dir), `.${basename(dir)}.partial-`));
   try {
     if (format === 'onnx') {
       writeFileSync(join(staging, 'model.onnx'), onnxModel.bytes);
@@ -68,10 +79,12 @@ export async function exportHead(head: StoredHead, teacher: OpenTeacher, format:
 
 function modelCard(head: StoredHead, teacher: OpenTeacher, format: ExportFormat, studioVersion: string): string {
   const { summary } = head;
+  const single = summary.classes.filter((c) => c.labels < 2).map((c) => c.name);
   const cv =
     summary.cvAccuracy === null
-      ? 'not measured (some class had a single label)'
-      : `${(100 * summary.cvAccuracy).toFixed(1)} % ± ${(100 * (summary.cvCi95 ?? 0)).toFixed(1)} (95 % CI over ${summary.cvSplits} stratified splits holding out a quarter of each class)`;
+      ? 'not measured (fewer than two classes had two or more labels)'
+      : `${(100 * summary.cvAccuracy).toFixed(1)} % ± ${(100 * (summary.cvCi95 ?? 0)).toFixed(1)} (95 % CI over ${summary.cvSplits} stratified splits holding out a quarter of each class` +
+        (single.length > 0 ? `; classes with a single label were left out of it: ${single.join(', ')})` : ')');
   return [
     `# ${summary.name}`,
     '',

@@ -47,6 +47,11 @@ export async function buildOnnxHeadModel(
   if (!teacherBytes) throw new StudioError('invalid_input', `${spec.name} is a TF.js graph model: ONNX export supports ONNX and TF.js layers teachers`);
   const model = onnx.ModelProto.decode(teacherBytes);
   const graph = model.graph!;
+  // The appended nodes follow the teacher's opset (at least 13): from opset 18 on, reductions take
+  // their axes as an input instead of an attribute.
+  const defaultDomain = (model.opsetImport ?? []).find((o) => !o.domain);
+  const opset = Math.max(OPSET, Number(defaultDomain?.version ?? OPSET));
+  const reduce = reducer(opset);
   const ranks = new Map((graph.output ?? []).map((o) => [o.name!, o.type?.tensorType?.shape?.dim?.length ?? 0]));
 
   const g = new GraphBuilder();
@@ -55,16 +60,16 @@ export async function buildOnnxHeadModel(
     if (!layer) throw new StudioError('bad_file', `The head reads layer ${c.layer}, which ${spec.name} does not have`);
     const rank = ranks.get(c.layer);
     if (rank !== 2 && rank !== 4) throw new StudioError('bad_file', `${spec.name} does not expose layer ${c.layer} as a graph output`);
-    const pooled = pool(g, `head/b${b}`, c, layer, rank);
+    const pooled = pool(g, reduce, `head/b${b}`, c, layer, rank);
     const scale = params.weighting === 'block' ? 1 / Math.sqrt(params.blocks.length) : Math.sqrt(c.dim);
     const centered = g.node('Sub', [pooled, g.initializer(`head/b${b}/mean`, [c.dim], Float32Array.from(params.blocks[b].mean))], `head/b${b}/centered`);
-    const unit = l2Normalize(g, centered, `head/b${b}`);
+    const unit = l2Normalize(g, reduce, centered, `head/b${b}`);
     return g.node('Mul', [unit, g.initializer(`head/b${b}/scale`, [1], Float32Array.of(scale))], `head/b${b}/scaled`);
   });
   let x = blocks.length === 1 ? blocks[0] : g.node('Concat', blocks, 'head/concat', [int('axis', 1)]);
   if (params.kept) {
     const kept = g.node('Gather', [x, g.int64('head/kept', [...params.kept])], 'head/kept_features', [int('axis', 1)]);
-    x = l2Normalize(g, kept, 'head/kept');
+    x = l2Normalize(g, reduce, kept, 'head/kept');
   }
   const k = params.classes;
   const d = params.coef.length / k;
@@ -78,7 +83,8 @@ export async function buildOnnxHeadModel(
   graph.initializer = [...(graph.initializer ?? []), ...g.initializers];
   graph.output = [{ name: PROBABILITIES, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: k }] } } } }];
   prune(graph);
-  model.opsetImport = [{ domain: '', version: Math.max(OPSET, Number(model.opsetImport?.[0]?.version ?? OPSET)) }];
+  // Other domains' entries stay as the teacher declared them.
+  model.opsetImport = [...(model.opsetImport ?? []).filter((o) => o.domain), { domain: '', version: opset }];
   model.producerName = 'atl-studio export';
   const input = graph.input!.find((i) => !(graph.initializer ?? []).some((w) => w.name === i.name))!;
   const dims = input.type!.tensorType!.shape!.dim!.slice(1).map((dim) => Number(dim.dimValue));
@@ -86,10 +92,20 @@ export async function buildOnnxHeadModel(
 }
 
 /** One candidate's pooled vector [N, dim], from its layer's map ([N,C,H,W], or [N,C] when already pooled). */
-function pool(g: GraphBuilder, prefix: string, candidate: Candidate, layer: FeatureLayer, rank: number): string {
+type Reduce = (g: GraphBuilder, op: 'ReduceMean' | 'ReduceL2', x: string, axes: number[], keepdims: 0 | 1, out: string) => string;
+
+/** Reductions as the opset spells them: axes an attribute up to opset 17, an int64 input from 18. */
+function reducer(opset: number): Reduce {
+  return (g, op, x, axes, keepdims, out) =>
+    opset >= 18
+      ? g.node(op, [x, g.int64(`${out}/axes`, axes)], out, [int('keepdims', keepdims)])
+      : g.node(op, [x], out, [ints('axes', axes), int('keepdims', keepdims)]);
+}
+
+function pool(g: GraphBuilder, reduce: Reduce, prefix: string, candidate: Candidate, layer: FeatureLayer, rank: number): string {
   if (rank === 2) return candidate.layer;
   const [channels, h, w] = layer.shape;
-  if (candidate.pooling === 'gap') return g.node('ReduceMean', [candidate.layer], `${prefix}/gap`, [ints('axes', [2, 3]), int('keepdims', 0)]);
+  if (candidate.pooling === 'gap') return reduce(g, 'ReduceMean', candidate.layer, [2, 3], 0, `${prefix}/gap`);
   if (candidate.pooling !== 'spatial') throw new StudioError('invalid_input', `Pooling ${candidate.pooling} cannot be exported`);
   // Adaptive average pooling as one matrix product: [N, C, H·W] × P[H·W, g·g], where P averages
   // each cell's pixels (cells as `spatialAveragePool` cuts them), then flattened as [C, g, g].
@@ -109,8 +125,8 @@ function pool(g: GraphBuilder, prefix: string, candidate: Candidate, layer: Feat
 }
 
 /** x / max(‖x‖₂, floor) per row. */
-function l2Normalize(g: GraphBuilder, x: string, prefix: string): string {
-  const norm = g.node('ReduceL2', [x], `${prefix}/norm`, [ints('axes', [1]), int('keepdims', 1)]);
+function l2Normalize(g: GraphBuilder, reduce: Reduce, x: string, prefix: string): string {
+  const norm = reduce(g, 'ReduceL2', x, [1], 1, `${prefix}/norm`);
   const floored = g.node('Max', [norm, g.initializer(`${prefix}/floor`, [1], Float32Array.of(NORM_FLOOR))], `${prefix}/norm_floored`);
   return g.node('Div', [x, floored], `${prefix}/unit`);
 }

@@ -1,5 +1,5 @@
 /** The active head's predictions for every image as CSV or JSON: path, class, confidence, and each class's probability. */
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import type { ExportResult } from '../../shared/contract';
 import type { Project } from '../services/project';
@@ -32,11 +32,17 @@ export function predictionRecords(project: Project): PredictionRecord[] {
 export function writePredictions(project: Project, format: 'csv' | 'json', path: string): ExportResult {
   const target = resolve(path);
   if (extname(target).toLowerCase() !== `.${format}`) throw new StudioError('invalid_input', `A ${format.toUpperCase()} file name ends in .${format}: ${target}`);
-  // Never overwrite: this path comes from the UI, and a typo must not replace someone's file.
-  if (existsSync(target)) throw new StudioError('conflict', `${target} exists already: choose another name`);
   const records = predictionRecords(project);
   const text = format === 'json' ? `${JSON.stringify(records, null, 2)}\n` : toCsv(records);
-  writeFileSync(target, text);
+  try {
+    // 'wx': never overwrite. The path comes from the UI, and a typo must not replace someone's file.
+    writeFileSync(target, text, { flag: 'wx' });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'EEXIST') throw new StudioError('conflict', `${target} exists already: choose another name`);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new StudioError('invalid_input', `The folder of ${target} does not exist`);
+    throw error;
+  }
   return { dir: target, files: [{ name: target, bytes: Buffer.byteLength(text) }] };
 }
 

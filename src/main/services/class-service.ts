@@ -1,7 +1,10 @@
 /** Classes of a project: names, colors, hotkeys, order, and their label counts. */
 import type { ClassInfo } from '../../shared/contract';
 import { StudioError } from './errors';
-import { nowIso, type ProjectDb } from './project-db';
+import { getMeta, nowIso, setMeta, type ProjectDb } from './project-db';
+
+/** The highest class id ever given (meta key). */
+const LAST_CLASS_ID = 'last_class_id';
 
 /** Distinct on dark and light backgrounds; cycled for new classes. */
 const PALETTE = [
@@ -47,10 +50,17 @@ export class ClassService {
     const stats = this.db
       .prepare('SELECT COUNT(*) AS n, COALESCE(MAX(sort_order), -1) AS last FROM classes')
       .get() as { n: number; last: number };
-    const info = this.db
-      .prepare('INSERT INTO classes (name, color, hotkey, sort_order, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(trimmed, color ?? PALETTE[stats.n % PALETTE.length], this.freeHotkey(), stats.last + 1, nowIso());
-    return this.get(Number(info.lastInsertRowid));
+    // Ids are never reused: trained heads and their predictions name classes by id, and a deleted
+    // class's id given to a new one would turn its predictions into the new class's.
+    const id = this.db.transaction(() => {
+      const next = Math.max(Number(getMeta(this.db, LAST_CLASS_ID) ?? 0), (this.db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM classes').get() as { id: number }).id) + 1;
+      this.db
+        .prepare('INSERT INTO classes (id, name, color, hotkey, sort_order, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(next, trimmed, color ?? PALETTE[stats.n % PALETTE.length], this.freeHotkey(), stats.last + 1, nowIso());
+      setMeta(this.db, LAST_CLASS_ID, String(next));
+      return next;
+    })();
+    return this.get(id);
   }
 
   /** The class with this name, created when missing (imports with labels from folders use it). */

@@ -10,11 +10,12 @@ import type { OpenTeacher } from '../models/teacher-service';
 import { StudioError } from './errors';
 import { loadLabeledFeatures } from './labeled-features';
 import type { Project } from './project';
-import { nowIso, type ProjectDb } from './project-db';
+import { nowIso } from './meta';
+import type { ProjectDb } from './project-db';
 
 export const COMPARISON_SCHEMA = `
   CREATE TABLE comparison_runs (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL,
     created_at TEXT NOT NULL,
     finished_at TEXT,

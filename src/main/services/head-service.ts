@@ -15,11 +15,12 @@ import type { OpenTeacher } from '../models/teacher-service';
 import { StudioError } from './errors';
 import { loadLabeledFeatures } from './labeled-features';
 import type { Project } from './project';
-import { nowIso, type ProjectDb } from './project-db';
+import { nowIso } from './meta';
+import type { ProjectDb } from './project-db';
 
 export const HEADS_SCHEMA = `
   CREATE TABLE heads (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: predictions and the active head name heads by id
     name TEXT NOT NULL,
     created_at TEXT NOT NULL,
     strategy TEXT NOT NULL,

@@ -16,7 +16,8 @@ import type { OpenTeacher } from '../models/teacher-service';
 import { StudioError } from './errors';
 import type { StoredHead } from './head-service';
 import type { Project } from './project';
-import { getMeta, setMeta, type ProjectDb } from './project-db';
+import { getMeta, setMeta } from './meta';
+import type { ProjectDb } from './project-db';
 
 export const PREDICTIONS_SCHEMA = `
   CREATE TABLE predictions (
@@ -188,11 +189,15 @@ function headPlan(candidates: readonly Candidate[], extractor: FeatureExtractor)
     .filter(([, layers]) => layers.length > 0);
 }
 
-function checkTeacher(head: StoredHead, teacher: OpenTeacher): void {
+/** A head runs only on the features it was trained on: the same weights and the same preprocessing. */
+export function checkTeacher(head: StoredHead, teacher: OpenTeacher): void {
   if (teacher.weightsSha256 !== head.summary.teacherSha256) {
     throw new StudioError(
       'conflict',
       `Head ${head.summary.id} was trained on other weights of ${head.summary.teacherName} (sha256 ${head.summary.teacherSha256.slice(0, 12)}…, installed ${teacher.weightsSha256.slice(0, 12)}…): train it again`,
     );
+  }
+  if (teacher.key !== head.teacherKey) {
+    throw new StudioError('conflict', `Head ${head.summary.id} was trained with another preprocessing of ${head.summary.teacherName}'s images: train it again`);
   }
 }

@@ -11,6 +11,10 @@ import { HEADS_SCHEMA } from './head-service';
 import { PREDICTIONS_SCHEMA } from './prediction-service';
 import { StudioError } from './errors';
 
+// The services whose schemas are migrated here import these from './meta', not from this module: a
+// value import back into this module would be a cycle that leaves their schema undefined here.
+export { getMeta, nowIso, setMeta } from './meta';
+
 export type ProjectDb = Database.Database;
 
 /** Identifies our files: SQLite's application_id header field ("ATL1"). */
@@ -143,20 +147,4 @@ export function openProjectDb(path: string, options: { create: boolean }): Proje
     // SQLITE_NOTADB and friends: the file is not a database at all.
     throw new StudioError('bad_file', `${path} is not an ATL Studio project: ${(error as Error).message}`);
   }
-}
-
-export function getMeta(db: ProjectDb, key: string): string | undefined {
-  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
-  return row?.value;
-}
-
-export function setMeta(db: ProjectDb, key: string, value: string): void {
-  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(
-    key,
-    value,
-  );
-}
-
-export function nowIso(): string {
-  return new Date().toISOString();
 }

@@ -500,7 +500,7 @@ export class Studio {
 
     'compare.start': ({ config, name }) => {
       this.assertNoJobs('start a comparison');
-      return this.startComparison(config, name);
+      return this.startComparison({ ...config, strategies: [...new Set(config.strategies)] }, name);
     },
     'compare.list': () => this.requireProject().comparisons.list(),
     'compare.get': ({ id }) => this.requireProject().comparisons.get(id),
@@ -516,6 +516,7 @@ export class Studio {
     },
     'heads.list': () => this.requireProject().heads.list(),
     'heads.delete': ({ id }) => {
+      this.assertNoJobs('delete a head');
       this.requireProject().heads.delete(id);
       this.emit({ type: 'project.changed', what: 'heads' });
       return null;
