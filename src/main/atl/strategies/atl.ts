@@ -10,8 +10,8 @@
  * against penultimate, must reach `guardT`. Unless the same support shows that the teacher's
  * domain is foreign (the domain check below finds at least `foreignMinLayers` hidden candidates
  * that keep the support's rows further apart than the penultimate): there the penultimate is not
- * the strong default, and the greedy set is used without the guard. The logistic head on a set
- * of b candidates uses C·b (see `choose`).
+ * the strong default, and the greedy set is used without the guard. With two or more shots, the
+ * logistic head on a greedy set of b candidates uses C·b (see `choose`); the one-shot set keeps C.
  *
  * With one example per class nothing can be held out. Then a domain check on the support alone:
  * a teacher's penultimate maps images from a foreign domain onto similar vectors, so when at least
