@@ -172,7 +172,7 @@ async function plot(results: { setup: Setup; curve: Curve }[], path: string): Pr
 }
 
 const teachers = new TeacherService(new ModelStore(defaultHome()));
-const modelId = teachers.store.list().find((t) => t.isDefault)!.id;
+const modelId = teachers.store.defaultId;
 const results: { setup: Setup; curve: Curve; labelsToReachRandomFinal: number | null; seconds: number }[] = [];
 try {
   for (const setup of SETUPS) {

@@ -91,8 +91,7 @@ export function registerPredictCommands(program: Command): void {
     .action(async (projectPath: string, options: { count: number; json?: boolean }) => {
       if (!(options.count >= 1)) throw new StudioError('invalid_input', '--count takes a positive number');
       await withProject(projectPath, async (project, teachers) => {
-        const defaultId = teachers.store.list().find((t) => t.isDefault)!.id;
-        const suggestions = await project.predictions.suggest(project, (id) => teachers.get(id ?? defaultId), options.count);
+        const suggestions = await project.predictions.suggest(project, teachers, options.count);
         if (options.json) console.log(JSON.stringify(suggestions, null, 2));
         else for (const s of suggestions) console.log(`${s.imageId}\t${s.path}\t${s.score.toFixed(3)}\t${s.reason}`);
       });

@@ -29,7 +29,7 @@ export function registerTrainCommand(program: Command): Command {
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       try {
-        const modelId = options.model ?? teachers.store.list().find((t) => t.isDefault)!.id;
+        const modelId = options.model ?? teachers.store.defaultId;
         const teacher = await teachers.get(modelId);
         const head = await project.heads.train(project, teacher, await teachers.resolveLayers(modelId, 'all'), strategy.data, {
           name: options.name,

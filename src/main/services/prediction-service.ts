@@ -12,7 +12,7 @@ import { marginUncertainty, suggestOrder } from '../atl/suggest';
 import type { FeatureExtractor } from '../engines/feature-extractor';
 import type { ExtractionImage, ExtractionProgress } from '../features/extraction';
 import type { FeatureCache } from '../features/feature-cache';
-import type { OpenTeacher } from '../models/teacher-service';
+import type { OpenTeacher, TeacherService } from '../models/teacher-service';
 import { StudioError } from './errors';
 import type { StoredHead } from './head-service';
 import type { Project } from './project';
@@ -105,10 +105,10 @@ export class PredictionService {
    * one, else the newest), its margin uncertainty mixed with k-center diversity on the features
    * it reads; without one, diversity alone on the default teacher's penultimate features.
    */
-  async suggest(project: Project, teacherFor: (modelId: string | null) => Promise<OpenTeacher>, count: number): Promise<Suggestion[]> {
+  async suggest(project: Project, teachers: TeacherService, count: number): Promise<Suggestion[]> {
     const headId = this.activeHeadId ?? project.heads.list()[0]?.id ?? null;
     const head = headId === null ? null : project.heads.get(headId);
-    const teacher = await teacherFor(head?.summary.modelId ?? null);
+    const teacher = await teachers.get(head?.summary.modelId ?? teachers.store.defaultId);
     if (head) checkTeacher(head, teacher);
     const images = project.images.sources();
     const labeled = new Set(project.labels.labeledImageIds());

@@ -361,10 +361,6 @@ export class Studio {
     );
   }
 
-  private defaultTeacherId(): string {
-    return this.teachers.store.list().find((t) => t.isDefault)!.id;
-  }
-
   private async teacherDetail(id: string): Promise<TeacherDetail> {
     const { teacher, layers } = await this.teachers.inventory(id);
     const engine = teacher.extractor.describe();
@@ -542,7 +538,7 @@ export class Studio {
     },
     'suggest.next': ({ count }) => {
       const project = this.requireProject();
-      return project.predictions.suggest(project, (id) => this.teachers.get(id ?? this.defaultTeacherId()), count);
+      return project.predictions.suggest(project, this.teachers, count);
     },
     'export.head': async ({ headId, format, dir }) => {
       const project = this.requireProject();
