@@ -89,8 +89,7 @@ export class PredictionService {
 
   /** The active head's predictions, in image order. */
   list(): ImagePrediction[] {
-    const headId = this.activeHeadId;
-    if (headId === null) throw new StudioError('not_found', 'No predictions yet: train a head and run it on the project first');
+    const headId = this.requireActiveHead();
     const rows = this.db
       .prepare(
         `SELECT p.image_id AS imageId, i.original_path AS path, p.class_id AS classId, p.confidence, p.probabilities
@@ -98,6 +97,23 @@ export class PredictionService {
       )
       .all(headId) as (Omit<ImagePrediction, 'probabilities'> & { probabilities: Buffer })[];
     return rows.map((r) => ({ ...r, probabilities: new Float32Array(new Uint8Array(r.probabilities).buffer) }));
+  }
+
+  /** The active head's predicted class for these images, leaving out classes deleted since it was trained. */
+  predictedClasses(imageIds: readonly number[]): { imageId: number; classId: number }[] {
+    return this.db
+      .prepare(
+        `SELECT p.image_id AS imageId, p.class_id AS classId
+           FROM predictions p JOIN classes c ON c.id = p.class_id
+          WHERE p.head_id = ? AND p.image_id IN (SELECT value FROM json_each(?)) ORDER BY p.image_id`,
+      )
+      .all(this.requireActiveHead(), JSON.stringify(imageIds)) as { imageId: number; classId: number }[];
+  }
+
+  private requireActiveHead(): number {
+    const headId = this.activeHeadId;
+    if (headId === null) throw new StudioError('not_found', 'No predictions yet: train a head and run it on the project first');
+    return headId;
   }
 
   /**

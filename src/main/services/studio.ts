@@ -528,12 +528,10 @@ export class Studio {
     },
     'labels.acceptPredictions': ({ imageIds }) => {
       const project = this.requireProject();
-      const wanted = new Set(imageIds);
-      // A class deleted or merged since the head was trained cannot be given.
-      const classes = new Set(project.classes.list().map((c) => c.id));
-      const predicted = project.predictions.list().filter((p) => wanted.has(p.imageId) && classes.has(p.classId));
+      // Only the wanted rows, without probabilities; a class deleted or merged since the head was trained cannot be given.
+      const predicted = project.predictions.predictedClasses(imageIds);
       if (predicted.length === 0) throw new StudioError('not_found', 'None of these images has a prediction of an existing class: run a head on the project first');
-      const result = project.labels.acceptPredictions(predicted.map((p) => ({ imageId: p.imageId, classId: p.classId })));
+      const result = project.labels.acceptPredictions(predicted);
       return this.summaryChanged('labels', result);
     },
     'suggest.next': ({ count }) => {
