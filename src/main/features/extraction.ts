@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { FeatureExtractor, FeatureLayer } from '../engines/feature-extractor';
 import { preprocessImage } from '../engines/preprocess';
 import { errorMessage } from '../services/errors';
+import { concatenated } from '../services/typed-blobs';
 import type { CachedVector, FeatureCache } from './feature-cache';
 import { poolMap, type Pooling } from './pooling-spec';
 
@@ -74,7 +75,7 @@ export async function extractFeatures(options: ExtractionOptions): Promise<Extra
       failures.push({ path: image.path, reason });
     }
     if (prepared.images.length > 0) {
-      const batch = concat(prepared.tensors);
+      const batch = concatenated(prepared.tensors, (n) => new Float32Array(n));
       const maps = await extractor.run(batch, prepared.images.length, layerNames);
       const rows: CachedVector[] = [];
       for (const layer of layers) {
@@ -123,14 +124,4 @@ async function prepare(images: ExtractionImage[], extractor: FeatureExtractor): 
     }
   }
   return prepared;
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

@@ -8,6 +8,7 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import type { PreprocessSpec } from '../engines/preprocess';
+import { alignedCopy, blobOf } from '../services/typed-blobs';
 import type { Pooling } from './pooling-spec';
 
 export const FEATURE_CACHE_SCHEMA = `
@@ -81,8 +82,7 @@ export class FeatureCache {
     const clearFailure = this.db.prepare('DELETE FROM feature_failures WHERE image_sha256 = ? AND teacher_key = ?');
     this.db.transaction(() => {
       for (const row of rows) {
-        const bytes = Buffer.from(row.vector.buffer, row.vector.byteOffset, row.vector.byteLength);
-        insert.run(row.imageSha256, key, row.layer, pooling, row.vector.length, bytes);
+        insert.run(row.imageSha256, key, row.layer, pooling, row.vector.length, blobOf(row.vector));
         clearFailure.run(row.imageSha256, key);
       }
     })();
@@ -99,11 +99,7 @@ export class FeatureCache {
     const bySha = new Map(rows.map((row) => [row.sha, row.vector]));
     return imageShas.map((sha) => {
       const vector = bySha.get(sha);
-      if (!vector) return undefined;
-      // Copy into an aligned buffer: SQLite's blob may start at any byte offset.
-      const copy = new Uint8Array(vector.byteLength);
-      copy.set(vector);
-      return new Float32Array(copy.buffer);
+      return vector ? new Float32Array(alignedCopy(vector)) : undefined;
     });
   }
 

@@ -16,6 +16,7 @@ import { StudioError } from './errors';
 import { loadLabeledFeatures } from './labeled-features';
 import type { Project } from './project';
 import { nowIso } from './meta';
+import { alignedCopy, blobOf, concatenated } from './typed-blobs';
 import type { ProjectDb } from './project-db';
 
 export const HEADS_SCHEMA = `
@@ -130,10 +131,10 @@ export class HeadService {
         JSON.stringify(classes),
         JSON.stringify(candidates),
         params.weighting,
-        bytes(concatFloat64(params.blocks.map((b) => b.mean))),
-        params.kept ? bytes(params.kept) : null,
-        bytes(params.coef),
-        bytes(params.intercept),
+        blobOf(concatenated(params.blocks.map((b) => b.mean), (n) => new Float64Array(n))),
+        params.kept ? blobOf(params.kept) : null,
+        blobOf(params.coef),
+        blobOf(params.intercept),
         cv?.mean ?? null,
         cv?.ci95 ?? null,
         cv ? HEAD_CV.splits : 0,
@@ -150,7 +151,7 @@ export class HeadService {
     const row = this.db.prepare('SELECT * FROM heads WHERE id = ?').get(id) as HeadRow | undefined;
     if (!row) throw new StudioError('not_found', `No trained head ${id}`);
     const candidates = JSON.parse(row.candidates) as Candidate[];
-    const means = float64(row.means);
+    const means = new Float64Array(alignedCopy(row.means));
     let offset = 0;
     const blocks = candidates.map((c) => {
       const mean = means.slice(offset, offset + c.dim);
@@ -165,10 +166,10 @@ export class HeadService {
       params: {
         blocks,
         weighting: row.weighting,
-        kept: row.kept ? new Int32Array(aligned(row.kept)) : null,
+        kept: row.kept ? new Int32Array(alignedCopy(row.kept)) : null,
         classes,
-        coef: float64(row.coef),
-        intercept: float64(row.intercept),
+        coef: new Float64Array(alignedCopy(row.coef)),
+        intercept: new Float64Array(alignedCopy(row.intercept)),
       },
     };
   }
@@ -194,29 +195,4 @@ function toSummary(row: HeadRow): HeadSummary {
     cvSplits: row.cv_splits,
     cvConfusion: row.cv_confusion ? JSON.parse(row.cv_confusion) : null,
   };
-}
-
-function concatFloat64(parts: Float64Array[]): Float64Array {
-  const out = new Float64Array(parts.reduce((a, p) => a + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
-
-function bytes(array: Float64Array | Int32Array): Buffer {
-  return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
-}
-
-/** A copy at offset 0: SQLite's blob may start at any byte offset, typed arrays need alignment. */
-function aligned(blob: Buffer): ArrayBuffer {
-  const copy = new Uint8Array(blob.byteLength);
-  copy.set(blob);
-  return copy.buffer;
-}
-
-function float64(blob: Buffer): Float64Array {
-  return new Float64Array(aligned(blob));
 }

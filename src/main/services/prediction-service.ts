@@ -17,6 +17,7 @@ import { StudioError } from './errors';
 import type { StoredHead } from './head-service';
 import type { Project } from './project';
 import { getMeta, setMeta } from './meta';
+import { alignedCopy, blobOf } from './typed-blobs';
 import type { ProjectDb } from './project-db';
 
 export const PREDICTIONS_SCHEMA = `
@@ -72,7 +73,7 @@ export class PredictionService {
         const p = Float32Array.from(probabilities.subarray(row * k, (row + 1) * k));
         let best = 0;
         for (let c = 1; c < k; c++) if (p[c] > p[best]) best = c;
-        insert.run(head.summary.id, images[item].id, classIds[best], p[best], Buffer.from(p.buffer));
+        insert.run(head.summary.id, images[item].id, classIds[best], p[best], blobOf(p));
       });
       setMeta(this.db, ACTIVE_HEAD, String(head.summary.id));
     })();
@@ -96,7 +97,7 @@ export class PredictionService {
            FROM predictions p JOIN images i ON i.id = p.image_id WHERE p.head_id = ? ORDER BY p.image_id`,
       )
       .all(headId) as (Omit<ImagePrediction, 'probabilities'> & { probabilities: Buffer })[];
-    return rows.map((r) => ({ ...r, probabilities: new Float32Array(new Uint8Array(r.probabilities).buffer) }));
+    return rows.map((r) => ({ ...r, probabilities: new Float32Array(alignedCopy(r.probabilities)) }));
   }
 
   /** The active head's predicted class for these images, leaving out classes deleted since it was trained. */
