@@ -11,25 +11,10 @@ import { ExportFormat } from '../../shared/contract';
 import { scanLabeledFolder } from '../atl/dataset';
 import { exportHead } from '../export/export-service';
 import { FeatureCache } from '../features/feature-cache';
-import { ModelStore } from '../models/model-store';
-import { TeacherService } from '../models/teacher-service';
 import { StudioError } from '../services/errors';
 import { predictImages } from '../services/prediction-service';
-import { Project } from '../services/project';
-import { defaultHome } from '../services/settings-service';
 import { STUDIO_VERSION } from '../services/studio';
-
-/** Opens the project and the teachers, runs `work`, and closes both whatever happens. */
-async function withProject<T>(path: string, work: (project: Project, teachers: TeacherService) => Promise<T>): Promise<T> {
-  const project = Project.open(resolve(path));
-  const teachers = new TeacherService(new ModelStore(defaultHome()));
-  try {
-    return await work(project, teachers);
-  } finally {
-    project.close();
-    await teachers.dispose();
-  }
-}
+import { withProject } from './with-project';
 
 function headId(value: string): number {
   const id = Number(value);

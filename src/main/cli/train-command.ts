@@ -4,13 +4,9 @@
  * cross-validated accuracy.
  */
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
 import { StrategyName } from '../../shared/contract';
-import { ModelStore } from '../models/model-store';
-import { TeacherService } from '../models/teacher-service';
 import { StudioError } from '../services/errors';
-import { Project } from '../services/project';
-import { defaultHome } from '../services/settings-service';
+import { withProject } from './with-project';
 
 export function registerTrainCommand(program: Command): Command {
   return program
@@ -24,11 +20,9 @@ export function registerTrainCommand(program: Command): Command {
     .action(async (projectPath: string, options: { strategy: string; model?: string; name?: string; json?: boolean }) => {
       const strategy = StrategyName.safeParse(options.strategy);
       if (!strategy.success) throw new StudioError('invalid_input', `Unknown strategy ${options.strategy}; choose from ${StrategyName.options.join(', ')}`);
-      const project = Project.open(resolve(projectPath));
-      const teachers = new TeacherService(new ModelStore(defaultHome()));
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
-      try {
+      await withProject(projectPath, async (project, teachers) => {
         const modelId = options.model ?? teachers.store.defaultId;
         const teacher = await teachers.get(modelId);
         const head = await project.heads.train(project, teacher, await teachers.resolveLayers(modelId, 'all'), strategy.data, {
@@ -58,9 +52,6 @@ export function registerTrainCommand(program: Command): Command {
           const cv = head.cvAccuracy === null ? 'no cross-validation (fewer than two classes have two or more labels)' : `cross-validated accuracy ${(100 * head.cvAccuracy).toFixed(1)} % ± ${(100 * head.cvCi95!).toFixed(1)} (${head.cvSplits} splits)`;
           console.log(`Stored head ${head.id} (${head.name}): ${cv}; reads ${head.candidates.join(', ')}`);
         }
-      } finally {
-        project.close();
-        await teachers.dispose();
-      }
+      });
     });
 }
