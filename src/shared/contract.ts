@@ -493,6 +493,8 @@ export const ErrorCode = z.enum([
   'not_found',
   'conflict',
   'bad_file',
+  /** A project file whose pages no longer hold together: `atl-studio recover` saves what is readable. */
+  'damaged',
   'io',
   'internal',
 ]);

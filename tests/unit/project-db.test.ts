@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openProjectDb, SCHEMA_VERSION } from '../../src/main/services/project-db';
 import { Project, safeFileName } from '../../src/main/services/project';
-import { tempDir } from '../helpers/fixtures';
+import { corruptMiddleLeafPage } from '../helpers/damaged-project';
+import { CIFAR10_MINI, tempDir } from '../helpers/fixtures';
 
 let dir: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -29,6 +30,26 @@ describe('project files', () => {
     new Database(other).exec('CREATE TABLE t (x)');
     expect(() => openProjectDb(other, { create: false })).toThrow(/not an ATL Studio project \(no ATL header\)/);
     expect(() => openProjectDb(join(dir.path, 'missing.atl'), { create: false })).toThrow(/No project at/);
+  });
+
+  it('reports a project with a corrupt page as damaged, says how to recover it, and leaves its bytes as they were', async () => {
+    const path = join(dir.path, 'damaged.atl');
+    const project = Project.create(path);
+    await project.imports.run({ roots: [CIFAR10_MINI], labelsFromFolders: true });
+    project.close();
+    corruptMiddleLeafPage(path, 'images');
+    const before = readFileSync(path);
+    let error: unknown;
+    try {
+      openProjectDb(path, { create: false });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({ code: 'damaged' });
+    expect((error as Error).message).toMatch(new RegExp(`^${path} is damaged \\(.+\\)`));
+    expect((error as Error).message).toContain(`atl-studio recover "${path}" --out`);
+    expect(() => Project.open(path)).toThrow(/is damaged/);
+    expect(readFileSync(path).equals(before)).toBe(true);
   });
 
   it('refuses a project from a newer studio instead of damaging it', () => {

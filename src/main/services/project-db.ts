@@ -5,11 +5,12 @@
  */
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import { FEATURE_CACHE_SCHEMA } from '../features/feature-cache';
 import { COMPARISON_SCHEMA } from './comparison-service';
-import { HEADS_SCHEMA } from './head-service';
+import { HEADS_LABELS_FINGERPRINT, HEADS_SCHEMA } from './head-service';
 import { PREDICTIONS_SCHEMA } from './prediction-service';
-import { StudioError } from './errors';
+import { errorMessage, StudioError } from './errors';
 
 // The services whose schemas are migrated here import these from './meta', not from this module: a
 // value import back into this module would be a cycle that leaves their schema undefined here.
@@ -99,6 +100,21 @@ const MIGRATIONS: string[] = [
   COMPARISON_SCHEMA + HEADS_SCHEMA,
   // 4: predictions of trained heads; accepted predictions in the undo history.
   PREDICTIONS_SCHEMA,
+  // 5: which process runs each running import or comparison (see job-leases.ts), so that opening
+  // the project elsewhere marks only jobs whose owner is gone as interrupted.
+  `
+  CREATE TABLE job_leases (
+    kind TEXT NOT NULL CHECK (kind IN ('import','comparison')),
+    ref_id INTEGER NOT NULL,             -- imports.id or comparison_runs.id
+    owner TEXT NOT NULL,                 -- a random id of the owning process
+    pid INTEGER NOT NULL,
+    hostname TEXT NOT NULL,
+    heartbeat_at INTEGER NOT NULL,       -- ms since the epoch, refreshed while the job runs
+    PRIMARY KEY (kind, ref_id)
+  );
+  `,
+  // 6: the labels a head was trained on, to tell when it is stale.
+  HEADS_LABELS_FINGERPRINT,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -128,12 +144,16 @@ export function openProjectDb(path: string, options: { create: boolean }): Proje
   } catch (error) {
     throw new StudioError('io', `Cannot open ${path}: ${(error as Error).message}`);
   }
+  let ours = options.create;
   try {
     const appId = db.pragma('application_id', { simple: true }) as number;
     const version = db.pragma('user_version', { simple: true }) as number;
     if (!options.create && appId !== APPLICATION_ID) {
       throw new StudioError('bad_file', `${path} is not an ATL Studio project (no ATL header).`);
     }
+    ours = true;
+    // Before anything writes: a damaged file is reported, never migrated or written to.
+    if (!options.create) assertIntact(db, path);
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
@@ -144,7 +164,29 @@ export function openProjectDb(path: string, options: { create: boolean }): Proje
   } catch (error) {
     db.close();
     if (error instanceof StudioError) throw error;
+    if (ours && isCorruption(error)) throw damagedProject(path, errorMessage(error));
     // SQLITE_NOTADB and friends: the file is not a database at all.
     throw new StudioError('bad_file', `${path} is not an ATL Studio project: ${(error as Error).message}`);
   }
+}
+
+/** SQLite's quick integrity check (B-tree structure, not index contents): reads every page once. */
+function assertIntact(db: ProjectDb, path: string): void {
+  const problems = (db.pragma('quick_check(3)') as { quick_check: string }[])
+    .flatMap((row) => row.quick_check.split('\n'))
+    .filter((line) => !line.startsWith('***')); // "*** in database main ***" headings
+  if (problems[0] !== 'ok') throw damagedProject(path, problems.join('; '));
+}
+
+export function isCorruption(error: unknown): boolean {
+  return String((error as { code?: unknown }).code ?? '').startsWith('SQLITE_CORRUPT');
+}
+
+function damagedProject(path: string, detail: string): StudioError {
+  const recovered = join(dirname(path), `${basename(path, extname(path))}-recovered.atl`);
+  return new StudioError(
+    'damaged',
+    `${path} is damaged (${detail}). It was left as it is. Save what can still be read into a new project file: ` +
+      `atl-studio recover "${path}" --out "${recovered}"`,
+  );
 }
