@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Project } from '../../src/main/services/project';
 import { writeBadFolder } from '../helpers/bad-images';
@@ -104,6 +105,97 @@ describe('import', () => {
     const resumed = await project.imports.run({ roots: [OMNIGLOT_SMALL1], labelsFromFolders: true });
     expect(resumed.imported + report.imported).toBe(2720);
     expect(project.images.count()).toEqual({ images: 2720, labeled: 2720 });
+  });
+});
+
+describe('hostile or odd paths', () => {
+  /** A FIFO; if an import ever blocks reading it, a writer comes after `ms` and closes it, so a failing test ends. */
+  function fifo(path: string, ms = 3000): { path: string; release: () => void } {
+    execFileSync('mkfifo', [path]);
+    const timer = setTimeout(() => {
+      try {
+        closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {
+        // nobody was reading it: nothing to release
+      }
+    }, ms);
+    return { path, release: () => clearTimeout(timer) };
+  }
+
+  it('refuses devices and FIFOs given as paths, without reading them, and fails the import', async () => {
+    const pipe = fifo(join(dir.path, 'pipe.jpg'));
+    const started = Date.now();
+    const report = await project.imports.run({ roots: ['/dev/zero', pipe.path], labelsFromFolders: false });
+    pipe.release();
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(report.status).toBe('failed');
+    expect(report.found).toBe(0);
+    const reasons = new Map(report.failed.map((f) => [f.path, f.reason]));
+    expect(reasons.get('/dev/zero')).toMatch(/not a regular file: a device/i);
+    expect(reasons.get(pipe.path)).toMatch(/not a regular file: a named pipe/i);
+  });
+
+  it('reports devices, FIFOs and sockets found inside a folder, and imports the rest', async () => {
+    const folder = join(dir.path, 'odd');
+    const bad = writeBadFolder(folder);
+    const pipe = fifo(join(folder, 'pipe.jpg'));
+    symlinkSync('/dev/zero', join(folder, 'zero.jpg'));
+    const socketPath = join(folder, 'socket.png');
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(socketPath, done));
+    try {
+      const report = await project.imports.run({ roots: [folder], labelsFromFolders: false });
+      expect(report.status).toBe('completed');
+      expect(report.imported).toBe(bad.good.length);
+      const reasons = new Map(report.failed.map((f) => [f.path, f.reason]));
+      expect(reasons.get(pipe.path)).toMatch(/not a regular file: a named pipe/i);
+      expect(reasons.get(socketPath)).toMatch(/not a regular file: a socket/i);
+      expect(reasons.get(join(folder, 'zero.jpg'))).toMatch(/not a regular file: a device/i);
+    } finally {
+      pipe.release();
+      server.close();
+    }
+  });
+
+  it('fails an import of a missing folder: nothing found, the path and its reason reported', async () => {
+    const missing = join(dir.path, 'no-such-folder');
+    const report = await project.imports.run({ roots: [missing], labelsFromFolders: true });
+    expect(report).toMatchObject({ status: 'failed', found: 0, imported: 0, failed: [{ path: missing, reason: 'File or folder not found' }] });
+    expect(project.imports.reports()[0].status).toBe('failed');
+  });
+
+  it('follows symbolic links safely: duplicates, broken links and loops are reported, folders outside are read once', async () => {
+    const root = join(dir.path, 'linked');
+    const outside = join(dir.path, 'outside-folder');
+    const cats = readdirSync(join(CIFAR10_MINI, 'cat')).sort();
+    mkdirSync(join(root, 'cat'), { recursive: true });
+    mkdirSync(join(root, 'links'));
+    mkdirSync(outside);
+    copyFileSync(join(CIFAR10_MINI, 'cat', cats[0]), join(root, 'cat', 'a.jpg'));
+    copyFileSync(join(CIFAR10_MINI, 'cat', cats[1]), join(outside, 'b.jpg'));
+    symlinkSync('../cat/a.jpg', join(root, 'links', 'same-cat.jpg')); // a file already imported
+    symlinkSync('../nowhere.jpg', join(root, 'links', 'broken.jpg'));
+    symlinkSync('..', join(root, 'links', 'up')); // the imported folder itself: a loop
+    symlinkSync('/', join(root, 'links', 'everything')); // holds the imported folder: a loop too
+    symlinkSync('loop.jpg', join(root, 'links', 'loop.jpg'));
+    symlinkSync('../cat', join(root, 'links', 'cat-again')); // a folder read already
+    symlinkSync(outside, join(root, 'dog')); // a folder outside: read once, as 'dog'
+    symlinkSync(outside, join(root, 'links', 'dog-again'));
+
+    const report = await project.imports.run({ roots: [root], labelsFromFolders: true });
+    expect(report).toMatchObject({ status: 'completed', imported: 2, duplicates: 1 });
+    const reasons = new Map(report.failed.map((f) => [f.path.slice(root.length + 1), f.reason]));
+    expect(reasons.get('links/broken.jpg')).toMatch(/broken link/i);
+    expect(reasons.get('links/up')).toMatch(/link loop/i);
+    expect(reasons.get('links/everything')).toMatch(/link loop/i);
+    expect(reasons.get('links/loop.jpg')).toMatch(/link loop/i);
+    expect(reasons.get('links/cat-again')).toMatch(/already read/i);
+    expect(reasons.get('links/dog-again')).toMatch(/already read/i);
+    expect(report.failed).toHaveLength(6);
+    const images = project.images.list({ kind: 'all' }, 'import');
+    const classOf = new Map(project.classes.list().map((c) => [c.id, c.name]));
+    // The real file is imported under its own folder; the folder outside under the link's name.
+    expect(images.map((i) => [i.name, classOf.get(i.classId!)])).toEqual([['a.jpg', 'cat'], ['b.jpg', 'dog']]);
   });
 });
 

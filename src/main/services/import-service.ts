@@ -5,9 +5,10 @@
  * identified by the sha256 of their bytes, so nothing is imported twice).
  */
 import { createHash } from 'node:crypto';
-import { opendir, readFile, stat } from 'node:fs/promises';
+import { constants, type Dirent, type Stats } from 'node:fs';
+import { open, opendir, readlink, realpath, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ImportFailure, ImportReport } from '../../shared/contract';
 import type { ClassService } from './class-service';
 import { errorMessage } from './errors';
@@ -77,12 +78,15 @@ export class ImportService {
     try {
       const candidates: Candidate[] = [];
       const scanFailures: ImportFailure[] = [];
+      let unusableRoots = 0;
       for (const root of roots) {
-        await scan(root, options.labelsFromFolders, candidates, scanFailures, () => counts.skipped++, options.signal);
+        const usable = await scan(root, options.labelsFromFolders, candidates, scanFailures, () => counts.skipped++, options.signal);
+        if (!usable) unusableRoots++;
       }
-      counts.found = candidates.length + scanFailures.length;
+      // A path that cannot be imported at all is not a file found; what failed inside folders is.
+      counts.found = candidates.length + scanFailures.length - unusableRoots;
       counts.failed = scanFailures.length;
-      counts.done = scanFailures.length;
+      counts.done = scanFailures.length - unusableRoots;
       this.writeBatch(importId, [], scanFailures, counts);
 
       let lastProgress = 0;
@@ -112,7 +116,9 @@ export class ImportService {
         if (pending.length >= WRITE_BATCH || Date.now() - lastProgress >= PROGRESS_INTERVAL_MS) flush();
       });
       flush();
-      const status = options.signal?.aborted ? 'cancelled' : 'completed';
+      // One path given that cannot be imported (missing, not a file or folder) fails the import:
+      // the files of the other paths are imported all the same.
+      const status = options.signal?.aborted ? 'cancelled' : unusableRoots > 0 ? 'failed' : 'completed';
       this.db.prepare('UPDATE imports SET status = ?, finished_at = ? WHERE id = ?').run(status, nowIso(), importId);
     } catch (error) {
       this.db
@@ -167,11 +173,7 @@ export class ImportService {
   /** Reads, hashes and decodes one file; never throws. */
   private async examine(candidate: Candidate): Promise<Outcome> {
     try {
-      const info = await stat(candidate.path);
-      if (info.size > MAX_FILE_BYTES) {
-        throw new ImageRejected(`File is ${(info.size / 2 ** 20).toFixed(0)} MB, over the ${MAX_FILE_BYTES / 2 ** 20} MB limit`);
-      }
-      const bytes = await readFile(candidate.path);
+      const bytes = await readRegularFile(candidate.path);
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       if (this.db.prepare('SELECT 1 FROM images WHERE sha256 = ?').get(sha256)) {
         return { kind: 'duplicate', candidate, sha256 }; // a re-import skips decoding
@@ -222,7 +224,14 @@ export class ImportService {
   }
 }
 
-/** Walks a file or folder; image files become candidates, other files are counted as skipped. */
+/**
+ * Walks a file or folder: image files become candidates, other regular files are counted as
+ * skipped, and anything else (devices, FIFOs, sockets, broken links, link loops) is reported with
+ * its reason, never opened. Symbolic links are followed after the real files and folders, so a
+ * file reached both ways belongs to its own folder (the link counts as a duplicate); each folder
+ * is read once, by its real path, and a link to a folder that holds it is a loop. Returns false
+ * when the root itself cannot be imported.
+ */
 async function scan(
   root: string,
   labelsFromFolders: boolean,
@@ -230,27 +239,42 @@ async function scan(
   failures: ImportFailure[],
   onSkipped: () => void,
   signal?: AbortSignal,
-): Promise<void> {
+): Promise<boolean> {
   let rootInfo;
   try {
     rootInfo = await stat(root);
   } catch (error) {
     failures.push({ path: root, reason: failureReason(error) });
-    return;
+    return false;
   }
-  if (!rootInfo.isDirectory()) {
+  if (rootInfo.isFile()) {
     // A file named explicitly is always tried, whatever its extension.
     candidates.push({ path: root, folderClass: null });
-    return;
+    return true;
   }
-  const walk = async (dir: string): Promise<void> => {
-    if (signal?.aborted) return;
+  if (!rootInfo.isDirectory()) {
+    failures.push({ path: root, reason: notRegularReason(rootInfo) });
+    return false;
+  }
+  const visited = new Set<string>(); // real paths of the folders read
+  const links: string[] = []; // grows while linked folders are read
+  const addFile = (path: string) => {
+    if (!IMAGE_EXTENSIONS.has(extname(path).toLowerCase())) {
+      onSkipped();
+      return;
+    }
+    const folder = relative(root, dirname(path)).split(sep).join('/');
+    candidates.push({ path, folderClass: labelsFromFolders && folder !== '' ? folder : null });
+  };
+  const walk = async (dir: string): Promise<boolean> => {
+    if (signal?.aborted) return true;
     let entries;
     try {
+      visited.add(await realpath(dir));
       entries = await opendir(dir);
     } catch (error) {
       failures.push({ path: dir, reason: failureReason(error) });
-      return;
+      return false;
     }
     const files: string[] = [];
     const dirs: string[] = [];
@@ -259,20 +283,100 @@ async function scan(
       const path = join(dir, entry.name);
       if (entry.isDirectory()) dirs.push(path);
       else if (entry.isFile()) files.push(path);
+      else if (entry.isSymbolicLink()) links.push(path);
+      else failures.push({ path, reason: notRegularReason(entry) });
     }
     files.sort();
     dirs.sort();
-    for (const path of files) {
-      if (!IMAGE_EXTENSIONS.has(extname(path).toLowerCase())) {
-        onSkipped();
-        continue;
-      }
-      const folder = relative(root, dirname(path)).split(sep).join('/');
-      candidates.push({ path, folderClass: labelsFromFolders && folder !== '' ? folder : null });
-    }
+    for (const path of files) addFile(path);
     for (const path of dirs) await walk(path);
+    return true;
   };
-  await walk(root);
+  if (!(await walk(root))) return false;
+  links.sort();
+  for (let i = 0; i < links.length && !signal?.aborted; i++) {
+    const link = links[i];
+    let target: Stats;
+    try {
+      target = await stat(link);
+    } catch (error) {
+      failures.push({ path: link, reason: await linkFailureReason(link, error) });
+      continue;
+    }
+    if (target.isFile()) addFile(link);
+    else if (!target.isDirectory()) failures.push({ path: link, reason: notRegularReason(target) });
+    else {
+      const real = await realpath(link);
+      if (isInside(await realpath(dirname(link)), real)) {
+        failures.push({ path: link, reason: `Link loop: leads to ${real}, a folder that holds the link; not followed` });
+      } else if (visited.has(real)) {
+        failures.push({ path: link, reason: `Link to a folder already read in this import (${real}); not read twice` });
+      } else {
+        await walk(link);
+      }
+    }
+  }
+  return true;
+}
+
+/** Whether `path` is `folder` or lies inside it. */
+function isInside(path: string, folder: string): boolean {
+  const rel = relative(folder, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/**
+ * A regular file's bytes, never more than MAX_FILE_BYTES. Anything else (a device, a FIFO, a
+ * socket) is refused before it is opened, and a file that grows while it is read is refused
+ * rather than read without bound.
+ */
+async function readRegularFile(path: string): Promise<Buffer> {
+  const checked = (info: Stats): Stats => {
+    if (!info.isFile()) throw new ImageRejected(notRegularReason(info));
+    if (info.size > MAX_FILE_BYTES) {
+      throw new ImageRejected(`File is ${(info.size / 2 ** 20).toFixed(0)} MB, over the ${MAX_FILE_BYTES / 2 ** 20} MB limit`);
+    }
+    return info;
+  };
+  checked(await stat(path));
+  // O_NONBLOCK: should the path have become a FIFO since, opening it does not wait for a writer.
+  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    const { size } = checked(await handle.stat());
+    // One byte more than its size: reading that byte means the file grew after the check.
+    const buffer = Buffer.allocUnsafe(size + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break; // end of file
+      length += bytesRead;
+    }
+    if (length > size) {
+      throw new ImageRejected('File grew while it was read (is it still being written?): import it again once it is complete');
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    await handle.close();
+  }
+}
+
+function notRegularReason(info: Stats | Dirent): string {
+  const kind =
+    info.isCharacterDevice() || info.isBlockDevice()
+      ? 'a device'
+      : info.isFIFO()
+        ? 'a named pipe (FIFO)'
+        : info.isSocket()
+          ? 'a socket'
+          : 'an unknown kind of file';
+  return `Not a regular file: ${kind}; only image files and folders are imported, and this is not read`;
+}
+
+async function linkFailureReason(link: string, error: unknown): Promise<string> {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP') return 'Link loop: the link leads back to itself; not followed';
+  if (code === 'ENOENT') return `Broken link: its target ${await readlink(link).catch(() => '?')} does not exist`;
+  return failureReason(error);
 }
 
 /** Runs `task` over `items` with at most `limit` at once; stops starting new ones when aborted. */
