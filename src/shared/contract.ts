@@ -339,6 +339,11 @@ export const HeadSummary = z.object({
    * (per-class precision and recall follow from it); null when not cross-validated.
    */
   cvConfusion: z.array(z.array(z.number().int())).nullable(),
+  /**
+   * What changed in the human labels since it was trained (labels added, removed or moved; a class
+   * renamed, merged or deleted), e.g. 'cat: 8 → 10 labels': retrain it. Null when they are the same.
+   */
+  staleReason: z.string().nullable(),
 });
 export type HeadSummary = z.infer<typeof HeadSummary>;
 

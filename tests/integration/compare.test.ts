@@ -52,8 +52,15 @@ describe('comparison runs', () => {
     const { jobId, runId } = await studio.invoke('compare.start', { config: config(), name: 'first' });
     await studio.idle();
     const progress = progressOf(jobId);
-    expect(progress.some((p) => p.message.startsWith('Extracting'))).toBe(true);
-    expect(progress.at(-1)).toMatchObject({ kind: 'compare', state: 'done' });
+    // Features first, and why; then one count: episodes through every strategy, over both shot counts.
+    const extracting = progress.filter((p) => p.message.startsWith('Extracting'));
+    expect(extracting.length).toBeGreaterThan(0);
+    for (const p of extracting) expect(p.message).toMatch(/^Extracting features of 40 labeled images first, needed by every strategy/);
+    const episodes = progress.filter((p) => p.state === 'running' && !p.message.startsWith('Extracting'));
+    expect(episodes.every((p) => p.total === 24)).toBe(true);
+    expect(episodes.map((p) => p.done)).toEqual([...episodes.map((p) => p.done)].sort((a, b) => a - b));
+    expect(episodes.map((p) => p.message)).toContain('3-shot, every strategy: episode 12 of 12');
+    expect(progress.at(-1)).toMatchObject({ kind: 'compare', state: 'done', done: 24, total: 24 });
 
     const [summary] = await studio.invoke('compare.list', {});
     expect(summary).toMatchObject({ id: runId, name: 'first', status: 'completed', teacherName: expect.any(String) });
@@ -118,8 +125,12 @@ describe('comparison runs', () => {
   }, 120_000);
 
   it('hold out a share of every class in splits mode', async () => {
-    const { runId } = await studio.invoke('compare.start', { config: config({ mode: 'splits', repeats: 5, strategies: ['penultimate', 'atl'] }) });
+    const { jobId, runId } = await studio.invoke('compare.start', { config: config({ mode: 'splits', repeats: 5, strategies: ['penultimate', 'atl'] }) });
     await studio.idle();
+    // Its progress counts splits, and says so.
+    const counted = progressOf(jobId).filter((p) => p.state === 'running' && !p.message.startsWith('Extracting'));
+    expect(counted.every((p) => p.total === 5)).toBe(true);
+    expect(counted.map((p) => p.message)).toContain('Every strategy: split 5 of 5');
     const run = await studio.invoke('compare.get', { id: runId });
     expect(run.cells.map((c) => [c.shots, c.ways, c.queries, c.repeats])).toEqual([
       [0, 5, 2, 5],
@@ -127,11 +138,11 @@ describe('comparison runs', () => {
     ]);
   }, 120_000);
 
-  it('can be cancelled: the run is kept as cancelled, without results; one left running by a crash reopens as failed', async () => {
+  it('can be cancelled: the run is kept as cancelled with the episodes it finished; one left running by a crash reopens as failed', async () => {
     const { jobId, runId } = await studio.invoke('compare.start', { config: config({ repeats: 3000 }) });
     await new Promise<void>((resolve) => {
       const stop = studio.onEvent((e) => {
-        if (e.type === 'job.progress' && e.job.jobId === jobId && e.job.message.includes('episode')) {
+        if (e.type === 'job.progress' && e.job.jobId === jobId && e.job.message.includes('episode 3 of')) {
           stop();
           void studio.invoke('jobs.cancel', { jobId }).then(() => resolve());
         }
@@ -140,7 +151,16 @@ describe('comparison runs', () => {
     await studio.idle();
     expect(progressOf(jobId).at(-1)!.state).toBe('cancelled');
     const run = await studio.invoke('compare.get', { id: runId });
-    expect(run).toMatchObject({ status: 'cancelled', cells: [] });
+    expect(run).toMatchObject({ status: 'cancelled', message: expect.stringMatching(/^Cancelled: the results hold the episodes finished before the cancel/) });
+    // The 1-shot episodes done before the cancel, for every strategy; 3-shot never started.
+    expect(run.cells.map((c) => `${c.shots}/${c.strategy}`)).toEqual(STRATEGY_NAMES.map((n) => `1/${n}`));
+    const done = run.cells[0].repeats;
+    expect(done).toBeGreaterThanOrEqual(3);
+    expect(done).toBeLessThan(3000);
+    for (const cell of run.cells) {
+      expect(cell.repeats).toBe(done);
+      expect(studio.requireProject().comparisons.episodeAccuracies(runId, cell.strategy, 1)).toHaveLength(done);
+    }
 
     const project = studio.requireProject();
     const teacher = await studio.teachers.get(MODEL);
@@ -185,5 +205,76 @@ describe('trained heads', () => {
 
     await studio.invoke('heads.delete', { id: head.id, confirm: true });
     expect(await studio.invoke('heads.list', {})).toEqual([]);
+  }, 120_000);
+});
+
+describe('a trained head and the labels it learned from', () => {
+  it('trains in three announced steps, the last one shown before its fit runs', async () => {
+    let turnedAfterFinalFit = false;
+    let turnedBeforeDone: boolean | null = null;
+    const stop = studio.onEvent((e) => {
+      if (e.type !== 'job.progress' || e.job.kind !== 'train') return;
+      // A front hears an event only once the service's event loop turns after it.
+      if (e.job.message.startsWith('Step 3 of 3')) setImmediate(() => (turnedAfterFinalFit = true));
+      if (e.job.state === 'done') turnedBeforeDone = turnedAfterFinalFit;
+    });
+    const { jobId } = await studio.invoke('heads.train', { modelId: MODEL, strategy: 'atl' });
+    await studio.idle();
+    stop();
+    const messages = progressOf(jobId).map((p) => p.message);
+    // Step 1 (features) reports only when some must be extracted: here the comparisons cached them.
+    expect(messages).toContain('Step 2 of 3, cross-validation (how good it is): split 10 of 10');
+    expect(messages).toContain('Step 3 of 3, final fit on all 40 labels');
+    const fit = progressOf(jobId).find((p) => p.message.startsWith('Step 3 of 3'))!;
+    expect(fit.done).toBeLessThan(fit.total);
+    expect(turnedBeforeDone).toBe(true);
+  }, 120_000);
+
+  it('is marked stale when labels are added, removed or moved or a class is renamed or deleted, and retrains with the same strategy and teacher', async () => {
+    const headId = () => studio.invoke('heads.list', {}).then((heads) => heads[0].id);
+    const stale = async () => (await studio.invoke('heads.list', {})).find((h) => h.id === trained)!.staleReason;
+    const trained = await headId();
+    expect(await stale()).toBeNull();
+
+    const classes = await studio.invoke('classes.list', {});
+    const byName = new Map(classes.map((c) => [c.name, c.id]));
+    const imagesOf = async (name: string) => (await studio.invoke('images.list', { filter: { kind: 'class', classId: byName.get(name)! }, sort: 'import' })).map((i) => i.id);
+    const [plane] = await imagesOf('airplane');
+    const [car] = await imagesOf('automobile');
+
+    // Moved: counts change.
+    await studio.invoke('labels.assign', { imageIds: [plane], classId: byName.get('automobile')! });
+    expect(await stale()).toBe('airplane: 8 → 7 labels; automobile: 8 → 9 labels');
+    // Undone: the same labels again, so not stale.
+    await studio.invoke('labels.undo', {});
+    expect(await stale()).toBeNull();
+    // Swapped: same counts, different labels.
+    await studio.invoke('labels.assign', { imageIds: [plane], classId: byName.get('automobile')! });
+    await studio.invoke('labels.assign', { imageIds: [car], classId: byName.get('airplane')! });
+    expect(await stale()).toBe('labels were changed since it was trained');
+    await studio.invoke('labels.undo', {});
+    await studio.invoke('labels.undo', {});
+    expect(await stale()).toBeNull();
+    // Removed.
+    await studio.invoke('labels.assign', { imageIds: [plane], classId: null });
+    expect(await stale()).toBe('airplane: 8 → 7 labels');
+    await studio.invoke('labels.undo', {});
+    // Renamed, then back.
+    await studio.invoke('classes.update', { id: byName.get('bird')!, name: 'birdie' });
+    expect(await stale()).toBe('bird was renamed birdie');
+    await studio.invoke('classes.update', { id: byName.get('bird')!, name: 'bird' });
+    expect(await stale()).toBeNull();
+    // Merged into another class.
+    await studio.invoke('classes.merge', { sourceId: byName.get('ship')!, targetId: byName.get('cat')!, confirm: true });
+    expect(await stale()).toBe('cat: 8 → 16 labels; ship was deleted or merged');
+
+    // Retrain: the same strategy and teacher on the labels as they are now.
+    const before = (await studio.invoke('heads.list', {})).find((h) => h.id === trained)!;
+    await studio.invoke('heads.train', { modelId: before.modelId, strategy: before.strategy });
+    await studio.idle();
+    const [fresh] = await studio.invoke('heads.list', {});
+    expect(fresh).toMatchObject({ strategy: before.strategy, modelId: before.modelId, staleReason: null });
+    expect(fresh.classes.map((c) => [c.name, c.labels])).toEqual([['airplane', 8], ['automobile', 8], ['bird', 8], ['cat', 16]]);
+    expect(await stale()).toMatch(/ship was deleted or merged/);
   }, 120_000);
 });

@@ -8,7 +8,7 @@
 import type { ComparisonConfig, StrategyName } from '../../shared/contract';
 import { StudioError } from '../services/errors';
 import { meanCi95, mixSeed, pairedDifference, sampleEpisodes, stratifiedSplits, type Episode } from './episodes';
-import { layerProfile, runEpisodesAsync, summarize, type LayerProfilePoint, type StrategyResult } from './evaluate';
+import { layerProfile, runEpisodesAsync, summarize, type LayerProfilePoint, type StrategyResult, type StrategyRun } from './evaluate';
 import type { FeatureSet } from './features';
 
 export interface ShotPlan {
@@ -76,12 +76,16 @@ export interface ComparisonOutcome {
   episodeAccuracies: { shots: number; strategy: StrategyName; accuracies: number[] }[];
   /** Strategies alone, without the profile. */
   strategiesSeconds: number;
+  /** Cancelled: the shot counts finished, and the episodes finished of the one that was running, are kept. */
   cancelled: boolean;
 }
 
 export interface RunComparisonOptions {
   signal?: AbortSignal;
-  /** Episodes done over all shot counts (profile passes counted as one more episode pass each). */
+  /**
+   * Episodes (splits in `splits` mode) done through every strategy, over all shot counts: the one
+   * thing the progress counts. Each shot count's per-layer profile follows its episodes, quickly.
+   */
   onProgress?: (done: number, total: number, message: string) => void;
   mistakesPerCell?: number;
 }
@@ -95,53 +99,61 @@ export async function runComparison(
 ): Promise<ComparisonOutcome> {
   // Every result is paired with penultimate, so it always runs.
   const strategies: StrategyName[] = requested.includes('penultimate') ? [...requested] : ['penultimate', ...requested];
-  const total = plans.reduce((a, p) => a + 2 * p.episodes.length, 0);
+  const total = plans.reduce((a, p) => a + p.episodes.length, 0);
   let before = 0;
   const outcome: ComparisonOutcome = { cells: [], confusion: [], mistakes: [], profile: [], episodeAccuracies: [], strategiesSeconds: 0, cancelled: false };
   for (const plan of plans) {
-    const label = plan.shots === 0 ? 'all labels' : `${plan.shots}-shot`;
+    const splits = plan.shots === 0;
+    const unit = splits ? 'split' : 'episode';
+    const label = splits ? 'Every strategy' : `${plan.shots}-shot, every strategy`;
     const started = performance.now();
     const runs = await runEpisodesAsync(features, plan.episodes, strategies, {
       signal: options.signal,
-      onEpisode: (done) => options.onProgress?.(before + done, total, `${label}: episode ${done} of ${plan.episodes.length}`),
+      onEpisode: (done) => options.onProgress?.(before + done, total, `${label}: ${unit} ${done} of ${plan.episodes.length}`),
     });
     outcome.strategiesSeconds += (performance.now() - started) / 1000;
     before += plan.episodes.length;
+    // A cancel keeps the episodes finished so far: every strategy ran on each of them.
+    const finished = runs[0].accuracies.length;
+    if (finished > 0) addResults(outcome, { ...plan, episodes: plan.episodes.slice(0, finished) }, runs, classCount, options.mistakesPerCell ?? 24);
     if (options.signal?.aborted) return { ...outcome, cancelled: true };
-    const summaries = summarize(runs, plan.shots);
-    const winner = columnWinner(runs.map((r) => r.accuracies));
-    summaries.forEach((summary, s) => {
-      outcome.cells.push({ ...summary, ways: plan.ways, queries: plan.queries, repeats: plan.episodes.length, winner: s === winner });
-    });
-    for (const run of runs) {
-      outcome.episodeAccuracies.push({ shots: plan.shots, strategy: run.strategy, accuracies: run.accuracies });
-      const matrix = Array.from({ length: classCount }, () => new Array<number>(classCount).fill(0));
-      const wrong = new Map<string, number>();
-      run.predictions.forEach((predicted, e) => {
-        const episode = plan.episodes[e];
-        predicted.forEach((p, q) => {
-          const t = episode.classes[episode.queryLabels[q]];
-          const c = episode.classes[p];
-          matrix[t][c]++;
-          if (t !== c) {
-            const key = `${episode.query[q]},${t},${c}`;
-            wrong.set(key, (wrong.get(key) ?? 0) + 1);
-          }
-        });
-      });
-      outcome.confusion.push({ strategy: run.strategy, shots: plan.shots, matrix });
-      const top = [...wrong.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, options.mistakesPerCell ?? 24);
-      for (const [key, count] of top) {
-        const [item, trueClass, predictedClass] = key.split(',').map(Number);
-        outcome.mistakes.push({ strategy: run.strategy, shots: plan.shots, item, trueClass, predictedClass, count });
-      }
-    }
-    options.onProgress?.(before, total, `${label}: each layer alone`);
+    options.onProgress?.(before, total, `${splits ? 'All labels' : `${plan.shots}-shot`}: each layer alone`);
     outcome.profile.push(...(await layerProfile(features, plan.episodes, plan.shots, options.signal)));
-    before += plan.episodes.length;
     if (options.signal?.aborted) return { ...outcome, cancelled: true };
   }
   return outcome;
+}
+
+/** One shot count's cells, confusion counts, most misclassified items and per-episode accuracies, from its runs. */
+function addResults(outcome: ComparisonOutcome, plan: ShotPlan, runs: readonly StrategyRun[], classCount: number, mistakesPerCell: number): void {
+  const summaries = summarize(runs, plan.shots);
+  const winner = columnWinner(runs.map((r) => r.accuracies));
+  summaries.forEach((summary, s) => {
+    outcome.cells.push({ ...summary, ways: plan.ways, queries: plan.queries, repeats: plan.episodes.length, winner: s === winner });
+  });
+  for (const run of runs) {
+    outcome.episodeAccuracies.push({ shots: plan.shots, strategy: run.strategy, accuracies: run.accuracies });
+    const matrix = Array.from({ length: classCount }, () => new Array<number>(classCount).fill(0));
+    const wrong = new Map<string, number>();
+    run.predictions.forEach((predicted, e) => {
+      const episode = plan.episodes[e];
+      predicted.forEach((p, q) => {
+        const t = episode.classes[episode.queryLabels[q]];
+        const c = episode.classes[p];
+        matrix[t][c]++;
+        if (t !== c) {
+          const key = `${episode.query[q]},${t},${c}`;
+          wrong.set(key, (wrong.get(key) ?? 0) + 1);
+        }
+      });
+    });
+    outcome.confusion.push({ strategy: run.strategy, shots: plan.shots, matrix });
+    const top = [...wrong.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, mistakesPerCell);
+    for (const [key, count] of top) {
+      const [item, trueClass, predictedClass] = key.split(',').map(Number);
+      outcome.mistakes.push({ strategy: run.strategy, shots: plan.shots, item, trueClass, predictedClass, count });
+    }
+  }
 }
 
 /**

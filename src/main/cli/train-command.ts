@@ -28,7 +28,7 @@ export function registerTrainCommand(program: Command): Command {
         const head = await project.heads.train(project, teacher, await teachers.resolveLayers(modelId, 'all'), strategy.data, {
           name: options.name,
           signal: controller.signal,
-          onProgress: options.json || !process.stderr.isTTY ? undefined : (message) => process.stderr.write(`\r${message}   `),
+          onProgress: options.json || !process.stderr.isTTY ? undefined : ({ message }) => process.stderr.write(`\r${message}   `),
         });
         if (!options.json && process.stderr.isTTY) process.stderr.write('\n');
         if (!head) {

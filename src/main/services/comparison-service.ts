@@ -89,6 +89,8 @@ interface RunRow {
 }
 
 export interface ComparisonProgress {
+  /** Features of the labeled images first (counts images), then the strategies (counts episodes or splits). */
+  phase: 'features' | 'strategies';
   done: number;
   total: number;
   message: string;
@@ -114,7 +116,8 @@ export class ComparisonService {
 
   /**
    * Loads (extracting as needed) the labeled images' features, runs the comparison, and stores
-   * the outcome. A cancel stores the run as cancelled, without partial results.
+   * the outcome. A cancel stores the run as cancelled with what it finished (whole shot counts,
+   * and the episodes done of the one that was running).
    */
   async run(
     runId: number,
@@ -130,9 +133,14 @@ export class ComparisonService {
       const labeled = await loadLabeledFeatures(project, teacher, inUse, {
         signal,
         onProgress: (pooling, p) =>
-          onProgress({ done: p.cached + p.done, total: p.total, message: `Extracting ${pooling === 'gap' ? 'pooled' : 'spatially pooled'} features: ${p.cached + p.done} of ${p.total} images` }),
+          onProgress({
+            phase: 'features',
+            done: p.cached + p.done,
+            total: p.total,
+            message: `Extracting features of ${p.total} labeled images first, needed by every strategy (${pooling === 'gap' ? 'pooled' : 'spatially pooled'}): ${p.cached + p.done} of ${p.total}`,
+          }),
       });
-      if (labeled.cancelled || signal.aborted) return this.finish(runId, 'cancelled', null);
+      if (labeled.cancelled || signal.aborted) return this.finish(runId, 'cancelled', 'Cancelled while extracting features: no results');
       const featuresSeconds = (performance.now() - started) / 1000;
       const { plans, leftOut } = planComparison(
         labeled.classes.map((c) => c.rows),
@@ -140,10 +148,13 @@ export class ComparisonService {
       );
       const outcome = await runComparison(labeled.features, labeled.classes.length, plans, config.strategies, {
         signal,
-        onProgress: (done, total, message) => onProgress({ done, total, message }),
+        onProgress: (done, total, message) => onProgress({ phase: 'strategies', done, total, message }),
       });
-      if (outcome.cancelled) return this.finish(runId, 'cancelled', null);
       const failed = labeled.failures.length > 0 ? [`${labeled.failures.length} labeled images could not be read and were left out`] : [];
+      const unit = config.mode === 'splits' ? 'splits' : 'episodes';
+      const kept = outcome.cancelled
+        ? [outcome.cells.length > 0 ? `Cancelled: the results hold the ${unit} finished before the cancel` : 'Cancelled before any result']
+        : [];
       const classes = labeled.classes.map(({ id, name, color }) => ({ id, name, color }));
       const timings = { featuresSeconds, strategiesSeconds: outcome.strategiesSeconds, totalSeconds: (performance.now() - started) / 1000 };
       this.db.transaction(() => {
@@ -164,8 +175,8 @@ export class ComparisonService {
         const profile = this.db.prepare('INSERT INTO comparison_profile (run_id, candidate, layer, pooling, depth, shots, mean, ci95) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
         for (const p of outcome.profile) profile.run(runId, p.candidate, p.layer, p.pooling, p.depth, p.shots, p.mean, p.ci95);
         this.db
-          .prepare(`UPDATE comparison_runs SET status = 'completed', finished_at = ?, message = ?, classes = ?, timings = ? WHERE id = ?`)
-          .run(nowIso(), [...leftOut, ...failed].join('; ') || null, JSON.stringify(classes), JSON.stringify(timings), runId);
+          .prepare(`UPDATE comparison_runs SET status = ?, finished_at = ?, message = ?, classes = ?, timings = ? WHERE id = ?`)
+          .run(outcome.cancelled ? 'cancelled' : 'completed', nowIso(), [...kept, ...leftOut, ...failed].join('; ') || null, JSON.stringify(classes), JSON.stringify(timings), runId);
       })();
     } catch (error) {
       this.finish(runId, 'failed', (error as Error).message);

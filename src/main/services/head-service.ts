@@ -4,6 +4,7 @@
  * what tells the user how good it is (cross-validated accuracy on the labels) and where it came
  * from (teacher id, weights sha256).
  */
+import { createHash } from 'node:crypto';
 import type { HeadSummary, StrategyName } from '../../shared/contract';
 import { mixSeed, meanCi95, stratifiedSplits } from '../atl/episodes';
 import { runEpisodesAsync } from '../atl/evaluate';
@@ -43,6 +44,9 @@ export const HEADS_SCHEMA = `
   );
 `;
 
+/** Migration: what tells a head trained on other labels than the project's now (see `labelsFingerprint`). */
+export const HEADS_LABELS_FINGERPRINT = `ALTER TABLE heads ADD COLUMN labels_fingerprint TEXT;`;
+
 /** Ten stratified splits holding out a quarter of each class: enough for a CI, quick for every strategy. */
 export const HEAD_CV = { splits: 10, testFraction: 0.25, seed: 1 };
 
@@ -66,6 +70,15 @@ interface HeadRow {
   cv_ci95: number | null;
   cv_splits: number;
   cv_confusion: string | null;
+  labels_fingerprint: string | null;
+}
+
+/** What training reports: the labeled images' features, then each cross-validation split, then the fit on all labels. */
+export interface TrainingProgress {
+  phase: 'features' | 'cross-validation' | 'final fit';
+  done: number;
+  total: number;
+  message: string;
 }
 
 export interface StoredHead {
@@ -83,11 +96,19 @@ export class HeadService {
     teacher: OpenTeacher,
     inUse: readonly FeatureLayer[],
     strategy: StrategyName,
-    options: { name?: string; signal?: AbortSignal; onProgress?: (message: string, done: number, total: number) => void } = {},
+    options: { name?: string; signal?: AbortSignal; onProgress?: (progress: TrainingProgress) => void } = {},
   ): Promise<HeadSummary | null> {
+    // The labels as they are now: the head is stale once they differ.
+    const fingerprint = labelsFingerprint(this.db);
     const labeled = await loadLabeledFeatures(project, teacher, inUse, {
       signal: options.signal,
-      onProgress: (_, p) => options.onProgress?.(`Extracting features: ${p.cached + p.done} of ${p.total} images`, p.cached + p.done, p.total),
+      onProgress: (_, p) =>
+        options.onProgress?.({
+          phase: 'features',
+          done: p.cached + p.done,
+          total: p.total,
+          message: `Step 1 of 3, features of the labeled images: ${p.cached + p.done} of ${p.total}`,
+        }),
     });
     if (labeled.cancelled || options.signal?.aborted) return null;
     if (labeled.classes.length < 2) throw new StudioError('invalid_input', 'Training needs labeled images in at least 2 classes');
@@ -98,7 +119,13 @@ export class HeadService {
       const splits = stratifiedSplits(byClass, HEAD_CV.testFraction, HEAD_CV.splits, mixSeed(HEAD_CV.seed));
       const [run] = await runEpisodesAsync(labeled.features, splits, [strategy], {
         signal: options.signal,
-        onEpisode: (done) => options.onProgress?.(`Cross-validating: split ${done} of ${splits.length}`, done, splits.length),
+        onEpisode: (done) =>
+          options.onProgress?.({
+            phase: 'cross-validation',
+            done,
+            total: splits.length,
+            message: `Step 2 of 3, cross-validation (how good it is): split ${done} of ${splits.length}`,
+          }),
       });
       if (options.signal?.aborted) return null;
       // Splits keep only classes with ≥ 2 labels; their episode labels map back through `classes`.
@@ -109,7 +136,9 @@ export class HeadService {
       });
       cv = { ...meanCi95(run.accuracies), confusion };
     }
-    options.onProgress?.('Training on all labels', 0, 1);
+    options.onProgress?.({ phase: 'final fit', done: 0, total: 1, message: `Step 3 of 3, final fit on all ${labeled.imageIds.length} labels` });
+    // The fit runs without yielding: let the step's progress reach the fronts first.
+    await new Promise((resolve) => setImmediate(resolve));
     const rows = byClass.flat();
     const labels = Int32Array.from(byClass.flatMap((r, c) => r.map(() => c)));
     const params = createStrategy(strategy).fit(labeled.features.select(rows), labels).toHead();
@@ -117,8 +146,8 @@ export class HeadService {
     const classes = labeled.classes.map((c) => ({ id: c.id, name: c.name, labels: c.rows.length }));
     const result = this.db
       .prepare(
-        `INSERT INTO heads (name, created_at, strategy, model_id, teacher_name, teacher_sha256, teacher_key, classes, candidates, weighting, means, kept, coef, intercept, cv_accuracy, cv_ci95, cv_splits, cv_confusion)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO heads (name, created_at, strategy, model_id, teacher_name, teacher_sha256, teacher_key, classes, candidates, weighting, means, kept, coef, intercept, cv_accuracy, cv_ci95, cv_splits, cv_confusion, labels_fingerprint)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         options.name ?? `${strategy} · ${teacher.entry.name}`,
@@ -139,12 +168,14 @@ export class HeadService {
         cv?.ci95 ?? null,
         cv ? HEAD_CV.splits : 0,
         cv ? JSON.stringify(cv.confusion) : null,
+        fingerprint,
       );
     return this.get(Number(result.lastInsertRowid)).summary;
   }
 
   list(): HeadSummary[] {
-    return (this.db.prepare('SELECT * FROM heads ORDER BY id DESC').all() as HeadRow[]).map((row) => toSummary(row));
+    const labels = currentLabels(this.db);
+    return (this.db.prepare('SELECT * FROM heads ORDER BY id DESC').all() as HeadRow[]).map((row) => toSummary(row, labels));
   }
 
   get(id: number): StoredHead {
@@ -160,7 +191,7 @@ export class HeadService {
     });
     const classes = (JSON.parse(row.classes) as unknown[]).length;
     return {
-      summary: toSummary(row),
+      summary: toSummary(row, currentLabels(this.db)),
       teacherKey: row.teacher_key,
       candidates,
       params: {
@@ -179,7 +210,53 @@ export class HeadService {
   }
 }
 
-function toSummary(row: HeadRow): HeadSummary {
+/**
+ * A digest of every human label (image, class id and class name): adding, removing or moving a
+ * label, or renaming, merging or deleting a class, changes it; undoing back to the same labels
+ * gives it back.
+ */
+export function labelsFingerprint(db: ProjectDb): string {
+  const hash = createHash('sha256');
+  const rows = db
+    .prepare(`SELECT l.image_id, l.class_id, c.name FROM labels l JOIN classes c ON c.id = l.class_id WHERE l.source = 'human' ORDER BY l.image_id`)
+    .raw()
+    .iterate() as IterableIterator<[number, number, string]>;
+  for (const [imageId, classId, name] of rows) hash.update(`${imageId}\t${classId}\t${name}\n`);
+  return hash.digest('hex');
+}
+
+interface CurrentLabels {
+  fingerprint: string;
+  /** Per class id: its name and human labels now. */
+  classes: Map<number, { name: string; labels: number }>;
+}
+
+function currentLabels(db: ProjectDb): CurrentLabels {
+  const classes = db
+    .prepare(`SELECT c.id, c.name, COUNT(l.image_id) AS labels FROM classes c LEFT JOIN labels l ON l.class_id = c.id AND l.source = 'human' GROUP BY c.id`)
+    .all() as { id: number; name: string; labels: number }[];
+  return { fingerprint: labelsFingerprint(db), classes: new Map(classes.map((c) => [c.id, c])) };
+}
+
+/** What changed in the labels since the head was trained, for people; null when nothing did (or it was not recorded). */
+function staleReason(row: HeadRow, now: CurrentLabels): string | null {
+  if (row.labels_fingerprint === null || row.labels_fingerprint === now.fingerprint) return null;
+  const trained = JSON.parse(row.classes) as { id: number; name: string; labels: number }[];
+  const changes = trained.flatMap(({ id, name, labels }) => {
+    const current = now.classes.get(id);
+    if (!current) return [`${name} was deleted or merged`];
+    const renamed = current.name !== name ? [`${name} was renamed ${current.name}`] : [];
+    const counted = current.labels !== labels ? [`${current.name}: ${labels} → ${current.labels} labels`] : [];
+    return [...renamed, ...counted];
+  });
+  const known = new Set(trained.map((c) => c.id));
+  for (const [id, c] of now.classes) if (!known.has(id) && c.labels > 0) changes.push(`${c.name} is new (${c.labels} labels)`);
+  // Same classes and counts: labels moved between classes or to other images.
+  if (changes.length === 0) return 'labels were changed since it was trained';
+  return changes.length > 3 ? `${changes.slice(0, 3).join('; ')}; and ${changes.length - 3} more changes` : changes.join('; ');
+}
+
+function toSummary(row: HeadRow, labels: CurrentLabels): HeadSummary {
   return {
     id: row.id,
     name: row.name,
@@ -194,5 +271,6 @@ function toSummary(row: HeadRow): HeadSummary {
     cvCi95: row.cv_ci95,
     cvSplits: row.cv_splits,
     cvConfusion: row.cv_confusion ? JSON.parse(row.cv_confusion) : null,
+    staleReason: staleReason(row, labels),
   };
 }

@@ -62,6 +62,19 @@ function extractionReport(p: ExtractionProgress, message: string): JobReport {
   };
 }
 
+/**
+ * Seconds since the job's current phase began (features, then strategies...): each phase counts
+ * its own thing, so its rate and ETA must not inherit the time of the one before.
+ */
+function phaseClock(): (phase: string) => number {
+  let current: string | null = null;
+  let since = 0;
+  return (phase) => {
+    if (phase !== current) [current, since] = [phase, performance.now()];
+    return (performance.now() - since) / 1000;
+  };
+}
+
 function teacherInfo(entry: TeacherEntry): TeacherInfo {
   const { id, name, format, description, license, source, isDefault } = entry;
   return { id, name, format, description, license, source, isDefault, installed: entry.dir !== null };
@@ -308,12 +321,12 @@ export class Studio {
     const layers = await this.teachers.resolveLayers(config.modelId, 'all');
     const runId = project.comparisons.create(config, teacher, name);
     this.emit({ type: 'project.changed', what: 'comparisons' });
-    const started = performance.now();
+    const elapsed = phaseClock();
     const jobId = this.startJob(
       'compare',
       (signal, report) =>
-        project.comparisons.run(runId, project, teacher, layers, signal, ({ done, total, message }) =>
-          report({ done, processed: done, total, elapsedSeconds: (performance.now() - started) / 1000, message, detail: { runId } }),
+        project.comparisons.run(runId, project, teacher, layers, signal, ({ phase, done, total, message }) =>
+          report({ done, processed: done, total, elapsedSeconds: elapsed(phase), message, detail: { runId } }),
         ),
       () => this.emit({ type: 'project.changed', what: 'comparisons' }),
     );
@@ -327,15 +340,14 @@ export class Studio {
     }
     const teacher = await this.teachers.get(modelId);
     const layers = await this.teachers.resolveLayers(modelId, 'all');
-    const started = performance.now();
+    const elapsed = phaseClock();
     return this.startJob(
       'train',
       async (signal, report) => {
         await project.heads.train(project, teacher, layers, strategy, {
           name,
           signal,
-          onProgress: (message, done, total) =>
-            report({ done, processed: done, total, elapsedSeconds: (performance.now() - started) / 1000, message, detail: {} }),
+          onProgress: ({ phase, done, total, message }) => report({ done, processed: done, total, elapsedSeconds: elapsed(phase), message, detail: {} }),
         });
       },
       () => this.emit({ type: 'project.changed', what: 'heads' }),
