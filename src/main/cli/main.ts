@@ -18,6 +18,7 @@ import { startWebServer } from '../web/server';
 import { registerBenchCommand } from './bench-command';
 import { registerTrainCommand } from './train-command';
 import { registerPredictCommands } from './predict-commands';
+import { registerRecoverCommand } from './recover-command';
 import { openInBrowser } from './open-browser';
 
 const program = new Command()
@@ -254,6 +255,7 @@ program
 registerBenchCommand(program);
 registerTrainCommand(program);
 registerPredictCommands(program);
+registerRecoverCommand(program);
 
 function printProgress(p: ImportProgress): void {
   const rate = p.elapsedSeconds > 0 ? p.done / p.elapsedSeconds : 0;

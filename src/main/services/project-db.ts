@@ -19,7 +19,7 @@ export { getMeta, nowIso, setMeta } from './meta';
 export type ProjectDb = Database.Database;
 
 /** Identifies our files: SQLite's application_id header field ("ATL1"). */
-const APPLICATION_ID = 0x41544c31;
+export const APPLICATION_ID = 0x41544c31;
 
 const MIGRATIONS: string[] = [
   // 1: images, classes, labels with undo history, import reports.
