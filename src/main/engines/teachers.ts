@@ -5,11 +5,11 @@
  * models are inspected (their layers found in the graph) with an optional atl-preprocess.json.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { StudioError, errorMessage } from '../services/errors';
+import { StudioError } from '../services/errors';
 import type { TeacherLayers } from './feature-extractor';
+import { containedFile, readJsonFile, readJsonObject } from './model-files';
 import type { PreprocessSpec } from './preprocess';
 
 export interface TeacherSpec extends TeacherLayers {
@@ -37,7 +37,7 @@ export async function mobilenetV1Teacher(dir: string): Promise<TeacherSpec> {
   // Google's files carry no labels; a metadata.json beside them may (the class names only matter
   // for showing the teacher's own predictions, never for training).
   const labels = existsSync(join(dir, 'metadata.json'))
-    ? (await readJson(join(dir, 'metadata.json'), z.object({ labels: z.array(z.string()).length(1000) }))).labels
+    ? readJsonFile(join(dir, 'metadata.json'), z.object({ labels: z.array(z.string()).length(1000) })).labels
     : Array.from({ length: 1000 }, (_, i) => `ImageNet class ${i}`);
   const blocks = Array.from({ length: 13 }, (_, i) => [`conv_dw_${i + 1}_relu`, `conv_pw_${i + 1}_relu`]).flat();
   const penultimate = 'global_average_pooling2d_1';
@@ -70,15 +70,16 @@ const OnnxSidecar = z.object({
 
 /** An ONNX teacher whose model.json sidecar gives preprocessing, feature outputs and classes. */
 export async function onnxSidecarTeacher(dir: string): Promise<TeacherSpec> {
-  const sidecar = await readJson(join(dir, 'model.json'), OnnxSidecar);
+  const sidecarPath = join(dir, 'model.json');
+  const sidecar = readJsonFile(sidecarPath, OnnxSidecar);
   const { input } = sidecar;
   // Class scores: the output that is neither a feature map nor pooled (e.g. 'logits').
   const classifier = sidecar.outputs.find((o) => !sidecar.feature_outputs.includes(o.name));
-  if (!classifier) throw new StudioError('bad_file', `${join(dir, 'model.json')} lists no class-score output`);
+  if (!classifier) throw new StudioError('bad_file', `${sidecarPath} lists no class-score output`);
   return {
     name: sidecar.name,
     format: 'onnx',
-    modelPath: join(dir, sidecar.onnx.file),
+    modelPath: containedFile(dir, sidecar.onnx.file, `${sidecarPath}: onnx.file`).path,
     preprocess: {
       width: input.size[1],
       height: input.size[0],
@@ -120,8 +121,7 @@ const GraphSidecar = z
 /** Whether `dir/model.json` is a TF.js graph model (tensorflowjs_converter's `format: "graph-model"`). */
 export async function isGraphModelFolder(dir: string): Promise<boolean> {
   try {
-    const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as unknown;
-    return typeof json === 'object' && json !== null && (json as { format?: unknown }).format === 'graph-model';
+    return readJsonObject(join(dir, 'model.json')).format === 'graph-model';
   } catch {
     return false;
   }
@@ -134,7 +134,7 @@ export async function isGraphModelFolder(dir: string): Promise<boolean> {
  */
 export async function tfjsGraphTeacher(dir: string): Promise<TeacherSpec> {
   const sidecarPath = join(dir, GRAPH_PREPROCESS_FILE);
-  const sidecar: z.infer<typeof GraphSidecar> = existsSync(sidecarPath) ? await readJson(sidecarPath, GraphSidecar) : {};
+  const sidecar: z.infer<typeof GraphSidecar> = existsSync(sidecarPath) ? readJsonFile(sidecarPath, GraphSidecar) : {};
   const [height, width] = sidecar.size ?? [224, 224];
   const preprocess: PreprocessSpec = {
     width,
@@ -166,19 +166,4 @@ export async function tfjsGraphTeacher(dir: string): Promise<TeacherSpec> {
       scores: graph.softmax ? 'probabilities' : 'logits',
     },
   };
-}
-
-async function readJson<T>(path: string, schema: z.ZodType<T>): Promise<T> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new StudioError('bad_file', `Cannot read ${path}: ${errorMessage(error)}`);
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new StudioError('bad_file', `${path}: ${issue.path.join('.') || 'file'}: ${issue.message}`);
-  }
-  return parsed.data;
 }

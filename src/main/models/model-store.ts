@@ -5,13 +5,22 @@
  * (ATL_STUDIO_MODELS, and ../shared/models beside a development checkout). The studio never needs
  * the network to run: only `fetch` downloads, and offline it copies from an extra root instead.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { cp, mkdir, readdir, rename, rm } from 'node:fs/promises';
-import { basename, delimiter, dirname, extname, join, resolve } from 'node:path';
+import { constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFile, cp, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { basename, delimiter, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { isGraphModelFolder, mobilenetV1Teacher, onnxSidecarTeacher, tfjsGraphTeacher, type TeacherSpec } from '../engines/teachers';
+import { containedFile, onnxExternalDataFiles, readJsonFile, readJsonObject } from '../engines/model-files';
+import {
+  GRAPH_PREPROCESS_FILE,
+  isGraphModelFolder,
+  mobilenetV1Teacher,
+  onnxSidecarTeacher,
+  tfjsGraphTeacher,
+  type TeacherSpec,
+} from '../engines/teachers';
+import { weightFilePaths } from '../engines/tfjs-layers-files';
 import { errorMessage, StudioError } from '../services/errors';
 import { downloadVerified, sha256OfFile } from './download';
 
@@ -46,6 +55,8 @@ const Manifest = z.object({ default: z.string(), teachers: z.array(ManifestTeach
 /** What an imported teacher's folder records about itself. */
 const ImportedTeacher = ManifestTeacher.omit({ url: true, files: true, optionalFiles: true });
 const IMPORT_RECORD = 'atl-teacher.json';
+/** The folder in `<home>/models` keeping which layers each teacher uses: no teacher may take its name. */
+export const LAYER_CHOICES_DIR = 'layers';
 
 export interface TeacherEntry {
   id: string;
@@ -57,6 +68,8 @@ export interface TeacherEntry {
   /** The folder it loads from, or null when it must be fetched or imported first. */
   dir: string | null;
   isDefault: boolean;
+  /** Why an installed teacher cannot load (a malformed atl-teacher.json or model.json, naming the file), or null. */
+  problem: string | null;
 }
 
 export interface LoadedTeacher {
@@ -92,13 +105,19 @@ export class ModelStore {
     return this.manifest.default;
   }
 
+  /**
+   * The manifest's teachers, then those imported into the home. One with malformed files is listed
+   * with its problem, so that it never hides the others.
+   */
   list(): TeacherEntry[] {
-    const known = this.manifest.teachers.map((t) => this.entry(t, 'manifest', this.findDir(t.id, Object.keys(t.files))));
-    const imported = existsSync(this.modelsDir)
-      ? readdirSafe(this.modelsDir)
-          .filter((id) => existsSync(join(this.modelsDir, id, IMPORT_RECORD)))
-          .map((id) => this.entry(readImportRecord(join(this.modelsDir, id)), 'imported', join(this.modelsDir, id)))
-      : [];
+    const known = this.manifest.teachers.map((t) => {
+      const dir = this.findDir(t.id, Object.keys(t.files));
+      return this.entry(t, 'manifest', dir, dir === null ? null : modelJsonProblem(dir));
+    });
+    const imported = readdirSafe(this.modelsDir)
+      // Dot folders are imports still being copied.
+      .filter((id) => !id.startsWith('.') && existsSync(join(this.modelsDir, id, IMPORT_RECORD)))
+      .map((id) => this.importedEntry(id));
     return [...known, ...imported];
   }
 
@@ -114,6 +133,7 @@ export class ModelStore {
     if (!entry.dir) {
       throw new StudioError('not_found', `Teacher '${id}' is not installed: run \`atl-studio models fetch ${id}\` or import it.`);
     }
+    if (entry.problem) throw new StudioError('bad_file', `Teacher '${id}' is broken: ${entry.problem}`);
     const pinned = this.manifest.teachers.find((t) => t.id === id);
     const files = pinned ? Object.keys(pinned.files) : await listFiles(entry.dir);
     const combined = createHash('sha256');
@@ -183,20 +203,34 @@ export class ModelStore {
    * Imports a teacher: a TF.js layers-model folder (model.json + shards; MobileNet v1 family), a
    * TF.js graph-model folder (tensorflowjs_converter's `format: "graph-model"`, optional
    * atl-preprocess.json) or an ONNX file with its model.json sidecar beside it. The files must load (an engine session is
-   * opened on them) before anything is copied. Files of a known teacher that is not installed yet
-   * are checked against its pinned sha256 and installed as that teacher.
+   * opened on them) before anything is copied, and only the teacher's own files are copied (what
+   * its model files name, and its sidecars), never the rest of the folder. Nothing already in the
+   * home is replaced. Files of a known teacher that is not installed yet are checked against its
+   * pinned sha256 and installed as that teacher.
    */
   async import(path: string): Promise<TeacherEntry> {
     const source = resolve(path);
-    if (!existsSync(source)) throw new StudioError('not_found', `Nothing at ${source}`);
-    const isOnnx = statSync(source).isFile() && extname(source) === '.onnx';
+    const stats = statOrNull(source);
+    if (!stats) throw new StudioError('not_found', `Nothing at ${source}`);
+    const isOnnx = stats.isFile() && extname(source) === '.onnx';
+    if (!isOnnx && !stats.isDirectory()) {
+      throw new StudioError('bad_file', `${source} is neither a folder nor an .onnx file: import a TF.js layers- or graph-model folder, or an .onnx file`);
+    }
     const folder = isOnnx ? dirname(source) : source;
     if (!isOnnx && !existsSync(join(folder, 'model.json'))) {
       throw new StudioError('bad_file', `${folder} has no model.json: import a TF.js layers- or graph-model folder, or an .onnx file`);
     }
-    const id = basename(isOnnx ? basename(source, '.onnx') : folder).replace(/[^A-Za-z0-9._-]/g, '_');
+    // No leading dot: dot folders are imports in progress.
+    const id = basename(isOnnx ? basename(source, '.onnx') : folder)
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+      .replace(/^\./, '_');
     const known = this.manifest.teachers.find((t) => t.id === id);
     if (this.list().some((t) => t.id === id && t.dir !== null)) throw new StudioError('conflict', `A teacher named '${id}' is installed already`);
+    const target = join(this.modelsDir, id);
+    if (id === LAYER_CHOICES_DIR || existsSync(target)) {
+      const why = id === LAYER_CHOICES_DIR ? 'the studio keeps the layers each teacher uses there' : 'it is left as it is';
+      throw new StudioError('conflict', `${target} already holds files (${why}): rename the model's ${isOnnx ? 'file' : 'folder'} and import it again`);
+    }
     if (known) {
       for (const [file, sha] of Object.entries(known.files)) {
         const filePath = join(folder, file);
@@ -207,9 +241,17 @@ export class ModelStore {
     }
     const kind = known?.kind ?? (isOnnx ? 'onnx-sidecar' : (await isGraphModelFolder(folder)) ? 'tfjs-graph' : 'mobilenet-v1');
     const spec = await readSpec(kind, folder);
-    if (!existsSync(spec.modelPath)) {
-      throw new StudioError('bad_file', `${join(folder, 'model.json')} names ${basename(spec.modelPath)}, which is not in ${folder}`);
+    if (isOnnx && spec.modelPath !== source) {
+      throw new StudioError(
+        'bad_file',
+        `${join(folder, 'model.json')} beside ${source} describes ${relative(folder, spec.modelPath)}, not ${basename(source)}: ` +
+          'import the model it describes, or put this one in a folder of its own with its own model.json',
+      );
     }
+    // Checked before any engine reads them: what the model files name stays in their folder.
+    const files = known
+      ? Object.keys({ ...known.files, ...known.optionalFiles }).filter((file) => existsSync(join(folder, file)))
+      : await ownFiles(kind, folder, spec);
     // Opening a session reads every weight and checks every declared layer: errors name the file.
     if (kind === 'tfjs-graph') {
       const { createTfjsGraphExtractor } = await import('../engines/tfjs-graph-extractor');
@@ -218,19 +260,47 @@ export class ModelStore {
       const { createOnnxExtractor } = await import('../engines/onnx-extractor');
       await (await createOnnxExtractor(spec, { cuda: false, threads: 1 })).dispose();
     }
-    const staging = join(this.modelsDir, `${id}.importing`);
-    await rm(staging, { recursive: true, force: true });
-    await cp(folder, staging, { recursive: true });
-    if (!known) {
-      const record = { id, name: spec.name, format: spec.format, kind, description: `Imported from ${source}`, license: 'see the source' };
-      writeFileSync(join(staging, IMPORT_RECORD), JSON.stringify(record, null, 2));
+    const staging = await mkdtemp(join(this.modelsDir, `.${id}.importing-`));
+    try {
+      for (const file of files) {
+        // Copies what a symlink inside the folder points at; one leading out is refused.
+        const { path: from } = containedFile(folder, file, `The teacher folder ${folder}`);
+        await mkdir(dirname(join(staging, file)), { recursive: true });
+        await copyFile(from, join(staging, file), constants.COPYFILE_EXCL);
+      }
+      if (!known) {
+        const record = { id, name: spec.name, format: spec.format, kind, description: `Imported from ${source}`, license: 'see the source' };
+        writeFileSync(join(staging, IMPORT_RECORD), JSON.stringify(record, null, 2));
+      }
+      // Fails rather than replaces when another import took the name meanwhile.
+      await rename(staging, target);
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new StudioError('conflict', `${target} appeared while importing: it is left as it is`);
+      throw error;
     }
-    await rm(join(this.modelsDir, id), { recursive: true, force: true });
-    await rename(staging, join(this.modelsDir, id));
     return this.get(id);
   }
 
-  private entry(t: z.infer<typeof ImportedTeacher>, source: TeacherEntry['source'], dir: string | null): TeacherEntry {
+  private importedEntry(id: string): TeacherEntry {
+    const dir = join(this.modelsDir, id);
+    try {
+      return this.entry(readImportRecord(dir), 'imported', dir, modelJsonProblem(dir));
+    } catch (error) {
+      // Its record is unreadable: listed under its folder's name, with the reason.
+      const format = readdirSafe(dir).some((file) => file.endsWith('.onnx')) ? 'onnx' : 'tfjs-layers';
+      const description = `Imported teacher with an unreadable ${IMPORT_RECORD}`;
+      return { id, name: id, format, description, license: 'unknown', source: 'imported', dir, isDefault: false, problem: errorMessage(error) };
+    }
+  }
+
+  private entry(
+    t: z.infer<typeof ImportedTeacher>,
+    source: TeacherEntry['source'],
+    dir: string | null,
+    problem: string | null,
+  ): TeacherEntry {
     return {
       id: t.id,
       name: t.name,
@@ -240,6 +310,7 @@ export class ModelStore {
       source,
       dir,
       isDefault: t.id === this.manifest.default,
+      problem,
     };
   }
 
@@ -266,7 +337,39 @@ function readSpec(kind: ManifestTeacher['kind'], dir: string): Promise<TeacherSp
 }
 
 function readImportRecord(dir: string): z.infer<typeof ImportedTeacher> {
-  return ImportedTeacher.parse(JSON.parse(readFileSync(join(dir, IMPORT_RECORD), 'utf8')));
+  const path = join(dir, IMPORT_RECORD);
+  const record = readJsonFile(path, ImportedTeacher);
+  if (record.id !== basename(dir)) throw new StudioError('bad_file', `${path}: id '${record.id}' differs from its folder's name '${basename(dir)}'`);
+  return record;
+}
+
+/** Why a teacher's model.json (TF.js model or ONNX sidecar) cannot be read, or null: a quick check for the list. */
+function modelJsonProblem(dir: string): string | null {
+  try {
+    readJsonObject(join(dir, 'model.json'));
+    return null;
+  } catch (error) {
+    return errorMessage(error);
+  }
+}
+
+/** The files making up a teacher in `folder`, relative to it: its model files, what they name, and its sidecars. */
+async function ownFiles(kind: ManifestTeacher['kind'], folder: string, spec: TeacherSpec): Promise<string[]> {
+  const named =
+    kind === 'onnx-sidecar'
+      ? [spec.modelPath, ...onnxExternalDataFiles(spec.modelPath)]
+      : await weightFilePaths(spec.modelPath, { dtypes: kind === 'tfjs-graph' ? ['float32', 'int32'] : ['float32'] });
+  const sidecars = { 'onnx-sidecar': ['model.json'], 'tfjs-graph': ['model.json', GRAPH_PREPROCESS_FILE], 'mobilenet-v1': ['model.json', 'metadata.json'] }[kind];
+  const present = sidecars.filter((file) => existsSync(join(folder, file)));
+  return [...new Set([...present, ...named.map((path) => relative(folder, path))])];
+}
+
+function statOrNull(path: string): ReturnType<typeof statSync> | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
 }
 
 function readdirSafe(dir: string): string[] {

@@ -13,7 +13,7 @@ import { createOnnxExtractor } from '../engines/onnx-extractor';
 import type { TeacherSpec } from '../engines/teachers';
 import { teacherKey } from '../features/feature-cache';
 import { errorMessage, StudioError } from '../services/errors';
-import type { LoadedTeacher, ModelStore } from './model-store';
+import { LAYER_CHOICES_DIR, type LoadedTeacher, type ModelStore } from './model-store';
 
 export interface OpenTeacher extends LoadedTeacher {
   extractor: FeatureExtractor;
@@ -128,7 +128,7 @@ export class TeacherService {
     if (names.length === 0) throw new StudioError('invalid_input', 'Keep at least one layer');
     // Stored in depth order, whatever order they were given in.
     const ordered = known.filter((n) => names.includes(n));
-    mkdirSync(join(this.store.modelsDir, 'layers'), { recursive: true });
+    mkdirSync(join(this.store.modelsDir, LAYER_CHOICES_DIR), { recursive: true });
     writeFileSync(this.layersFile(id), JSON.stringify(ordered, null, 2));
   }
 
@@ -151,6 +151,6 @@ export class TeacherService {
   }
 
   private layersFile(id: string): string {
-    return join(this.store.modelsDir, 'layers', `${id}.json`);
+    return join(this.store.modelsDir, LAYER_CHOICES_DIR, `${id}.json`);
   }
 }
