@@ -1,0 +1,271 @@
+/**
+ * The whole path a new user takes, in Debian's Chromium over web mode, with a screenshot at every
+ * step (test-results/walk-*.png): the demo opens on first launch → "New project" from inside it →
+ * import a folder of real CIFAR-10 images with labels from folders (3 classes × 6 labeled, plus 12
+ * unsorted images left unlabeled) → extract features → compare strategies → read the verdict →
+ * train the strategy it recommends → predict → accept a prediction → label next → export as ONNX
+ * with the runtime included → run the exported predict.mjs with node, offline (no npm install), on
+ * an image, and find the class the studio predicted for it.
+ */
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStudioSession, SCREENSHOTS, type StudioSession } from '../helpers/browser';
+import { CIFAR10_MINI, tempDir } from '../helpers/fixtures';
+
+const run = promisify(execFile);
+
+/** Three classes that MobileNet tells apart well even at 32 × 32. */
+const CLASSES = ['airplane', 'frog', 'truck'];
+const LABELED_PER_CLASS = 6;
+const UNSORTED_PER_CLASS = 4;
+
+let session: StudioSession;
+let page: Page;
+const data = tempDir('atl-e2e-walk-data-');
+const out = tempDir('atl-e2e-walk-out-');
+/** The import folder: one subfolder per class (labels from folders), and unsorted images at its top. */
+const imagesDir = join(data.path, 'my-images');
+/** The true class of each unsorted image, by file name. */
+const truthOf = new Map<string, string>();
+
+beforeAll(async () => {
+  for (const name of CLASSES) {
+    mkdirSync(join(imagesDir, name), { recursive: true });
+    const files = readdirSync(join(CIFAR10_MINI, name)).sort();
+    for (const file of files.slice(0, LABELED_PER_CLASS)) copyFileSync(join(CIFAR10_MINI, name, file), join(imagesDir, name, file));
+    for (const file of files.slice(LABELED_PER_CLASS, LABELED_PER_CLASS + UNSORTED_PER_CLASS)) {
+      const unsorted = `unsorted-${String(truthOf.size + 1).padStart(2, '0')}.jpg`;
+      copyFileSync(join(CIFAR10_MINI, name, file), join(imagesDir, unsorted));
+      truthOf.set(unsorted, name);
+    }
+  }
+  session = await openStudioSession('atl-e2e-walk-');
+  page = session.page;
+});
+afterAll(async () => {
+  await session?.close();
+  data.remove();
+  out.remove();
+});
+
+/** One screenshot per step, named "walk-<step number>-<what>.png" so that the files sort in the order of the walk. */
+async function shot(name: string) {
+  await page.screenshot({ path: join(SCREENSHOTS, `walk-${name}.png`) });
+}
+
+const tile = (imageId: number) => page.locator(`[data-testid="tile"][data-image-id="${imageId}"]`);
+const allImages = () => session.studio.invoke('images.list', { filter: { kind: 'all' }, sort: 'import' });
+/** The project's classes by name, with their ids and number keys. */
+async function classesByName() {
+  const classes = await session.studio.invoke('classes.list', {});
+  return new Map(classes.map((c) => [c.name, c]));
+}
+
+describe('a new user, from the demo to a classifier running outside the studio', () => {
+  it('opens the demo project on first launch', async () => {
+    await page.goto(session.web.url);
+    await expect.poll(() => page.getByTestId('project-title').textContent()).toMatch(/Demo/);
+    await expect.poll(() => page.getByTestId('tile').count()).toBeGreaterThan(10);
+    await shot('01-demo');
+  });
+
+  const PROJECT = 'Planes, frogs and trucks';
+
+  it.skip('creates a new project from the project bar, without closing the demo first (waits for "New project" in the project bar)', async () => {
+    await page.getByRole('button', { name: /new project/i }).click();
+    await page.getByRole('textbox', { name: /name/i }).fill(PROJECT);
+    await shot('02-new-project');
+    await page.getByRole('button', { name: /^create/i }).click();
+    await expect.poll(() => page.getByTestId('project-title').textContent()).toBe(PROJECT);
+    expect(await page.getByTestId('tile').count()).toBe(0);
+  });
+
+  it('creates a new project from the welcome screen (until "New project" is in the project bar)', async () => {
+    await page.getByTestId('project-close').click();
+    await page.getByRole('button', { name: /new project/i }).click();
+    await page.getByRole('textbox', { name: /name/i }).fill(PROJECT);
+    await shot('02-new-project');
+    await page.getByRole('button', { name: /^create/i }).click();
+    await expect.poll(() => page.getByTestId('project-title').textContent()).toBe(PROJECT);
+    expect(await page.getByTestId('tile').count()).toBe(0);
+  });
+
+  it('imports a folder, with labels from its subfolders', async () => {
+    await page.getByTestId('import-open').click();
+    await page.getByTestId('import-path').fill(imagesDir);
+    await page.getByTestId('import-labels-from-folders').check();
+    await shot('03-import-form');
+    await page.getByTestId('import-start').click();
+    const total = CLASSES.length * (LABELED_PER_CLASS + UNSORTED_PER_CLASS);
+    await expect.poll(() => page.getByTestId('import-report').textContent(), { timeout: 60_000 }).toMatch(new RegExp(`Imported\\D*${total}`));
+    await shot('04-import-report');
+    await page.getByTestId('import-close').click();
+
+    await expect.poll(() => page.getByTestId('tile').count()).toBe(total);
+    await expect
+      .poll(() => page.getByTestId('class-item').evaluateAll((items) => items.map((i) => i.getAttribute('data-count'))))
+      .toEqual(CLASSES.map(() => String(LABELED_PER_CLASS)));
+    expect([...(await classesByName()).keys()].sort()).toEqual(CLASSES);
+    expect((await allImages()).filter((r) => r.classId === null).map((r) => basename(r.name)).sort()).toEqual([...truthOf.keys()].sort());
+    await shot('05-grid');
+  });
+
+  it('extracts the features with the default teacher in the Models view', async () => {
+    await page.getByTestId('models-open').click();
+    await expect.poll(() => page.getByTestId('features-status').textContent(), { timeout: 60_000 }).toMatch(/0 of 30 images cached/);
+    await page.getByTestId('extract-start').click();
+    await expect.poll(() => page.getByTestId('features-status').textContent(), { timeout: 90_000, interval: 500 }).toMatch(/30 of 30 images cached/);
+    await shot('06-extracted');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByTestId('models-view').count()).toBe(0);
+  });
+
+  it('compares the strategies on the labels', async () => {
+    await page.getByTestId('compare-open').click();
+    const view = page.getByTestId('comparison-view');
+    await expect.poll(() => view.getByTestId('compare-teacher').inputValue()).toBe('mobilenet_v1_0.75_224');
+    await view.getByTestId('compare-mode-episodes').check();
+    await view.getByTestId('compare-shots').fill('1, 3');
+    await view.getByTestId('compare-repeats').fill('20');
+    await view.getByTestId('compare-run').click();
+    await expect.poll(() => view.getByTestId('results-table').count(), { timeout: 120_000, interval: 1000 }).toBe(1);
+    expect(await view.getByTestId('compare-error').count()).toBe(0);
+    expect(await view.getByTestId('comparison-result').getAttribute('data-status')).toBe('completed');
+    expect(await view.getByTestId('run-used').textContent()).toMatch(/3-way/);
+    await shot('07-comparison');
+  });
+
+  /** The strategy the verdict says to train, read from its button. */
+  let recommended = '';
+
+  /** One head in the heads panel, trained with `strategy`. */
+  async function expectTrainedHead(strategy: string) {
+    const panel = page.getByTestId('heads-panel');
+    await expect.poll(() => panel.getByTestId('head-item').count(), { timeout: 120_000, interval: 500 }).toBe(1);
+    expect(await panel.getByTestId('head-error').count()).toBe(0);
+    const [stored] = await session.studio.invoke('heads.list', {});
+    expect(stored.strategy).toBe(strategy);
+    await shot('09-trained');
+  }
+
+  it.skip('reads a plain verdict, and trains the strategy it recommends with one click (waits for the verdict)', async () => {
+    const result = page.getByTestId('comparison-view').getByTestId('comparison-result');
+    await expect
+      .poll(() => result.textContent())
+      .toMatch(/Train `?[\w-]+`?: (no strategy is reliably better|\+\d+(\.\d+)? points over)/);
+    const train = result.getByRole('button', { name: /^Train `?[\w-]+`?$/ });
+    recommended = /^Train `?([\w-]+)`?$/.exec((await train.textContent())!.trim())![1];
+    await shot('08-verdict');
+    await train.click();
+    await expectTrainedHead(recommended);
+  });
+
+  it('trains penultimate from the heads panel (until the verdict recommends a strategy)', async () => {
+    recommended = 'penultimate';
+    const panel = page.getByTestId('heads-panel');
+    await panel.getByTestId('head-strategy').selectOption(recommended);
+    await panel.getByTestId('head-train').click();
+    await expectTrainedHead(recommended);
+  });
+
+  it('predicts every image with the head, and the grid shows the predictions', async () => {
+    const panel = page.getByTestId('heads-panel');
+    await panel.getByTestId('head-predict').click();
+    await expect.poll(() => panel.getByTestId('head-active').count(), { timeout: 120_000, interval: 500 }).toBe(1);
+    expect(await panel.getByTestId('predict-error').count()).toBe(0);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByTestId('comparison-view').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('predicted-count').textContent()).toBe('30/30 predicted');
+
+    const classes = await classesByName();
+    const unlabeled = (await allImages()).filter((r) => r.classId === null);
+    let right = 0;
+    for (const row of unlabeled) {
+      expect(row.predictedClassId, row.name).not.toBeNull();
+      if (classes.get(truthOf.get(basename(row.name))!)!.id === row.predictedClassId) right++;
+    }
+    // 12 images, 3 classes: chance is 4 right.
+    expect(right, `${right} of ${unlabeled.length} unsorted images predicted right`).toBeGreaterThanOrEqual(7);
+    await expect.poll(() => page.locator('[data-testid="tile"] [data-testid="tile-prediction"]').count()).toBe(unlabeled.length);
+    await shot('10-predicted');
+  });
+
+  it('accepts one prediction with A', async () => {
+    const [target] = (await allImages()).filter((r) => r.classId === null);
+    await tile(target.id).click();
+    await page.keyboard.press('a');
+    await expect.poll(() => tile(target.id).getAttribute('data-source')).toBe('prediction');
+    expect(await tile(target.id).getAttribute('data-class-id')).toBe(String(target.predictedClassId));
+    expect(await tile(target.id).getByTestId('tile-accepted').textContent()).toMatch(/accepted/);
+    await shot('11-accepted');
+  });
+
+  it('labels the first image the Label next panel suggests, with its number key', async () => {
+    await page.getByTestId('label-next-toggle').click();
+    const panel = page.getByTestId('label-next');
+    expect(await panel.getByTestId('label-next-mode').textContent()).toMatch(/least sure/);
+    await expect.poll(() => panel.getByTestId('suggestion').count(), { timeout: 60_000, interval: 500 }).toBeGreaterThan(0);
+    const first = panel.getByTestId('suggestion').first();
+    const id = Number(await first.getAttribute('data-image-id'));
+    await first.click();
+    await expect.poll(() => page.getByTestId('grid').getAttribute('aria-activedescendant')).toBe(`tile-${id}`);
+    await shot('12-label-next');
+
+    const row = (await allImages()).find((r) => r.id === id)!;
+    expect(row.classId).toBeNull();
+    const truth = (await classesByName()).get(truthOf.get(basename(row.name))!)!;
+    await page.keyboard.press(String(truth.hotkey));
+    await expect.poll(() => tile(id).getAttribute('data-class-id')).toBe(String(truth.id));
+    expect(await tile(id).getAttribute('data-source')).toBe('human');
+    await expect.poll(() => panel.locator(`[data-testid="suggestion"][data-image-id="${id}"]`).count(), { timeout: 60_000, interval: 500 }).toBe(0);
+    await shot('13-labeled-next');
+  });
+
+  const exportDir = join(out.path, 'planes-frogs-trucks-onnx');
+
+  /** Exports the head through the export dialog, as ONNX into `exportDir`; `includeRuntime` ticks the option. */
+  async function exportOnnx(includeRuntime: boolean) {
+    await page.getByTestId('compare-open').click();
+    await page.getByTestId('heads-panel').getByTestId('head-export').click();
+    const dialog = page.getByTestId('export-dialog');
+    await dialog.getByTestId('export-format').selectOption('onnx');
+    await dialog.getByTestId('export-path').fill(exportDir);
+    if (includeRuntime) await dialog.getByRole('checkbox', { name: /runtime/i }).check();
+    await dialog.getByTestId('export-run').click();
+    await expect.poll(() => dialog.getByTestId('export-result').count(), { timeout: 120_000, interval: 500 }).toBe(1);
+    expect(await dialog.getByTestId('export-error').count()).toBe(0);
+    for (const name of ['model.onnx', 'labels.json', 'predict.mjs']) expect(existsSync(join(exportDir, name)), name).toBe(true);
+    await shot('14-exported');
+  }
+
+  it.skip('exports the head as ONNX with the runtime included (waits for the "include runtime" option)', async () => {
+    await exportOnnx(true);
+    expect(existsSync(join(exportDir, 'node_modules/onnxruntime-node')), 'the runtime is in the export').toBe(true);
+  });
+
+  it('exports the head as ONNX (until the "include runtime" option lands)', async () => {
+    await exportOnnx(false);
+  });
+
+  it.skip('runs the exported predict.mjs with node, offline, and it predicts what the studio predicted (waits for the "include runtime" option)', async () => {
+    // An unlabeled image the studio has predicted, classified again outside it by the export alone.
+    const classes = await session.studio.invoke('classes.list', {});
+    const row = (await allImages()).find((r) => r.classId === null && r.predictedClassId !== null)!;
+    const studioClass = classes.find((c) => c.id === row.predictedClassId)!.name;
+    const image = join(imagesDir, basename(row.name));
+    // The export sits in the temp folder, far from this repository's node_modules: only what it holds can resolve.
+    const { stdout } = await run(process.execPath, ['predict.mjs', image], {
+      cwd: exportDir,
+      env: { PATH: process.env.PATH, HOME: out.path, NODE_PATH: '' },
+      timeout: 60_000,
+    });
+    const [result] = JSON.parse(stdout) as { path: string; class: string; confidence: number }[];
+    expect(result.path).toBe(image);
+    expect(result.class).toBe(studioClass);
+    expect(result.confidence).toBeCloseTo(row.confidence!, 2);
+  });
+});
