@@ -8,6 +8,7 @@ import { planComparison, runComparison } from '../atl/comparison';
 import type { FeatureLayer } from '../engines/feature-extractor';
 import type { OpenTeacher } from '../models/teacher-service';
 import { StudioError } from './errors';
+import type { JobLeases } from './job-leases';
 import { loadLabeledFeatures } from './labeled-features';
 import type { Project } from './project';
 import { nowIso } from './meta';
@@ -97,21 +98,37 @@ export interface ComparisonProgress {
 }
 
 export class ComparisonService {
-  constructor(private readonly db: ProjectDb) {}
+  constructor(
+    private readonly db: ProjectDb,
+    private readonly leases: JobLeases,
+  ) {}
 
-  /** Runs left 'running' by a studio that stopped: they cannot resume, so they are marked as failed. */
+  /**
+   * Runs left 'running' by a studio that stopped: they cannot resume, so they are marked as failed.
+   * Runs another live process is running are left alone.
+   */
   markInterrupted(): void {
     this.db
-      .prepare(`UPDATE comparison_runs SET status = 'failed', message = 'Interrupted: the studio stopped while it ran', finished_at = ? WHERE status = 'running'`)
-      .run(nowIso());
+      .transaction(() => {
+        const running = (this.db.prepare("SELECT id FROM comparison_runs WHERE status = 'running'").all() as { id: number }[]).map((r) => r.id);
+        const mark = this.db.prepare(
+          `UPDATE comparison_runs SET status = 'failed', message = 'Interrupted: the studio stopped while it ran', finished_at = ? WHERE id = ?`,
+        );
+        for (const id of this.leases.abandoned('comparison', running)) mark.run(nowIso(), id);
+      })
+      .immediate();
   }
 
   create(config: ComparisonConfig, teacher: OpenTeacher, name?: string): number {
     const label = name ?? (config.mode === 'splits' ? `${config.repeats} splits of all labels` : `${config.shots.join('/')}-shot episodes`);
-    const result = this.db
-      .prepare(`INSERT INTO comparison_runs (name, created_at, status, config, teacher_name, teacher_key) VALUES (?, ?, 'running', ?, ?, ?)`)
-      .run(label, nowIso(), JSON.stringify(config), teacher.entry.name, teacher.key);
-    return Number(result.lastInsertRowid);
+    // The run is 'running' from here and this process holds its lease until `run` ends.
+    return this.db.transaction(() => {
+      const result = this.db
+        .prepare(`INSERT INTO comparison_runs (name, created_at, status, config, teacher_name, teacher_key) VALUES (?, ?, 'running', ?, ?, ?)`)
+        .run(label, nowIso(), JSON.stringify(config), teacher.entry.name, teacher.key);
+      this.leases.hold('comparison', Number(result.lastInsertRowid));
+      return Number(result.lastInsertRowid);
+    })();
   }
 
   /**
@@ -181,6 +198,8 @@ export class ComparisonService {
     } catch (error) {
       this.finish(runId, 'failed', (error as Error).message);
       throw error;
+    } finally {
+      this.leases.release('comparison', runId);
     }
   }
 
@@ -251,7 +270,12 @@ export class ComparisonService {
   delete(id: number): void {
     const row = this.db.prepare('SELECT status FROM comparison_runs WHERE id = ?').get(id) as { status: RunStatus } | undefined;
     if (!row) throw new StudioError('not_found', `No comparison run ${id}`);
-    if (row.status === 'running') throw new StudioError('conflict', 'That comparison is running: cancel it first');
+    // A run still 'running' whose process is gone (no live lease) stopped: it may go.
+    const owner = row.status === 'running' ? this.leases.owner('comparison', id) : null;
+    if (owner === 'this process') throw new StudioError('conflict', 'That comparison is running: cancel it first');
+    if (owner === 'another process') {
+      throw new StudioError('conflict', 'That comparison is still running in another window or process: cancel it there or wait for it to finish');
+    }
     this.db.prepare('DELETE FROM comparison_runs WHERE id = ?').run(id);
   }
 

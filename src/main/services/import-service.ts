@@ -13,6 +13,7 @@ import type { ImportFailure, ImportReport } from '../../shared/contract';
 import type { ClassService } from './class-service';
 import { errorMessage } from './errors';
 import { decodeForImport, IMAGE_EXTENSIONS, ImageRejected, MAX_FILE_BYTES, type DecodedImage } from './image-decoding';
+import type { JobLeases } from './job-leases';
 import type { LabelService } from './label-service';
 import { nowIso, type ProjectDb } from './project-db';
 
@@ -57,21 +58,35 @@ export class ImportService {
     private readonly db: ProjectDb,
     private readonly classes: ClassService,
     private readonly labels: LabelService,
+    private readonly leases: JobLeases,
   ) {}
 
-  /** Imports left 'running' by a crash are marked so that their report says what happened. */
+  /**
+   * Imports left 'running' by a process that stopped (a crash, a kill) are marked so that their
+   * report says what happened; those another live process runs are left alone.
+   */
   markInterrupted(): void {
-    this.db.prepare("UPDATE imports SET status = 'interrupted', finished_at = ? WHERE status = 'running'").run(nowIso());
+    this.db
+      .transaction(() => {
+        const running = (this.db.prepare("SELECT id FROM imports WHERE status = 'running'").all() as { id: number }[]).map((r) => r.id);
+        const mark = this.db.prepare("UPDATE imports SET status = 'interrupted', finished_at = ? WHERE id = ?");
+        for (const id of this.leases.abandoned('import', running)) mark.run(nowIso(), id);
+      })
+      .immediate();
   }
 
   async run(options: ImportOptions): Promise<ImportReport> {
     const started = Date.now();
     const roots = options.roots.map((root) => resolve(root));
-    const importId = Number(
-      this.db
-        .prepare('INSERT INTO imports (started_at, roots, labels_from_folders, status) VALUES (?, ?, ?, ?)')
-        .run(nowIso(), JSON.stringify(roots), options.labelsFromFolders ? 1 : 0, 'running').lastInsertRowid,
-    );
+    const importId = this.db.transaction(() => {
+      const id = Number(
+        this.db
+          .prepare('INSERT INTO imports (started_at, roots, labels_from_folders, status) VALUES (?, ?, ?, ?)')
+          .run(nowIso(), JSON.stringify(roots), options.labelsFromFolders ? 1 : 0, 'running').lastInsertRowid,
+      );
+      this.leases.hold('import', id);
+      return id;
+    })();
     const counts: ImportCounts = { found: 0, done: 0, imported: 0, duplicates: 0, failed: 0, skipped: 0 };
     const report = (): ImportProgress => ({ importId, ...counts, elapsedSeconds: (Date.now() - started) / 1000 });
 
@@ -129,6 +144,7 @@ export class ImportService {
         .run(importId, roots.join(', '), `Import stopped: ${errorMessage(error)}`);
       throw error;
     } finally {
+      this.leases.release('import', importId);
       options.onProgress?.(report());
     }
     return this.report(importId);

@@ -11,6 +11,7 @@ import { PredictionService } from './prediction-service';
 import { StudioError } from './errors';
 import { ImageService } from './image-service';
 import { ImportService } from './import-service';
+import { DEFAULT_LEASE_TIMINGS, JobLeases } from './job-leases';
 import { LabelService } from './label-service';
 import { getMeta, openProjectDb, setMeta, type ProjectDb } from './project-db';
 
@@ -25,17 +26,21 @@ export class Project {
   readonly comparisons: ComparisonService;
   readonly heads: HeadService;
   readonly predictions: PredictionService;
+  /** Which process runs the project's running imports and comparisons. */
+  private readonly leases: JobLeases;
 
   private constructor(
     private readonly db: ProjectDb,
     private readonly filePath: string,
+    leaseStaleMs = DEFAULT_LEASE_TIMINGS.staleMs,
   ) {
+    this.leases = new JobLeases(db, { ...DEFAULT_LEASE_TIMINGS, staleMs: leaseStaleMs });
     this.classes = new ClassService(db);
     this.labels = new LabelService(db);
     this.images = new ImageService(db);
-    this.imports = new ImportService(db, this.classes, this.labels);
+    this.imports = new ImportService(db, this.classes, this.labels, this.leases);
     this.features = new FeatureCache(db);
-    this.comparisons = new ComparisonService(db);
+    this.comparisons = new ComparisonService(db, this.leases);
     this.heads = new HeadService(db);
     this.predictions = new PredictionService(db);
   }
@@ -48,8 +53,13 @@ export class Project {
     return new Project(db, path);
   }
 
-  static open(path: string): Project {
-    const project = new Project(openProjectDb(path, { create: false }), path);
+  /**
+   * Opens a project file; its imports and comparisons left running by a process that stopped are
+   * marked as such. `leaseStaleMs`: how long without a heartbeat makes another process's job
+   * count as stopped (tests shorten it).
+   */
+  static open(path: string, options: { leaseStaleMs?: number } = {}): Project {
+    const project = new Project(openProjectDb(path, { create: false }), path, options.leaseStaleMs);
     project.imports.markInterrupted();
     project.comparisons.markInterrupted();
     return project;
@@ -97,6 +107,7 @@ export class Project {
 
   close(): void {
     if (this.db.open) {
+      this.leases.releaseAll(); // its jobs stop with it (the studio refuses to close while one runs)
       this.db.pragma('wal_checkpoint(TRUNCATE)');
       this.db.close();
     }
