@@ -14,7 +14,7 @@ import { TeacherService } from '../models/teacher-service';
 import { Project } from '../services/project';
 import { defaultHome } from '../services/settings-service';
 import { Studio } from '../services/studio';
-import { startWebServer } from '../web/server';
+import { checkAccessToken, startWebServer } from '../web/server';
 import { registerBenchCommand } from './bench-command';
 import { registerTrainCommand } from './train-command';
 import { registerPredictCommands } from './predict-commands';
@@ -233,7 +233,7 @@ program
   .command('serve')
   .description('run the studio in web mode on 127.0.0.1 (open the printed URL in a browser)')
   .option('--port <port>', 'port (default: a free one)', (value) => Number.parseInt(value, 10))
-  .option('--token <token>', 'fixed access token (default: a random one per launch)')
+  .option('--token <token>', 'fixed access token, 22+ characters of A-Z a-z 0-9 - _ (default: a random one per launch)', checkAccessToken)
   .option('--open', 'open the URL in the default browser')
   .action(async (options: { port?: number; token?: string; open?: boolean }) => {
     const rendererDir = fileURLToPath(new URL('../../../out/renderer', import.meta.url));

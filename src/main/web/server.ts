@@ -3,22 +3,29 @@
  * for reaching a headless GPU workstation through an SSH tunnel. Every request must carry the
  * per-launch token: the printed URL holds it once (`/?token=…`), the server answers with an
  * HttpOnly SameSite=Strict cookie, and every later request is checked against it. The Host
- * header is checked too (DNS-rebinding guard), and POSTs must come from our own origin.
+ * header is checked too (DNS-rebinding guard), and POSTs must come from our own origin. Bodies
+ * have limits (413 past them), and uploads stream to disk rather than through memory.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import type { CallResponse, MediaKind } from '../../shared/contract';
+import type { CallResponse, ErrorCode, MediaKind } from '../../shared/contract';
 import { errorMessage, StudioError } from '../services/errors';
 import type { Studio } from '../services/studio';
 
 const COOKIE = 'atl_token';
-const MAX_CALL_BODY = 5 * 1024 * 1024;
-const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
+export const MAX_CALL_BODY = 5 * 1024 * 1024;
+export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
+/** How long a refused body is still read (and dropped) before the connection closes: see refuseTooLarge. */
+const LINGER_MS = 5000;
+/** At least 128 bits: 22 or more characters of base64url, the alphabet of the generated tokens. */
+const STRONG_TOKEN = /^[A-Za-z0-9_-]{22,}$/;
 
 const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
@@ -53,7 +60,7 @@ export interface WebServerOptions {
   /** The built renderer (out/renderer). */
   rendererDir: string;
   port?: number;
-  /** Fixed token for tests; a random one otherwise. */
+  /** A fixed access token (checked with checkAccessToken); a random 256-bit one otherwise. */
   token?: string;
 }
 
@@ -65,8 +72,19 @@ export interface RunningWebServer {
   close(): Promise<void>;
 }
 
+/** Returns `token` if it is strong enough to guard the studio, or throws a StudioError saying what is. */
+export function checkAccessToken(token: string): string {
+  if (!STRONG_TOKEN.test(token)) {
+    throw new StudioError(
+      'invalid_input',
+      'The access token must be at least 22 characters of A-Z, a-z, 0-9, - and _ (128 bits or more): leave --token out to get a random one.',
+    );
+  }
+  return token;
+}
+
 export async function startWebServer(options: WebServerOptions): Promise<RunningWebServer> {
-  const token = options.token ?? randomBytes(24).toString('base64url');
+  const token = options.token === undefined ? randomBytes(32).toString('base64url') : checkAccessToken(options.token);
   const rendererDir = resolve(options.rendererDir);
   if (!existsSync(join(rendererDir, 'index.html'))) {
     throw new StudioError('not_found', `The renderer is not built (${rendererDir}/index.html missing): run \`npm run build\` first.`);
@@ -80,7 +98,8 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   let port = 0;
   const server = createServer((req, res) => {
     handle(req, res).catch((error) => {
-      if (!res.headersSent) sendJson(res, 500, failure('internal', errorMessage(error)));
+      const badRequest = error instanceof StudioError && error.code === 'invalid_input';
+      if (!res.headersSent) sendJson(res, badRequest ? 400 : 500, failure(badRequest ? 'invalid_input' : 'internal', errorMessage(error)));
       else res.end();
     });
   });
@@ -94,7 +113,8 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
     if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) {
       return sendText(res, 421, 'Unexpected Host header: ATL Studio answers on 127.0.0.1 only.');
     }
-    const url = new URL(req.url ?? '/', `http://${host}`);
+    const url = requestUrl(req, host);
+    if (!url) return sendText(res, 400, 'Malformed request address.');
 
     // The printed URL: trade the token for a cookie, then drop it from the address bar.
     const offered = url.searchParams.get('token');
@@ -113,12 +133,13 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
     }
 
     if (req.method === 'POST' && url.pathname.startsWith('/api/call/')) {
-      const method = decodeURIComponent(url.pathname.slice('/api/call/'.length));
+      const method = decodePath(url.pathname.slice('/api/call/'.length));
       let input: unknown;
       try {
         const body = await readBody(req, MAX_CALL_BODY);
         input = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
       } catch (error) {
+        if (error instanceof BodyTooLarge) return refuseTooLarge(req, res, error.message);
         return sendJson(res, 400, failure('invalid_input', `Request body is not valid JSON: ${errorMessage(error)}`));
       }
       const response = await options.studio.call(method, input);
@@ -132,7 +153,7 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
       return;
     }
     if (req.method === 'POST' && url.pathname === '/api/upload') {
-      return sendJson(res, 200, await receiveUpload(req, url, options.studio.settings.home));
+      return receiveUpload(req, res, url, options.studio.settings.home);
     }
     const media = /^\/media\/(thumb|image)\/(\d+)$/.exec(url.pathname);
     if (req.method === 'GET' && media) {
@@ -171,30 +192,75 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   };
 }
 
-/** Web mode's drag-and-drop: one file per request, kept under <home>/uploads/<batch>/<path>. */
-async function receiveUpload(req: IncomingMessage, url: URL, home: string): Promise<CallResponse> {
+/**
+ * Web mode's drag-and-drop: one file per request, streamed to <home>/uploads/<batch>/<path> (the
+ * studio's own folder). The file is created, never overwritten, so a failed upload removes only
+ * what this request wrote.
+ */
+async function receiveUpload(req: IncomingMessage, res: ServerResponse, url: URL, home: string): Promise<void> {
   const query = UploadQuery.safeParse(Object.fromEntries(url.searchParams));
-  if (!query.success) return failure('invalid_input', 'Upload needs a batch id and a relative path');
-  const folder = join(home, 'uploads', query.data.batch);
-  const relativePath = normalize(query.data.path).replace(/^([/\\])+/, '');
-  const target = resolve(folder, relativePath);
-  if (!target.startsWith(folder + sep) || relativePath.split(/[/\\]/).includes('..')) {
-    return failure('invalid_input', `Refused path ${query.data.path}`);
+  const folder = query.success ? join(home, 'uploads', query.data.batch) : '';
+  const target = query.success ? pathInside(folder, query.data.path) : undefined;
+  if (!query.success || !target) {
+    return sendJson(res, 400, failure('invalid_input', 'An upload needs a batch id and a path inside the batch (no "..", no absolute path).'));
+  }
+  const tooLarge = `${query.data.path} is over ${MAX_UPLOAD_BYTES / 2 ** 20} MB, the most an upload may be: type its path on the studio's machine in the Import dialog instead.`;
+  if (declaredLength(req) > MAX_UPLOAD_BYTES) return refuseTooLarge(req, res, tooLarge);
+  let file: FileHandle;
+  try {
+    await mkdir(dirname(target), { recursive: true });
+    file = await open(target, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      return sendJson(res, 409, failure('conflict', `${query.data.path} is already uploaded in this batch: start a new batch.`));
+    }
+    return sendJson(res, 500, uploadFailure(error));
   }
   try {
-    const bytes = await readBody(req, MAX_UPLOAD_BYTES);
-    await mkdir(resolve(target, '..'), { recursive: true });
-    await writeFile(target, bytes);
+    await streamBodyToFile(req, file, MAX_UPLOAD_BYTES);
   } catch (error) {
     await rm(target, { force: true });
-    const full = (error as NodeJS.ErrnoException).code === 'ENOSPC';
-    return failure('io', full ? 'The disk is full: the upload was not saved.' : errorMessage(error));
+    if (error instanceof BodyTooLarge) return refuseTooLarge(req, res, tooLarge);
+    return sendJson(res, 500, uploadFailure(error));
   }
-  return { ok: true, result: { folder } };
+  sendJson(res, 200, { ok: true, result: { folder } });
+}
+
+function uploadFailure(error: unknown): CallResponse {
+  const full = (error as NodeJS.ErrnoException).code === 'ENOSPC';
+  return failure('io', full ? 'The disk is full: the upload was not saved.' : errorMessage(error));
+}
+
+/** `relative` resolved inside `folder`, or undefined for anything that could leave it: an absolute path, "..", a NUL. */
+function pathInside(folder: string, relative: string): string | undefined {
+  if (relative.includes('\0') || /^[/\\]/.test(relative)) return undefined;
+  if (relative.split(/[/\\]/).includes('..')) return undefined;
+  const target = resolve(folder, relative);
+  return target.startsWith(folder + sep) ? target : undefined;
+}
+
+/**
+ * Streams the request body into `file` with back-pressure, failing with BodyTooLarge past `limit`
+ * bytes. The request is piped, not handed to pipeline(), because pipeline() would destroy it on
+ * failure, and its socket still has to carry the answer.
+ */
+async function streamBodyToFile(req: IncomingMessage, file: FileHandle, limit: number): Promise<void> {
+  let received = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      received += chunk.length;
+      done(received > limit ? new BodyTooLarge(limit) : null, chunk);
+    },
+  });
+  req.once('close', () => {
+    if (!req.complete) counter.destroy(new StudioError('io', 'The upload was cut off before its end: try again.'));
+  });
+  req.pipe(counter);
+  await pipeline(counter, file.createWriteStream());
 }
 
 function serveStatic(res: ServerResponse, root: string, pathname: string): void {
-  const requested = pathname === '/' ? '/index.html' : decodeURIComponent(pathname);
+  const requested = pathname === '/' ? '/index.html' : decodePath(pathname);
   const file = resolve(root, `.${normalize(requested)}`);
   if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) {
     return sendText(res, 404, 'Not found');
@@ -206,22 +272,81 @@ function serveStatic(res: ServerResponse, root: string, pathname: string): void 
   createReadStream(file).pipe(res);
 }
 
+/** A request body over its limit: answered with refuseTooLarge. */
+class BodyTooLarge extends StudioError {
+  constructor(limit: number) {
+    super('invalid_input', `The request body is over ${limit / 2 ** 20} MB, the most this address accepts.`);
+  }
+}
+
+/** Reads a whole (small) body, rejecting with BodyTooLarge as soon as it is known to be over `limit`. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolveBody, reject) => {
+    if (declaredLength(req) > limit) return reject(new BodyTooLarge(limit));
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        reject(new StudioError('invalid_input', `Request body over ${limit / 2 ** 20} MB`));
-        req.destroy();
+        req.off('data', onData);
+        chunks.length = 0;
+        reject(new BodyTooLarge(limit));
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolveBody(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+function declaredLength(req: IncomingMessage): number {
+  return Number(req.headers['content-length'] ?? 0);
+}
+
+/**
+ * Answers 413 with `Connection: close`. The answer is complete (it has a Content-Length) at once,
+ * but the connection closes only once the client has sent the rest, or after LINGER_MS of dropping
+ * it: closing a socket with unread data resets it (TCP RST), and a client still writing would then
+ * see ECONNRESET instead of this answer.
+ */
+function refuseTooLarge(req: IncomingMessage, res: ServerResponse, message: string): void {
+  const body = JSON.stringify(failure('invalid_input', message));
+  res.writeHead(413, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    Connection: 'close',
+  });
+  res.write(body);
+  const close = () => {
+    clearTimeout(timer);
+    if (!res.writableEnded) res.end();
+  };
+  const timer = setTimeout(close, LINGER_MS);
+  req.once('end', close);
+  req.once('close', close);
+  req.resume();
+}
+
+/** The request's URL, or undefined for a target that is not a plain path ("http://%/", "*"). */
+function requestUrl(req: IncomingMessage, host: string): URL | undefined {
+  if (!req.url?.startsWith('/')) return undefined;
+  try {
+    return new URL(`http://${host}${req.url}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** decodeURIComponent, with a malformed escape (`%ZZ`) as invalid input (400) rather than a URIError (500). */
+function decodePath(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new StudioError('invalid_input', `Malformed percent-escape in the address: ${encoded}`);
+  }
 }
 
 function readCookie(req: IncomingMessage, name: string): string | undefined {
@@ -238,7 +363,7 @@ function sameToken(offered: string, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function failure(code: 'invalid_input' | 'io' | 'internal', message: string): CallResponse {
+function failure(code: ErrorCode, message: string): CallResponse {
   return { ok: false, error: { code, message } };
 }
 
