@@ -429,8 +429,14 @@ export const contract = {
   'labels.acceptPredictions': { input: z.object({ imageIds: z.array(Id).min(1).max(100_000) }).strict(), output: LabelChangeResult },
   /** Unlabeled images in the order that labeling them would teach the most. */
   'suggest.next': { input: z.object({ count: z.number().int().min(1).max(1000) }).strict(), output: z.array(Suggestion) },
-  /** Writes an exported classifier (model, labels.json, preprocessing, model card, predict.mjs) into a folder. */
-  'export.head': { input: z.object({ headId: Id, format: ExportFormat, dir: Path }).strict(), output: ExportResult },
+  /**
+   * Writes an exported classifier (model, labels.json, preprocessing, model card, predict.mjs) into a new or empty
+   * folder, or over an untouched earlier export; `includeRuntime` adds the packages predict.mjs needs (no npm install).
+   */
+  'export.head': {
+    input: z.object({ headId: Id, format: ExportFormat, dir: Path, includeRuntime: z.boolean().default(false) }).strict(),
+    output: ExportResult,
+  },
   /** Predictions of the active head for every image, as CSV or JSON, written to a file. */
   'export.predictions': { input: z.object({ format: z.enum(['csv', 'json']), path: Path }).strict(), output: ExportResult },
   'heads.delete': { input: z.object({ id: Id, confirm: z.literal(true) }).strict(), output: z.null() },

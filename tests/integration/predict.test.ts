@@ -168,7 +168,7 @@ describe('export', () => {
     expect(head.candidates.length).toBeGreaterThan(1);
     const out = join(dir.path, 'export-onnx');
     const result = await studio.invoke('export.head', { headId: head.summary.id, format: 'onnx', dir: out });
-    expect(result.files.map((f) => f.name)).toEqual(['labels.json', 'model-card.md', 'model.onnx', 'package.json', 'predict.mjs', 'preprocess.mjs', 'preprocessing.json']);
+    expect(result.files.map((f) => f.name)).toEqual(['.atl-export.json', '.npmrc', 'labels.json', 'model-card.md', 'model.onnx', 'package.json', 'predict.mjs', 'preprocess.mjs', 'preprocessing.json']);
     console.log(`ONNX export sizes: ${result.files.map((f) => `${f.name} ${(f.bytes / 1024).toFixed(1)} KiB`).join(', ')}`);
     expect(JSON.parse(readFileSync(join(out, 'labels.json'), 'utf8')).classes.map((c: { name: string }) => c.name)).toEqual(CHARACTERS);
     const card = readFileSync(join(out, 'model-card.md'), 'utf8');
@@ -186,7 +186,7 @@ describe('export', () => {
     // The TF.js export of the same head.
     const tfjsOut = join(dir.path, 'export-tfjs');
     const tfjsFiles = await studio.invoke('export.head', { headId: head.summary.id, format: 'tfjs', dir: tfjsOut });
-    expect(tfjsFiles.files.map((f) => f.name)).toEqual(['group1-shard1of1.bin', 'labels.json', 'model-card.md', 'model.json', 'package.json', 'predict.mjs', 'preprocess.mjs', 'preprocessing.json']);
+    expect(tfjsFiles.files.map((f) => f.name)).toEqual(['.atl-export.json', '.npmrc', 'group1-shard1of1.bin', 'labels.json', 'model-card.md', 'model.json', 'package.json', 'predict.mjs', 'preprocess.mjs', 'preprocessing.json']);
     console.log(`TF.js export sizes: ${tfjsFiles.files.map((f) => `${f.name} ${(f.bytes / 1024).toFixed(1)} KiB`).join(', ')}`);
     const fromTfjs = await runExportedTfjs(tfjsOut, predictions.map((p) => p.path));
     const worstTfjs = Math.max(...predictions.map((p, i) => maxAbsDifference(p.probabilities, fromTfjs[i])));

@@ -88,13 +88,16 @@ export function registerPredictCommands(program: Command): void {
     .argument('<project>', '.atl project file')
     .requiredOption('--head <id>', 'trained head id', headId)
     .option('--format <format>', 'onnx | tfjs', 'onnx')
-    .requiredOption('--out <dir>', 'folder to write (new, empty, or an earlier export)')
-    .action(async (projectPath: string, options: { head: number; format: string; out: string }) => {
+    .requiredOption('--out <dir>', 'folder to write (new, empty, or an untouched earlier export)')
+    .option('--include-runtime', 'copy the packages predict.mjs needs (this platform) into the export: runs with no npm install')
+    .action(async (projectPath: string, options: { head: number; format: string; out: string; includeRuntime?: boolean }) => {
       const format = ExportFormat.safeParse(options.format);
       if (!format.success) throw new StudioError('invalid_input', `--format is onnx or tfjs, got '${options.format}'`);
       await withProject(projectPath, async (project, teachers) => {
         const head = project.heads.get(options.head);
-        const result = await exportHead(head, await teachers.get(head.summary.modelId), format.data, options.out, STUDIO_VERSION);
+        const result = await exportHead(head, await teachers.get(head.summary.modelId), format.data, options.out, STUDIO_VERSION, {
+          includeRuntime: options.includeRuntime === true,
+        });
         console.log(`Exported head ${head.summary.id} (${head.summary.name}) to ${result.dir}:`);
         for (const f of result.files) console.log(`  ${f.name}\t${(f.bytes / 1024).toFixed(1)} KiB`);
       });

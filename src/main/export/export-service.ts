@@ -1,44 +1,59 @@
 /**
  * Writes a trained head as a folder someone can ship: the model (ONNX, or a TF.js graph model
  * converted from the same ONNX graph), labels.json, preprocessing.json, a model card, and a
- * runnable predict.mjs with its package.json. The folder is written beside the target and renamed
- * into place at the end, so a failure never leaves half an export.
+ * runnable predict.mjs with its package.json and .npmrc, and optionally the packages predict.mjs
+ * needs. A folder is only written when new or empty, or over an untouched earlier export, and
+ * atomically (see export-folder.ts): the user's own files are never deleted or replaced.
  */
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { ExportFormat, ExportResult } from '../../shared/contract';
 import { APP_ROOT } from '../models/model-store';
 import type { OpenTeacher } from '../models/teacher-service';
-import { StudioError } from '../services/errors';
 import type { StoredHead } from '../services/head-service';
 import { checkTeacher } from '../services/prediction-service';
+import { checkExportTarget, replaceAtomically } from './export-folder';
 import { buildOnnxHeadModel, PROBABILITIES } from './onnx-export';
+import { copyRuntimePackages } from './runtime-packages';
 
 const MODEL_CARD = 'model-card.md';
 
-/**
- * What an export writes, plus what `npm install` adds beside it: a folder holding nothing else is
- * an earlier export, which may be replaced. Anything else in it (the user's own files) is kept by
- * refusing the folder.
- */
-const EXPORT_FILES = /^(model\.onnx|model\.json|group\d+-shard\d+of\d+\.bin|labels\.json|preprocessing\.json|model-card\.md|predict\.mjs|preprocess\.mjs|package\.json|package-lock\.json|node_modules)$/;
+/** What predict.mjs imports, per format: the exported package.json's dependencies. */
+const DEPENDENCIES: Record<ExportFormat, Record<string, string>> = {
+  onnx: { 'onnxruntime-node': '^1.30.0', sharp: '^0.35.5' },
+  tfjs: { '@tensorflow/tfjs-core': '^4.22.0', '@tensorflow/tfjs-converter': '^4.22.0', '@tensorflow/tfjs-backend-wasm': '^4.22.0', sharp: '^0.35.5' },
+};
 
-export async function exportHead(head: StoredHead, teacher: OpenTeacher, format: ExportFormat, target: string, studioVersion: string): Promise<ExportResult> {
+/**
+ * The export's .npmrc. The only install script among predict.mjs's dependencies is
+ * onnxruntime-node's postinstall, which downloads CUDA libraries from api.nuget.org on Linux x64
+ * (predict.mjs runs on the CPU and never loads them); on a machine that reaches only the npm
+ * registry it fails, and `npm install` with it. sharp's prebuilt binaries are packages, no script.
+ */
+const NPMRC = `# predict.mjs needs no install scripts: this skips onnxruntime-node's download of CUDA libraries
+# (from api.nuget.org, which a machine reaching only the npm registry cannot reach).
+ignore-scripts=true
+`;
+
+export interface ExportOptions {
+  /** Copy the runtime packages from the studio's own node_modules, so predict.mjs runs with no install. */
+  includeRuntime?: boolean;
+}
+
+export async function exportHead(
+  head: StoredHead,
+  teacher: OpenTeacher,
+  format: ExportFormat,
+  target: string,
+  studioVersion: string,
+  options: ExportOptions = {},
+): Promise<ExportResult> {
   const dir = resolve(target);
-  if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw new StudioError('invalid_input', `${dir} is a file: choose a folder`);
-    const foreign = readdirSync(dir).filter((name) => !EXPORT_FILES.test(name));
-    if (foreign.length > 0) {
-      throw new StudioError('conflict', `${dir} holds other files (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}): choose an empty or new folder`);
-    }
-  } else if (!existsSync(dirname(dir))) {
-    throw new StudioError('invalid_input', `The folder ${dirname(dir)} does not exist`);
-  }
+  checkExportTarget(dir); // before the model is built, so a refused folder fails fast
   checkTeacher(head, teacher);
   const onnxModel = await buildOnnxHeadModel(teacher.spec, teacher.extractor.layers, head.candidates, head.params);
-  // A fresh staging folder per call: two exports at once never share one.
-  const staging = mkdtempSync(join(dirname(dir), `.${basename(dir)}.partial-`));
-  try {
+  await replaceAtomically(dir, studioVersion, async (staging) => {
+    mkdirSync(staging);
     if (format === 'onnx') {
       writeFileSync(join(staging, 'model.onnx'), onnxModel.bytes);
       copyFileSync(join(APP_ROOT, 'resources/export/predict.mjs'), join(staging, 'predict.mjs'));
@@ -58,26 +73,15 @@ export async function exportHead(head: StoredHead, teacher: OpenTeacher, format:
       output: PROBABILITIES,
       decode: 'EXIF rotation applied; transparency flattened onto white; converted to sRGB; then resized',
     });
-    writeJson(join(staging, 'package.json'), {
-      name: 'atl-studio-exported-classifier',
-      private: true,
-      type: 'module',
-      dependencies:
-        format === 'onnx'
-          ? { 'onnxruntime-node': '^1.30.0', sharp: '^0.35.5' }
-          : { '@tensorflow/tfjs-core': '^4.22.0', '@tensorflow/tfjs-converter': '^4.22.0', '@tensorflow/tfjs-backend-wasm': '^4.22.0', sharp: '^0.35.5' },
-    });
-    writeFileSync(join(staging, MODEL_CARD), modelCard(head, teacher, format, studioVersion));
-    if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
-    renameSync(staging, dir);
-  } catch (error) {
-    rmSync(staging, { recursive: true, force: true });
-    throw error;
-  }
+    writeJson(join(staging, 'package.json'), { name: 'atl-studio-exported-classifier', private: true, type: 'module', dependencies: DEPENDENCIES[format] });
+    writeFileSync(join(staging, '.npmrc'), NPMRC);
+    if (options.includeRuntime) copyRuntimePackages(Object.keys(DEPENDENCIES[format]), APP_ROOT, staging);
+    writeFileSync(join(staging, MODEL_CARD), modelCard(head, teacher, format, studioVersion, options.includeRuntime === true));
+  });
   return { dir, files: listFiles(dir) };
 }
 
-function modelCard(head: StoredHead, teacher: OpenTeacher, format: ExportFormat, studioVersion: string): string {
+function modelCard(head: StoredHead, teacher: OpenTeacher, format: ExportFormat, studioVersion: string, withRuntime: boolean): string {
   const { summary } = head;
   const single = summary.classes.filter((c) => c.labels < 2).map((c) => c.name);
   const cv =
@@ -107,7 +111,10 @@ function modelCard(head: StoredHead, teacher: OpenTeacher, format: ExportFormat,
     '',
     '## Use',
     '',
-    '`npm install`, then `node predict.mjs <image>...` prints `[{ "path", "class", "confidence" }]`.',
+    ...(withRuntime
+      ? ['The packages it needs are in node_modules/ (for this platform): `node predict.mjs <image>...`, with no install and no network,']
+      : ['`npm install` (reaches only the npm registry: .npmrc skips install scripts), then `node predict.mjs <image>...`,']),
+    'prints `[{ "path", "class", "confidence" }]`.',
     `The model takes preprocessed images (see preprocessing.json) and returns the probabilities of the classes in labels.json.`,
     '',
     '## Limits',
@@ -121,8 +128,14 @@ function writeJson(path: string, value: unknown): void {
   writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
-function listFiles(dir: string, prefix = ''): { name: string; bytes: number }[] {
+/** The export's files, and one entry per folder (node_modules/) with its total size. */
+function listFiles(dir: string): { name: string; bytes: number }[] {
   return readdirSync(dir, { withFileTypes: true })
     .sort((a, b) => a.name.localeCompare(b.name))
-    .flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name), `${prefix}${e.name}/`) : [{ name: `${prefix}${e.name}`, bytes: statSync(join(dir, e.name)).size }]));
+    .map((e) => ({ name: e.isDirectory() ? `${e.name}/` : e.name, bytes: totalBytes(join(dir, e.name)) }));
+}
+
+function totalBytes(path: string): number {
+  const stats = statSync(path);
+  return stats.isDirectory() ? readdirSync(path).reduce((sum, name) => sum + totalBytes(join(path, name)), 0) : stats.size;
 }

@@ -550,10 +550,10 @@ export class Studio {
       const project = this.requireProject();
       return project.predictions.suggest(project, this.teachers, count);
     },
-    'export.head': async ({ headId, format, dir }) => {
+    'export.head': async ({ headId, format, dir, includeRuntime }) => {
       const project = this.requireProject();
       const head = project.heads.get(headId);
-      return exportHead(head, await this.teachers.get(head.summary.modelId), format, dir, STUDIO_VERSION);
+      return exportHead(head, await this.teachers.get(head.summary.modelId), format, dir, STUDIO_VERSION, { includeRuntime });
     },
     'export.predictions': ({ format, path }) => {
       const project = this.requireProject();

@@ -1,0 +1,17 @@
+/**
+ * Exports one head into one folder again and again, alternating with and without the runtime
+ * packages, and prints a line after each: export-safety.test.ts kills it (kill -9) at random moments.
+ * Usage: node --import tsx export-loop.ts <project.atl> <head id> <folder>
+ */
+import { withProject } from '../../../src/main/cli/with-project';
+import { exportHead } from '../../../src/main/export/export-service';
+
+const [projectPath, headId, folder] = process.argv.slice(2);
+await withProject(projectPath, async (project, teachers) => {
+  const head = project.heads.get(Number(headId));
+  const teacher = await teachers.get(head.summary.modelId);
+  for (let n = 1; ; n++) {
+    await exportHead(head, teacher, 'onnx', folder, 'kill-test', { includeRuntime: n % 2 === 0 });
+    console.log(`exported ${n}`);
+  }
+});
