@@ -152,8 +152,11 @@ export const TeacherInfo = z.object({
   description: z.string(),
   license: z.string(),
   source: z.enum(['manifest', 'imported']),
+  /** Its files are present and readable (false when broken). */
   installed: z.boolean(),
   isDefault: z.boolean(),
+  /** Why its files are present but cannot load (a malformed atl-teacher.json or model.json, naming the file), or null. */
+  problem: z.string().nullable(),
 });
 export type TeacherInfo = z.infer<typeof TeacherInfo>;
 

@@ -10,6 +10,7 @@ import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLayersModelFiles } from '../../src/main/engines/tfjs-layers-files';
 import { ModelStore } from '../../src/main/models/model-store';
+import { Studio } from '../../src/main/services/studio';
 import { SHARED, tempDir } from '../helpers/fixtures';
 
 const MODELS = join(SHARED, 'models');
@@ -174,6 +175,14 @@ describe('a malformed teacher file', () => {
     expect(problem('bad_model_json')).toMatch(/bad_model_json\/model\.json is not valid JSON/);
     await expect(store.load('bad_json')).rejects.toThrow(/Teacher 'bad_json' is broken: .*bad_json\/atl-teacher\.json is not valid JSON/);
     expect((await store.load('good_resnet')).spec.featureLayers.length).toBeGreaterThan(1);
+
+    // The app's list says the same: a broken teacher is not offered as installed, and says why.
+    const studio = new Studio({ home: join(dir.path, 'home-broken'), front: 'web' });
+    const listed = await studio.call('models.list', {});
+    expect(listed.ok).toBe(true);
+    const teachers = (listed as { result: Array<{ id: string; installed: boolean; problem: string | null }> }).result;
+    expect(teachers.find((t) => t.id === 'bad_json')).toMatchObject({ installed: false, problem: expect.stringMatching(/atl-teacher\.json is not valid JSON/) });
+    expect(teachers.find((t) => t.id === 'good_resnet')).toMatchObject({ installed: true, problem: null });
 
     // The CLI lists every teacher too, the broken ones with their reason.
     const cli = execFileSync(process.execPath, [join(__dirname, '../../bin/atl-studio.mjs'), 'models', '--json'], {

@@ -76,8 +76,8 @@ function phaseClock(): (phase: string) => number {
 }
 
 function teacherInfo(entry: TeacherEntry): TeacherInfo {
-  const { id, name, format, description, license, source, isDefault } = entry;
-  return { id, name, format, description, license, source, isDefault, installed: entry.dir !== null };
+  const { id, name, format, description, license, source, isDefault, problem } = entry;
+  return { id, name, format, description, license, source, isDefault, installed: entry.dir !== null && problem === null, problem };
 }
 
 function describePreprocess(spec: PreprocessSpec): string {
