@@ -263,6 +263,19 @@ describe('models import <file.onnx>', () => {
     expect(readdirSync(store.modelsDir)).toEqual([]);
   });
 
+  it('refuses a device, a FIFO or a missing path as the thing to import', async () => {
+    const store = new ModelStore(join(dir.path, 'home-devices'), [], 'http://127.0.0.1:9/');
+    const odd = join(dir.path, 'odd');
+    mkdirSync(odd);
+    symlinkSync('/dev/zero', join(odd, 'zero.onnx'));
+    execFileSync('mkfifo', [join(odd, 'pipe.onnx')]);
+    for (const path of ['/dev/zero', join(odd, 'zero.onnx'), join(odd, 'pipe.onnx')]) {
+      await expect(store.import(path)).rejects.toThrow(/is neither a folder nor an \.onnx file/);
+    }
+    await expect(store.import(join(odd, 'missing.onnx'))).rejects.toThrow(/Nothing at .*missing\.onnx/);
+    expect(readdirSync(store.modelsDir)).toEqual([]);
+  });
+
   it("never replaces or deletes what is in the studio home under the new teacher's name", async () => {
     const store = new ModelStore(join(dir.path, 'home-conflict'), [], 'http://127.0.0.1:9/');
     const source = join(dir.path, 'conflict-source');
