@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JobLeases } from '../../src/main/services/job-leases';
 import { Project } from '../../src/main/services/project';
+import { Studio } from '../../src/main/services/studio';
 import { CIFAR10_MINI, REPO, tempDir } from '../helpers/fixtures';
 
 const CLI = join(REPO, 'bin/atl-studio.mjs');
@@ -118,6 +119,17 @@ describe('a job another process runs', () => {
     const again = Project.open(path);
     expect(again.comparisons.get(runId).status).toBe('running');
     again.close();
+    // Nor can its project file be deleted from another studio, open there or not.
+    const studio = new Studio({ home: join(dir.path, 'other-home'), front: 'web' });
+    try {
+      await expect(studio.invoke('project.delete', { path, confirm: true })).rejects.toThrow(/in use: another window or process is running a job in it/);
+      await studio.invoke('project.open', { path });
+      await expect(studio.invoke('project.delete', { path, confirm: true })).rejects.toThrow(/in use/);
+      expect(studio.project?.path).toBe(path);
+    } finally {
+      await studio.dispose();
+    }
+    expect(existsSync(path)).toBe(true);
 
     await killHard(child);
     const after = Project.open(path);

@@ -86,6 +86,12 @@ export class JobLeases {
     return 'another process';
   }
 
+  /** The jobs another live process runs now. */
+  runningElsewhere(): { kind: LeasedJob; refId: number }[] {
+    const leases = this.db.prepare('SELECT kind, ref_id AS refId FROM job_leases').all() as { kind: LeasedJob; refId: number }[];
+    return leases.filter((lease) => this.owner(lease.kind, lease.refId) === 'another process');
+  }
+
   /**
    * Of these running jobs, the ones no live process runs any more; their stale leases are removed.
    * Call it in a write transaction together with marking them, so no job starts in between.

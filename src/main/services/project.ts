@@ -1,4 +1,5 @@
 /** One open project: its SQLite file and the services that work on it. */
+import Database from 'better-sqlite3';
 import { existsSync, renameSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import type { ProjectSummary } from '../../shared/contract';
@@ -111,6 +112,22 @@ export class Project {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
       this.db.close();
     }
+  }
+}
+
+/**
+ * How many imports and comparisons another live process runs in the project file at `path`, read
+ * without opening it as a project; 0 when it is not a readable project (nothing can run in it).
+ */
+export function jobsRunningElsewhere(path: string): number {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    return new JobLeases(db).runningElsewhere().length;
+  } catch {
+    return 0;
+  } finally {
+    db?.close();
   }
 }
 

@@ -31,7 +31,7 @@ import type { PreprocessSpec } from '../engines/preprocess';
 import type { ExtractionProgress } from '../features/extraction';
 import { ModelStore, type TeacherEntry } from '../models/model-store';
 import { TeacherService } from '../models/teacher-service';
-import { Project, PROJECT_EXTENSION, safeFileName } from './project';
+import { jobsRunningElsewhere, Project, PROJECT_EXTENSION, safeFileName } from './project';
 import { SettingsService } from './settings-service';
 
 export const STUDIO_VERSION = '0.1.0';
@@ -444,6 +444,13 @@ export class Studio {
       const target = resolve(path);
       if (!target.endsWith(PROJECT_EXTENSION)) throw new StudioError('invalid_input', `Only ${PROJECT_EXTENSION} project files can be deleted`);
       if (!existsSync(target)) throw new StudioError('not_found', `No project at ${target}`);
+      const elsewhere = jobsRunningElsewhere(target);
+      if (elsewhere > 0) {
+        throw new StudioError(
+          'conflict',
+          `${target} is in use: another window or process is running ${elsewhere === 1 ? 'a job' : `${elsewhere} jobs`} in it (an import or a comparison). Cancel it there or wait for it to finish.`,
+        );
+      }
       if (this.current?.path === target) {
         this.assertNoJobs('delete the project');
         this.setProject(null);
