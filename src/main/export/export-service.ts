@@ -111,10 +111,9 @@ function modelCard(head: StoredHead, teacher: OpenTeacher, format: ExportFormat,
     '',
     '## Use',
     '',
-    ...(withRuntime
-      ? ['The packages it needs are in node_modules/ (for this platform): `node predict.mjs <image>...`, with no install and no network,']
-      : ['`npm install` (reaches only the npm registry: .npmrc skips install scripts), then `node predict.mjs <image>...`,']),
-    'prints `[{ "path", "class", "confidence" }]`.',
+    ...(withRuntime ? useWithRuntime() : useWithInstall()),
+    '',
+    '`node predict.mjs` prints `[{ "path", "class", "confidence" }]`, one per image.',
     `The model takes preprocessed images (see preprocessing.json) and returns the probabilities of the classes in labels.json.`,
     '',
     '## Limits',
@@ -122,6 +121,33 @@ function modelCard(head: StoredHead, teacher: OpenTeacher, format: ExportFormat,
     `Trained on ${summary.classes.reduce((a, c) => a + c.labels, 0)} labeled images: the accuracy above is an estimate from those labels, not a guarantee on other data. It only knows the classes listed; an image of anything else still gets one of them.`,
     '',
   ].join('\n');
+}
+
+/** The model card's commands for an export that holds its runtime packages. */
+function useWithRuntime(): string[] {
+  return [
+    `The packages predict.mjs needs are in node_modules/, for ${process.platform}-${process.arch}: no install and no network needed.`,
+    '',
+    '```',
+    'node predict.mjs <image>...',
+    '```',
+    '',
+    'On another platform, run `npm install` first (it needs the npm registry).',
+  ];
+}
+
+/** The model card's commands for an export without its runtime packages. */
+function useWithInstall(): string[] {
+  return [
+    'Where the npm registry is reachable (nothing else is needed: .npmrc skips install scripts, such as the download of CUDA libraries):',
+    '',
+    '```',
+    'npm install',
+    'node predict.mjs <image>...',
+    '```',
+    '',
+    'For a machine with no network, export again with the runtime included (ATL Studio: *Include the runtime*; `atl-studio export … --include-runtime`).',
+  ];
 }
 
 function writeJson(path: string, value: unknown): void {

@@ -249,10 +249,10 @@ function withoutNetwork(): string[] {
   }
 }
 
-/** The install command the model card's "Use" section gives, as written there. */
-function documentedInstall(folder: string): string {
-  const use = readFileSync(join(folder, 'model-card.md'), 'utf8').split('## Use')[1];
-  return /`(npm install[^`]*)`/.exec(use)![1];
+/** The commands of the model card's "Use" section (its first code block), as written there. */
+function documentedCommands(folder: string): string[] {
+  const use = readFileSync(join(folder, 'model-card.md'), 'utf8').split('## Use')[1].split('\n## ')[0];
+  return /```\n([^`]*)```/.exec(use)![1].trim().split('\n');
 }
 
 describe('the exported predict.mjs as its model card says to run it', () => {
@@ -260,9 +260,9 @@ describe('the exported predict.mjs as its model card says to run it', () => {
     it(`installs with exactly the documented command, reaching only the npm registry, and gives the studio's answers (${format})`, async () => {
       const out = join(dir.path, `installed-${format}`);
       await studio.invoke('export.head', { headId: head.id, format, dir: out });
-      const command = documentedInstall(out);
-      expect(command).toBe('npm install');
-      await run('sh', ['-c', command], { cwd: out });
+      const [install, predict] = documentedCommands(out);
+      expect([install, predict]).toEqual(['npm install', 'node predict.mjs <image>...']);
+      await run('sh', ['-c', install], { cwd: out });
       await expectStudioAnswers(out);
     }, 180_000);
 
@@ -272,6 +272,7 @@ describe('the exported predict.mjs as its model card says to run it', () => {
       const modules = result.files.find((f) => f.name === 'node_modules/')!;
       console.log(`--include-runtime (${format}): node_modules/ ${(modules.bytes / 2 ** 20).toFixed(1)} MiB`);
       expect(readFileSync(join(out, 'model-card.md'), 'utf8')).toMatch(/no install and no network/);
+      expect(documentedCommands(out)).toEqual(['node predict.mjs <image>...']);
       // Only the export's own node_modules: the temp folder has none above it.
       await expectStudioAnswers(out, true);
       expectWholeExport(out, format);

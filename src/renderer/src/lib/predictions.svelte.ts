@@ -136,8 +136,8 @@ class Predictions implements StudioListener {
 
   // ================= exports =================
 
-  exportHead(head: HeadSummary, format: 'onnx' | 'tfjs', dir: string): Promise<ExportResult> {
-    return call('export.head', { headId: head.id, format, dir });
+  exportHead(head: HeadSummary, format: 'onnx' | 'tfjs', dir: string, includeRuntime: boolean): Promise<ExportResult> {
+    return call('export.head', { headId: head.id, format, dir, includeRuntime });
   }
 
   exportPredictions(format: 'csv' | 'json', path: string): Promise<ExportResult> {
