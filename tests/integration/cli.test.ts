@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,9 +9,14 @@ import { CIFAR10_MINI, REPO, tempDir } from '../helpers/fixtures';
 const run = promisify(execFile);
 const CLI = join(REPO, 'bin/atl-studio.mjs');
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cliWithin(0, ...args);
+}
+
+/** The CLI, killed after `timeoutMs` (0: no limit), so that a check that does not hold cannot run away. */
+async function cliWithin(timeoutMs: number, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ATL_STUDIO_HOME: dir.path } });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ATL_STUDIO_HOME: dir.path }, timeout: timeoutMs });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -127,6 +132,64 @@ describe('atl-studio CLI', () => {
 
     const unknown = await cli('train', project, '--strategy', 'magic');
     expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr).toMatch(/Unknown strategy magic; choose from penultimate/);
+    expect(unknown.stderr).toMatch(/'magic' is invalid\. --strategy is penultimate, /);
+  });
+});
+
+describe('atl-studio CLI on hostile input', () => {
+  it('fails an import of a missing path or a device: exit code 1, the reason printed, nothing read', async () => {
+    const project = join(dir.path, 'hostile.atl');
+    await cli('create', project);
+    const missing = join(dir.path, 'no-such-folder');
+    const result = await cli('import', project, missing, '--json');
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ status: 'failed', found: 0, failed: [{ path: missing, reason: 'File or folder not found' }] });
+    const device = await cli('import', project, '/dev/zero');
+    expect(device.code).toBe(1);
+    expect(device.stdout).toMatch(/^failed: 0 imported/);
+    expect(device.stdout).toMatch(/\/dev\/zero: Not a regular file: a device/);
+  });
+
+  // A project path that does not exist: a flag not checked before the work starts ends with
+  // "No project at …" and exit code 1 instead.
+  const nowhere = '/nonexistent/p.atl';
+  const badFlags: [string[], RegExp][] = [
+    [['extract', nowhere, '--model', 'resnet20_cifar10', '--batch', '-1'], /--batch takes a whole number from 1 to 1,024/],
+    [['extract', nowhere, '--model', 'resnet20_cifar10', '--batch', '0'], /--batch takes a whole number from 1 to 1,024/],
+    [['extract', nowhere, '--model', 'resnet20_cifar10', '--batch', '2.5'], /--batch takes a whole number/],
+    [['extract', nowhere, '--model', 'resnet20_cifar10', '--batch', 'many'], /--batch takes a whole number/],
+    [['extract', nowhere, '--model', 'resnet20_cifar10', '--pooling', 'bogus'], /--pooling is gap, gmp or spatial/],
+    [['bench', '--data', CIFAR10_MINI, '--model', 'resnet20_cifar10', '--ways', '1'], /--ways takes a whole number from 2 to /],
+    [['bench', '--data', CIFAR10_MINI, '--model', 'resnet20_cifar10', '--episodes', '100000000'], /--episodes takes a whole number from 1 to 100,000/],
+    [['bench', '--data', CIFAR10_MINI, '--model', 'resnet20_cifar10', '--queries', '0'], /--queries takes a whole number from 1 to /],
+    [['bench', '--data', CIFAR10_MINI, '--model', 'resnet20_cifar10', '--shots', '1,x'], /--shots takes whole numbers from 1 to /],
+    [['bench', '--data', CIFAR10_MINI, '--model', 'resnet20_cifar10', '--seed', '-3'], /--seed takes a whole number from 0 to /],
+    [['bench', '--data', CIFAR10_MINI, '--model', 'resnet20_cifar10', '--strategies', 'magic'], /Unknown strategy magic/],
+    [['serve', '--port', '70000'], /--port takes a whole number from 1 to 65,535/],
+    [['suggest', nowhere, '--count', '0'], /--count takes a whole number from 1 to /],
+    [['predict', nowhere, '--head', '-2'], /--head takes a head id/],
+    [['export', nowhere, '--head', '1', '--format', 'pt', '--out', '/nonexistent/x'], /--format is onnx or tfjs/],
+    [['train', nowhere, '--strategy', 'magic'], /--strategy is penultimate, /],
+  ];
+  it.each(badFlags)('refuses %j before any work: one plain line, exit code 2', async (args, message) => {
+    const result = await cliWithin(30_000, ...args);
+    expect(result.code).toBe(2);
+    const [first, ...rest] = result.stderr.trim().split('\n');
+    expect(first).toMatch(/^error: option '--\S+ <\w+>' argument '.*' is invalid\. /);
+    expect(first).toMatch(message);
+    expect(rest.join('\n')).not.toMatch(/\n?\s+at |"code"|Engine|Teacher/); // no stack, no zod JSON, no work done
+    expect(rest.length).toBeLessThanOrEqual(1);
+    expect(result.stdout).toBe('');
+  });
+
+  it('exits quietly with code 0 when whoever reads its output stops early (EPIPE)', async () => {
+    for (const args of [['models'], ['info', join(dir.path, 'hostile.atl'), '--json']]) {
+      const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ATL_STUDIO_HOME: dir.path } });
+      child.stdout.destroy(); // as `| head -c 10` does once it has its bytes
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      const code = await new Promise((done) => child.once('close', done));
+      expect({ args, code, stderr }).toEqual({ args, code: 0, stderr: '' });
+    }
   });
 });

@@ -3,7 +3,7 @@
  * over paired few-shot episodes, without a project. Features come from a standalone feature cache
  * (computed once; later runs only read them).
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,12 +13,13 @@ import { mixSeed, sampleEpisodes } from '../atl/episodes';
 import { layerProfile, runEpisodes, summarize, type LayerProfilePoint, type StrategyResult } from '../atl/evaluate';
 import { candidatePlan, loadCandidateFeatures } from '../atl/candidate-features';
 import type { FeatureSet } from '../atl/features';
-import { parseStrategyNames, type StrategyName } from '../atl/strategies';
+import { parseStrategyNames, STRATEGY_NAMES, type StrategyName } from '../atl/strategies';
 import { FeatureCache } from '../features/feature-cache';
 import { ModelStore } from '../models/model-store';
 import { TeacherService } from '../models/teacher-service';
 import { StudioError } from '../services/errors';
 import { defaultHome } from '../services/settings-service';
+import { checkedFlag, integerFlag, integerListFlag } from './flags';
 
 export interface BenchOptions {
   data: string;
@@ -58,18 +59,20 @@ export function registerBenchCommand(program: Command): Command {
     .description('compare few-shot strategies (penultimate, ATL, Head2Toe, …) on a folder of images labeled by their folders')
     .requiredOption('--data <folder>', 'images in one folder per class (as import --labels-from-folders)')
     .requiredOption('--model <id>', 'teacher id (see `atl-studio models`)')
-    .option('--ways <n>', 'classes per episode', positiveInteger, 5)
-    .option('--shots <list>', 'labeled examples per class, comma-separated', positiveIntegers, [1, 5])
-    .option('--queries <n>', 'test images per class per episode', positiveInteger, 15)
-    .option('--episodes <n>', 'episodes per shot count (the same for every strategy)', positiveInteger, 300)
-    .option('--strategies <list>', `'all' or a comma-separated list`, 'all')
-    .option('--seed <n>', 'episode seed', (v) => integer(v, 0), 1)
+    .option('--ways <n>', 'classes per episode', integerFlag('--ways', 2, 1000), 5)
+    .option('--shots <list>', 'labeled examples per class, comma-separated', integerListFlag('--shots', 1, 1000), [1, 5])
+    .option('--queries <n>', 'test images per class per episode', integerFlag('--queries', 1, 1000), 15)
+    .option('--episodes <n>', 'episodes per shot count (the same for every strategy)', integerFlag('--episodes', 1, 100_000), 300)
+    .addOption(
+      new Option('--strategies <list>', `'all' or a comma-separated list`).argParser(checkedFlag(parseStrategyNames)).default([...STRATEGY_NAMES], 'all'),
+    )
+    .option('--seed <n>', 'episode seed', integerFlag('--seed', 0, 2 ** 32 - 1), 1)
     .option('--json <out.json>', 'also write the results as JSON')
     .option('--cache <path>', 'feature cache file (default: one per data folder in the temp folder)')
     .option('--profile', 'also score every candidate layer alone (nearest class mean): the per-layer profile over depth')
-    .action(async (options: Omit<BenchOptions, 'strategies'> & { strategies: string; json?: string }) => {
+    .action(async (options: BenchOptions & { json?: string }) => {
       const report = await runBench(
-        { ...options, strategies: parseStrategyNames(options.strategies) },
+        options,
         (line) => process.stderr.write(line),
         (text) => process.stderr.isTTY && process.stderr.write(text),
       );
@@ -195,18 +198,4 @@ export function formatBenchTable(report: BenchReport): string {
 
 function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
-
-function integer(value: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new StudioError('invalid_input', `Expected an integer ≥ ${min}, got '${value}'`);
-  return n;
-}
-
-function positiveInteger(value: string): number {
-  return integer(value, 1);
-}
-
-function positiveIntegers(value: string): number[] {
-  return [...new Set(value.split(',').map((v) => positiveInteger(v.trim())))];
 }

@@ -2,7 +2,7 @@
  * atl-studio: the command-line front. Scripts and checks use it; every command prints a clear
  * error and exits non-zero when it fails.
  */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,11 +20,13 @@ import { registerTrainCommand } from './train-command';
 import { registerPredictCommands } from './predict-commands';
 import { registerRecoverCommand } from './recover-command';
 import { openInBrowser } from './open-browser';
+import { choiceFlag, integerFlag, USAGE_ERROR } from './flags';
 
 const program = new Command()
   .name('atl-studio')
   .description('ATL Studio: label a few images per class, train by adaptive transfer learning')
-  .showHelpAfterError();
+  .showHelpAfterError('(add --help for usage)')
+  .exitOverride(); // usage errors end in the catch at the bottom, with USAGE_ERROR
 
 program
   .command('create')
@@ -76,6 +78,7 @@ program
         for (const failure of report.failed) console.log(`  failed: ${failure.path}: ${failure.reason}`);
       }
       if (report.status === 'cancelled') process.exitCode = 130;
+      else if (report.status === 'failed') process.exitCode = 1; // a path given could not be imported
     } finally {
       project.close();
     }
@@ -172,11 +175,11 @@ program
   .argument('<project>', '.atl project file')
   .requiredOption('--model <id>', 'teacher id (see `atl-studio models`)')
   .option('--layers <layers>', "'all' (the teacher's layers in use) or a comma-separated list", 'all')
-  .option('--pooling <pooling>', 'gap | gmp | spatial', 'gap')
-  .option('--batch <n>', 'images per engine run', (value) => Number.parseInt(value, 10), 8)
+  .option('--pooling <pooling>', 'gap | gmp | spatial', choiceFlag('--pooling', Pooling.options), 'gap')
+  .option('--batch <n>', 'images per engine run', integerFlag('--batch', 1, 1024), 8)
   .option('--json', 'print a JSON summary')
-  .action(async (projectPath: string, options: { model: string; layers: string; pooling: string; batch: number; json?: boolean }) => {
-    const pooling = Pooling.parse(options.pooling);
+  .action(async (projectPath: string, options: { model: string; layers: string; pooling: Pooling; batch: number; json?: boolean }) => {
+    const { pooling } = options;
     const project = Project.open(resolve(projectPath));
     const teachers = new TeacherService(new ModelStore(defaultHome()));
     const controller = new AbortController();
@@ -232,7 +235,7 @@ program
 program
   .command('serve')
   .description('run the studio in web mode on 127.0.0.1 (open the printed URL in a browser)')
-  .option('--port <port>', 'port (default: a free one)', (value) => Number.parseInt(value, 10))
+  .option('--port <port>', 'port (default: a free one)', integerFlag('--port', 1, 65_535))
   .option('--token <token>', 'fixed access token, 22+ characters of A-Z a-z 0-9 - _ (default: a random one per launch)', checkAccessToken)
   .option('--open', 'open the URL in the default browser')
   .action(async (options: { port?: number; token?: string; open?: boolean }) => {
@@ -265,7 +268,17 @@ function printProgress(p: ImportProgress): void {
   );
 }
 
+// A reader that stops early (`atl-studio models | head -1`) is no error: stop quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}
+
 program.parseAsync(process.argv).catch((error: unknown) => {
+  // Commander has printed its message already (a bad flag, an unknown command, --help).
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : USAGE_ERROR);
   console.error(`atl-studio: ${errorMessage(error)}`);
   process.exit(1);
 });

@@ -2,7 +2,7 @@
  * `atl-studio predict`, `suggest` and `export`: a trained head's predictions, what to label next,
  * and the exported classifier, from the command line (the same services the studio calls).
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,14 +11,14 @@ import { ExportFormat } from '../../shared/contract';
 import { scanLabeledFolder } from '../atl/dataset';
 import { exportHead } from '../export/export-service';
 import { FeatureCache } from '../features/feature-cache';
-import { StudioError } from '../services/errors';
 import { predictImages } from '../services/prediction-service';
 import { STUDIO_VERSION } from '../services/studio';
+import { choiceFlag, integerFlag } from './flags';
 import { withProject } from './with-project';
 
 function headId(value: string): number {
   const id = Number(value);
-  if (!Number.isInteger(id) || id < 1) throw new StudioError('invalid_input', `--head takes a head id (see the Heads panel or \`atl-studio train\`), got '${value}'`);
+  if (!Number.isSafeInteger(id) || id < 1) throw new InvalidArgumentError('--head takes a head id (see the Heads panel or `atl-studio train`)');
   return id;
 }
 
@@ -71,10 +71,9 @@ export function registerPredictCommands(program: Command): void {
     .command('suggest')
     .description('unlabeled images in the order that labeling them would teach the most')
     .argument('<project>', '.atl project file')
-    .option('--count <n>', 'how many', (v) => Number.parseInt(v, 10), 20)
+    .option('--count <n>', 'how many', integerFlag('--count', 1, 100_000), 20)
     .option('--json', 'print JSON')
     .action(async (projectPath: string, options: { count: number; json?: boolean }) => {
-      if (!(options.count >= 1)) throw new StudioError('invalid_input', '--count takes a positive number');
       await withProject(projectPath, async (project, teachers) => {
         const suggestions = await project.predictions.suggest(project, teachers, options.count);
         if (options.json) console.log(JSON.stringify(suggestions, null, 2));
@@ -87,15 +86,13 @@ export function registerPredictCommands(program: Command): void {
     .description('write a trained head as a classifier folder (model, labels.json, preprocessing, model card, predict.mjs)')
     .argument('<project>', '.atl project file')
     .requiredOption('--head <id>', 'trained head id', headId)
-    .option('--format <format>', 'onnx | tfjs', 'onnx')
+    .option('--format <format>', 'onnx | tfjs', choiceFlag('--format', ExportFormat.options), 'onnx')
     .requiredOption('--out <dir>', 'folder to write (new, empty, or an untouched earlier export)')
     .option('--include-runtime', 'copy the packages predict.mjs needs (this platform) into the export: runs with no npm install')
-    .action(async (projectPath: string, options: { head: number; format: string; out: string; includeRuntime?: boolean }) => {
-      const format = ExportFormat.safeParse(options.format);
-      if (!format.success) throw new StudioError('invalid_input', `--format is onnx or tfjs, got '${options.format}'`);
+    .action(async (projectPath: string, options: { head: number; format: ExportFormat; out: string; includeRuntime?: boolean }) => {
       await withProject(projectPath, async (project, teachers) => {
         const head = project.heads.get(options.head);
-        const result = await exportHead(head, await teachers.get(head.summary.modelId), format.data, options.out, STUDIO_VERSION, {
+        const result = await exportHead(head, await teachers.get(head.summary.modelId), options.format, options.out, STUDIO_VERSION, {
           includeRuntime: options.includeRuntime === true,
         });
         console.log(`Exported head ${head.summary.id} (${head.summary.name}) to ${result.dir}:`);

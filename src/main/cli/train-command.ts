@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { StrategyName } from '../../shared/contract';
-import { StudioError } from '../services/errors';
+import { choiceFlag } from './flags';
 import { withProject } from './with-project';
 
 export function registerTrainCommand(program: Command): Command {
@@ -13,19 +13,17 @@ export function registerTrainCommand(program: Command): Command {
     .command('train')
     .description("train a classifier head on a project's labels with one strategy and store it in the project")
     .argument('<project>', '.atl project file')
-    .requiredOption('--strategy <name>', StrategyName.options.join(' | '))
+    .requiredOption('--strategy <name>', StrategyName.options.join(' | '), choiceFlag('--strategy', StrategyName.options))
     .option('--model <id>', 'teacher id (default: the default teacher)')
     .option('--name <name>', 'a name for the head')
     .option('--json', 'print JSON')
-    .action(async (projectPath: string, options: { strategy: string; model?: string; name?: string; json?: boolean }) => {
-      const strategy = StrategyName.safeParse(options.strategy);
-      if (!strategy.success) throw new StudioError('invalid_input', `Unknown strategy ${options.strategy}; choose from ${StrategyName.options.join(', ')}`);
+    .action(async (projectPath: string, options: { strategy: StrategyName; model?: string; name?: string; json?: boolean }) => {
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       await withProject(projectPath, async (project, teachers) => {
         const modelId = options.model ?? teachers.store.defaultId;
         const teacher = await teachers.get(modelId);
-        const head = await project.heads.train(project, teacher, await teachers.resolveLayers(modelId, 'all'), strategy.data, {
+        const head = await project.heads.train(project, teacher, await teachers.resolveLayers(modelId, 'all'), options.strategy, {
           name: options.name,
           signal: controller.signal,
           onProgress: options.json || !process.stderr.isTTY ? undefined : ({ message }) => process.stderr.write(`\r${message}   `),
