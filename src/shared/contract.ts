@@ -60,6 +60,11 @@ export type LabelSource = z.infer<typeof LabelSource>;
 export const ImageRow = z.object({
   id: z.number().int(),
   name: z.string(),
+  /**
+   * Where the file was imported from, from the deepest folder holding every image of the
+   * project: `cat/0011.jpg` and `dog/0011.jpg`, not two `0011.jpg`.
+   */
+  path: z.string(),
   classId: z.number().int().nullable(),
   width: z.number().int(),
   height: z.number().int(),

@@ -1,10 +1,12 @@
 /**
  * The grid with a real dataset (omniglot-small1, 2,720 images, 136 classes): only the visible
- * tiles are in the page, scrolling reaches the last image, and filters narrow the view.
+ * tiles are in the page, scrolling reaches the last image, filters narrow the view, and a path
+ * too long for its tile gives way at its start.
  */
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStudioSession, type StudioSession } from '../helpers/browser';
+import { openStudioSession, SCREENSHOTS, type StudioSession } from '../helpers/browser';
 import { OMNIGLOT_SMALL1 } from '../helpers/fixtures';
 
 let session: StudioSession;
@@ -43,5 +45,19 @@ describe('thumbnail grid', () => {
     expect(classIds).toEqual([String(greek.id)]);
     await page.getByTestId('filter-select').selectOption('unlabeled');
     await expect.poll(() => page.getByTestId('tile').count()).toBe(0);
+  });
+
+  it('cuts a long path at its start, keeping the folder and file name readable', async () => {
+    await page.getByTestId('filter-select').selectOption('all');
+    const path = page.getByTestId('tile-path').first();
+    await expect.poll(() => path.textContent()).toMatch(/^Balinese\/character01\/\d{4}_\d{2}\.png$/);
+    // The text is wider than its box: its start lies left of the box, its end inside it.
+    const edges = await path.evaluate((box) => {
+      const text = box.firstElementChild!.getBoundingClientRect();
+      const shown = box.getBoundingClientRect();
+      return { overflows: box.scrollWidth > box.clientWidth, startHidden: text.left < shown.left, endShown: text.right <= shown.right + 0.5 };
+    });
+    expect(edges).toEqual({ overflows: true, startHidden: true, endShown: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'e2e-grid-paths.png') });
   });
 });

@@ -1,5 +1,6 @@
 /** Reading a project's images: grid rows, details, thumbnails and previews. */
 import { readFile } from 'node:fs/promises';
+import { sep } from 'node:path';
 import sharp from 'sharp';
 import type { ImageDetail, ImageFilter, ImageRow, ImageSort } from '../../shared/contract';
 import { StudioError } from './errors';
@@ -17,7 +18,10 @@ export interface MediaBytes {
 export class ImageService {
   constructor(private readonly db: ProjectDb) {}
 
-  /** Grid rows, with the active head's prediction (see `PredictionService`) where it has one. */
+  /**
+   * Grid rows, with the active head's prediction (see `PredictionService`) where it has one, and
+   * each file's path from the deepest folder that holds every image of the project.
+   */
   list(filter: ImageFilter, sort: ImageSort): ImageRow[] {
     const where =
       filter.kind === 'unlabeled'
@@ -29,9 +33,9 @@ export class ImageService {
             : '';
     const order = sort === 'name' ? 'i.file_name COLLATE NOCASE, i.id' : sort === 'confidence' ? 'pc.id IS NULL, p.confidence, i.id' : 'i.id';
     const params = filter.kind === 'class' || filter.kind === 'predicted' ? [filter.classId] : [];
-    return this.db
+    const rows = this.db
       .prepare(
-        `SELECT i.id, i.file_name AS name, l.class_id AS classId, i.width, i.height, l.source,
+        `SELECT i.id, i.file_name AS name, i.original_path AS path, l.class_id AS classId, i.width, i.height, l.source,
                 pc.id AS predictedClassId, CASE WHEN pc.id IS NULL THEN NULL ELSE p.confidence END AS confidence
            FROM images i
            LEFT JOIN labels l ON l.image_id = i.id
@@ -41,6 +45,25 @@ export class ImageService {
            ${where} ORDER BY ${order}`,
       )
       .all(...params) as ImageRow[];
+    const shared = this.sharedFolder().length;
+    for (const row of rows) row.path = row.path.slice(shared).split(sep).join('/');
+    return rows;
+  }
+
+  /**
+   * The deepest folder holding every image of the project, with its trailing separator; filtered
+   * lists use it too, so a file reads the same whatever the filter. The common prefix of a set
+   * of strings is the one of its smallest and largest.
+   */
+  private sharedFolder(): string {
+    const { first, last } = this.db.prepare('SELECT min(original_path) AS first, max(original_path) AS last FROM images').get() as {
+      first: string | null;
+      last: string | null;
+    };
+    if (first === null || last === null) return '';
+    let common = 0;
+    while (common < first.length && first[common] === last[common]) common++;
+    return first.slice(0, first.lastIndexOf(sep, common - 1) + 1);
   }
 
   get(id: number): ImageDetail {
