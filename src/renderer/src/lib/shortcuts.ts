@@ -10,6 +10,7 @@ export const shortcutGroups: { title: string; items: Shortcut[] }[] = [
     title: 'Labeling (grid focused)',
     items: [
       { keys: ['1', '…', '9'], action: 'Give the selection the class with that hotkey; moves on after a single image' },
+      { keys: ['L'], action: 'Label the selection with any class: type part of its name, then Enter' },
       { keys: ['0'], action: 'Clear the label of the selection' },
       { keys: ['Backspace'], action: 'Clear the label of the selection (also Delete)' },
       { keys: ['A'], action: 'Accept the prediction of the selection; moves on after a single image' },
@@ -39,6 +40,7 @@ export const shortcutGroups: { title: string; items: Shortcut[] }[] = [
       { keys: ['Space'], action: 'Open the large preview (also Enter or double-click)' },
       { keys: ['←', '→'], action: 'Previous / next image' },
       { keys: ['1', '…', '9'], action: 'Label the image shown and go to the next' },
+      { keys: ['L'], action: 'Label it with any class, by name, and go to the next' },
       { keys: ['A'], action: 'Accept its prediction and go to the next' },
       { keys: ['+', '−'], action: 'Zoom in / out (also the mouse wheel)' },
       { keys: ['F'], action: 'Fit to the window' },
@@ -54,6 +56,7 @@ export const shortcutGroups: { title: string; items: Shortcut[] }[] = [
 /** The few that fit in the status bar. */
 export const hints: Shortcut[] = [
   { keys: ['1–9'], action: 'label' },
+  { keys: ['L'], action: 'label by name' },
   { keys: ['0'], action: 'clear' },
   { keys: ['A'], action: 'accept' },
   { keys: ['⇧', 'A'], action: 'accept all' },

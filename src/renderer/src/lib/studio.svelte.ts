@@ -115,6 +115,8 @@ class Studio {
   helpOpen = $state(false);
   importOpen = $state(false);
   importTab = $state<'new' | 'past'>('new');
+  /** Labeling by class name (L): reaches the classes past the nine digit hotkeys. */
+  classPickerOpen = $state(false);
   /**
    * Open modal dialogs, innermost last. A modal makes the rest of the page inert, so error
    * banners are drawn inside the innermost one (see Modal.svelte), else at the page level.
@@ -461,6 +463,13 @@ class Studio {
 
   redo(): Promise<void> {
     return this.changeLabels(() => call('labels.redo', {}), true);
+  }
+
+  /** Opens the class picker for the selection, or the image under the cursor. */
+  openClassPicker(): void {
+    if (!this.focused) return;
+    if (this.classes.length === 0) this.showNotice('No classes yet — add one in the class panel.');
+    else this.classPickerOpen = true;
   }
 
   /**
