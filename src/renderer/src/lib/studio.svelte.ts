@@ -284,6 +284,20 @@ class Studio {
   openProject(path: string): Promise<void> {
     return this.afterOpen(() => call('project.open', { path }));
   }
+  /** From inside a project: asks for a name, then creates the project and opens it instead. */
+  async newProject(): Promise<void> {
+    const name = await this.ask({
+      title: 'New project',
+      message: `An empty project, saved in ${this.info?.projectsDir}. “${this.project?.name}” closes; Switch project brings it back.`,
+      okLabel: 'Create project',
+      input: { label: 'Project name', value: '' },
+    });
+    if (!name?.trim()) return;
+    this.previewOpen = false;
+    this.importOpen = false;
+    await this.createProject(name.trim());
+  }
+
 
   openDemo(): Promise<void> {
     return this.afterOpen(() => call('project.openDemo', {}));
