@@ -1,11 +1,13 @@
 /**
  * The Models view in Debian's Chromium: the teachers, the engine in use, the layer inventory,
- * and a feature extraction of the demo project with live progress.
+ * and a feature extraction of the demo project with live progress; the cached count moves while
+ * a longer extraction runs.
  */
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStudioSession, SCREENSHOTS, type StudioSession } from '../helpers/browser';
+import { CIFAR10_MINI } from '../helpers/fixtures';
 
 let session: StudioSession;
 let page: Page;
@@ -36,5 +38,33 @@ describe('Models view', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'e2e-models.png') });
     const status = await session.studio.invoke('features.status', { modelId: 'resnet20_cifar10', pooling: 'spatial' });
     expect(status).toMatchObject({ images: 96, cached: 96 });
+  });
+
+  it('moves the cached count while the extraction runs, not only at its end', async () => {
+    await session.studio.invoke('project.create', { name: 'CIFAR-10 mini' });
+    await session.studio.invoke('import.start', { paths: [CIFAR10_MINI], labelsFromFolders: true });
+    await session.studio.idle();
+    await page.reload(); // opens on the new project, the Models view closed
+    await expect.poll(() => page.getByTestId('project-title').textContent()).toMatch(/CIFAR-10 mini/);
+    await page.getByTestId('models-open').click();
+    await page.locator('[data-testid="teacher-item"][data-teacher-id="resnet20_cifar10"]').click();
+    await page.getByTestId('pooling-select').selectOption('gap');
+    await expect.poll(() => page.getByTestId('features-status').textContent(), { timeout: 30_000 }).toMatch(/0 of 500/);
+
+    // Every count the page shows, with the extraction's state at that moment.
+    await page.evaluate(() => {
+      const seen: { cached: string; state: string }[] = [];
+      (window as unknown as { seenCounts: typeof seen }).seenCounts = seen;
+      new MutationObserver(() => {
+        const cached = document.querySelector('[data-testid="features-status"]')?.textContent?.match(/([\d,]+) of 500/)?.[1] ?? '';
+        const state = document.querySelector('[data-testid="extract-progress"]')?.getAttribute('data-state') ?? '';
+        if (cached !== seen.at(-1)?.cached) seen.push({ cached, state });
+      }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
+    await page.getByTestId('extract-start').click();
+    await expect.poll(() => page.getByTestId('features-status').textContent(), { timeout: 120_000 }).toMatch(/500 of 500/);
+    const seen = await page.evaluate(() => (window as unknown as { seenCounts: { cached: string; state: string }[] }).seenCounts);
+    const during = seen.filter((s) => s.state === 'running' && Number(s.cached) > 0 && Number(s.cached) < 500);
+    expect(during.length, JSON.stringify(seen)).toBeGreaterThan(0);
   });
 });

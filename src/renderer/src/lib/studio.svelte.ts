@@ -69,6 +69,8 @@ export function parseFilterKey(key: string): ImageFilter {
 export const acceptable = (row: ImageRow) => row.predictedClassId !== null && row.source !== 'human';
 
 const LIVE_RELOAD_MS = 2000;
+/** How often the Models view reads the cached count again while an extraction runs. */
+const FEATURE_STATUS_REFRESH_MS = 500;
 /** Accepting more predictions than this at once asks first. */
 const ACCEPT_ASK_OVER = 20;
 export const THEME_KEY = 'atl-studio-theme';
@@ -113,10 +115,10 @@ class Studio {
   dialog = $state.raw<DialogRequest | null>(null);
   previewOpen = $state(false);
   helpOpen = $state(false);
-  importOpen = $state(false);
-  importTab = $state<'new' | 'past'>('new');
   /** Labeling by class name (L): reaches the classes past the nine digit hotkeys. */
   classPickerOpen = $state(false);
+  importOpen = $state(false);
+  importTab = $state<'new' | 'past'>('new');
   /**
    * Open modal dialogs, innermost last. A modal makes the rest of the page inert, so error
    * banners are drawn inside the innermost one (see Modal.svelte), else at the page level.
@@ -160,6 +162,7 @@ class Studio {
   private reloadTimer: ReturnType<typeof setTimeout> | undefined;
   private reportedJobId: string | null = null;
   private lastLiveReload = 0;
+  private lastStatusRefresh = 0;
   private inspectRequest = 0;
   private statusRequest = 0;
   private listeners = new Set<StudioListener>();
@@ -281,9 +284,6 @@ class Studio {
     return this.afterOpen(() => call('project.create', { name }));
   }
 
-  openProject(path: string): Promise<void> {
-    return this.afterOpen(() => call('project.open', { path }));
-  }
   /** From inside a project: asks for a name, then creates the project and opens it instead. */
   async newProject(): Promise<void> {
     const name = await this.ask({
@@ -298,6 +298,9 @@ class Studio {
     await this.createProject(name.trim());
   }
 
+  openProject(path: string): Promise<void> {
+    return this.afterOpen(() => call('project.open', { path }));
+  }
 
   openDemo(): Promise<void> {
     return this.afterOpen(() => call('project.openDemo', {}));
@@ -462,6 +465,13 @@ class Studio {
     document.querySelector<HTMLElement>('[data-testid="grid"]')?.focus();
   }
 
+  /** Opens the class picker for the selection, or the image under the cursor. */
+  openClassPicker(): void {
+    if (!this.focused) return;
+    if (this.classes.length === 0) this.showNotice('No classes yet — add one in the class panel.');
+    else this.classPickerOpen = true;
+  }
+
   async assignHotkey(hotkey: number, advance: boolean): Promise<void> {
     const target = this.classes.find((c) => c.hotkey === hotkey);
     if (!target) {
@@ -477,13 +487,6 @@ class Studio {
 
   redo(): Promise<void> {
     return this.changeLabels(() => call('labels.redo', {}), true);
-  }
-
-  /** Opens the class picker for the selection, or the image under the cursor. */
-  openClassPicker(): void {
-    if (!this.focused) return;
-    if (this.classes.length === 0) this.showNotice('No classes yet — add one in the class panel.');
-    else this.classPickerOpen = true;
   }
 
   /**
@@ -786,6 +789,12 @@ class Studio {
         this.lastLiveReload = Date.now();
         this.scheduleReload('images');
         this.scheduleReload('classes');
+      }
+      // Extraction saves each batch as it goes: the cached count follows it.
+      const extracting = job.kind === 'extract' && job.state === 'running' && this.modelsOpen;
+      if (extracting && Date.now() - this.lastStatusRefresh > FEATURE_STATUS_REFRESH_MS) {
+        this.lastStatusRefresh = Date.now();
+        void this.loadFeatureStatus();
       }
       return;
     }
