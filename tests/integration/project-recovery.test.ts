@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Project } from '../../src/main/services/project';
-import { corruptMiddleLeafPage } from '../helpers/damaged-project';
+import { corruptLeafPage } from '../helpers/damaged-project';
 import { CIFAR10_MINI, REPO, tempDir } from '../helpers/fixtures';
 
 const run = promisify(execFile);
@@ -34,7 +34,7 @@ beforeAll(async () => {
   const project = Project.create(damaged, 'cifar');
   await project.imports.run({ roots: [CIFAR10_MINI], labelsFromFolders: true });
   project.close();
-  corruptMiddleLeafPage(damaged, 'images');
+  corruptLeafPage(damaged, 'images');
   damagedBytes = readFileSync(damaged);
 }, 120_000);
 afterAll(() => dir.remove());
@@ -77,6 +77,21 @@ describe('a damaged project file', () => {
     const text = await cli('recover', damaged, '--out', join(dir.path, 'again.atl'));
     expect(text.stdout).toMatch(new RegExp(`images: ${images.copied} saved, ${images.unreadable} could not be read`));
     expect(text.stdout).toMatch(new RegExp(`labels: ${images.copied} saved, ${images.unreadable} left out as what they belong to was lost`));
+  });
+
+  it('keeps the rows between two damaged pages of a table', async () => {
+    const twice = join(dir.path, 'twice.atl');
+    const project = Project.create(twice);
+    await project.imports.run({ roots: [CIFAR10_MINI], labelsFromFolders: true });
+    project.close();
+    corruptLeafPage(twice, 'images', 1 / 3);
+    corruptLeafPage(twice, 'images', 2 / 3);
+    const recovered = await cli('recover', twice, '--out', join(dir.path, 'twice-recovered.atl'), '--json');
+    const images = (JSON.parse(recovered.stdout) as { tables: { table: string; copied: number; unreadable: number }[] }).tables.find((t) => t.table === 'images')!;
+    // Only the two pages' few rows are lost, not the third of the table between them.
+    expect(images.unreadable).toBeGreaterThan(0);
+    expect(images.unreadable).toBeLessThan(40);
+    expect(images.copied + images.unreadable).toBe(500);
   });
 
   it('is never recovered over an existing file, nor over itself', async () => {

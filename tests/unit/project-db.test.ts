@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openProjectDb, SCHEMA_VERSION } from '../../src/main/services/project-db';
 import { Project, safeFileName } from '../../src/main/services/project';
-import { corruptMiddleLeafPage } from '../helpers/damaged-project';
+import { corruptLeafPage } from '../helpers/damaged-project';
 import { CIFAR10_MINI, tempDir } from '../helpers/fixtures';
 
 let dir: ReturnType<typeof tempDir>;
@@ -37,7 +37,7 @@ describe('project files', () => {
     const project = Project.create(path);
     await project.imports.run({ roots: [CIFAR10_MINI], labelsFromFolders: true });
     project.close();
-    corruptMiddleLeafPage(path, 'images');
+    corruptLeafPage(path, 'images');
     const before = readFileSync(path);
     let error: unknown;
     try {

@@ -106,8 +106,7 @@ function copyTable(damaged: Database.Database, fresh: ProjectDb, table: string):
   const list = columns.map(quote).join(', ');
   const insert = fresh.prepare(`INSERT OR IGNORE INTO ${quote(table)} (${list}) VALUES (${columns.map(() => '?').join(', ')})`);
   const hasRowid = tryPrepare(damaged, `SELECT rowid FROM ${quote(table)} LIMIT 0`);
-  const select = (order: string, where = '') =>
-    damaged.prepare(`SELECT ${hasRowid ? 'rowid, ' : ''}${list} FROM ${quote(table)} ${where} ORDER BY ${order}`).raw(true);
+  const select = (order: string) => damaged.prepare(`SELECT ${hasRowid ? 'rowid, ' : ''}${list} FROM ${quote(table)} ORDER BY ${order}`).raw(true);
   const order = hasRowid ? 'rowid' : primaryKey(damaged, table).map(quote).join(', ');
   const descending = hasRowid ? 'rowid DESC' : primaryKey(damaged, table).map((c) => `${quote(c)} DESC`).join(', ');
 
@@ -137,10 +136,11 @@ function copyTable(damaged: Database.Database, fresh: ProjectDb, table: string):
     const forward = copyUntilDamage(select(order).iterate() as IterableIterator<unknown[]>);
     if (forward.complete) return;
     const backward = copyUntilDamage(select(descending).iterate() as IterableIterator<unknown[]>);
-    if (!hasRowid || forward.lastRowid === null || backward.lastRowid === null) return;
+    // With the table's last page lost, where its rowids end is unknown: nothing more to ask for.
+    if (!hasRowid || backward.lastRowid === null) return;
     // Between the damage seen from each end, other pages may still be whole: ask for each rowid.
     const one = damaged.prepare(`SELECT ${list} FROM ${quote(table)} WHERE rowid = ?`).raw(true);
-    for (let rowid = forward.lastRowid + 1; rowid < backward.lastRowid; rowid++) {
+    for (let rowid = (forward.lastRowid ?? 0) + 1; rowid < backward.lastRowid; rowid++) {
       try {
         const row = one.get(rowid) as unknown[] | undefined;
         if (row) save(row);
