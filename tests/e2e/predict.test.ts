@@ -5,7 +5,7 @@
  * shapes), the "Predicted:" filter, accepting one prediction with A and undoing it, a suggestion
  * focused in the grid and labeled, and the head exported as ONNX through the export dialog.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -239,7 +239,30 @@ describe('predicting, accepting and labeling next', () => {
     }
     expect(statSync(join(dir, 'model.onnx')).size).toBeGreaterThan(100_000);
     expect(await dialog.getByTestId('export-result').textContent()).toMatch(/model\.onnx\s*\d+(\.\d)? MB/);
+    expect(await dialog.getByTestId('export-next').textContent()).toMatch(/npm install.*then node predict\.mjs/);
     await page.screenshot({ path: join(SCREENSHOTS, 'e2e-predict-export.png') });
+
+    // A folder holding the user's own file is refused, the file named, and left as it was.
+    const users = join(out.path, 'users-folder');
+    mkdirSync(users);
+    writeFileSync(join(users, 'package.json'), '{ "name": "mine" }\n');
+    await dialog.getByTestId('export-path').fill(users);
+    await dialog.getByTestId('export-run').click();
+    await expect.poll(() => dialog.getByTestId('export-error').count(), { timeout: 60_000, interval: 500 }).toBe(1);
+    expect(await dialog.getByTestId('export-error').textContent()).toMatch(/package\.json.*new or empty folder/);
+    expect(readdirSync(users)).toEqual(['package.json']);
+    expect(readFileSync(join(users, 'package.json'), 'utf8')).toBe('{ "name": "mine" }\n');
+
+    // With the runtime included: node_modules/ in the export, and the next step needs no install.
+    const offline = join(out.path, 'head-onnx-offline');
+    await dialog.getByTestId('export-path').fill(offline);
+    await dialog.getByRole('checkbox', { name: /runtime/i }).check();
+    await dialog.getByTestId('export-run').click();
+    await expect.poll(() => dialog.getByTestId('export-result').count(), { timeout: 120_000, interval: 500 }).toBe(1);
+    expect(await dialog.getByTestId('export-file').evaluateAll((items) => items.map((i) => i.getAttribute('data-name')))).toContain('node_modules/');
+    expect(existsSync(join(offline, 'node_modules/onnxruntime-node/package.json'))).toBe(true);
+    expect(await dialog.getByTestId('export-next').textContent()).toMatch(/node predict\.mjs .*no install/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'e2e-predict-export-runtime.png') });
     await dialog.getByRole('button', { name: 'Close', exact: true }).last().click();
     await expect.poll(() => dialog.count()).toBe(0);
 
