@@ -1,14 +1,19 @@
 /**
  * Comparing strategies in Debian's Chromium over web mode, on the demo project and the default
  * teacher (MobileNet): label two more images per class with the keyboard, run a comparison,
- * read its table and charts, reopen it from the runs list, and train a head with `atl`.
+ * read its verdict, table and charts, open a misclassified image, reopen the run from the runs
+ * list, train the verdict's strategy and `atl`, see a head go stale when a label changes and
+ * retrain it, and cancel a run keeping what it finished.
  */
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STRATEGY_NAMES } from '../../src/shared/contract';
+import { STRATEGY_INFO } from '../../src/shared/strategies';
+import { comparisonVerdict } from '../../src/shared/verdict';
 import { openStudioSession, SCREENSHOTS, type StudioSession } from '../helpers/browser';
-import { demoShapesByFileName } from '../helpers/fixtures';
+import { CIFAR10_MINI, demoShapesByFileName } from '../helpers/fixtures';
 
 let session: StudioSession;
 let page: Page;
@@ -87,13 +92,23 @@ describe('comparing strategies', () => {
     expect(await view.getByTestId('compare-strategy').evaluateAll((boxes) => boxes.map((b) => (b as HTMLInputElement).checked))).toEqual(
       STRATEGY_NAMES.map(() => true),
     );
+    // What each strategy does is written beside it, not only on hover.
+    const form = view.getByTestId('compare-form');
+    expect(await form.getByTestId('strategy-info').allTextContents()).toEqual(STRATEGY_NAMES.map((s) => STRATEGY_INFO[s]));
+    for (const info of await form.getByTestId('strategy-info').all()) expect(await info.isVisible()).toBe(true);
+    // Splits have their own default count (each split holds every label), and episodes get theirs back.
+    await view.getByTestId('compare-mode-splits').check();
+    expect(await view.getByTestId('compare-repeats').inputValue()).toBe('30');
     await view.getByTestId('compare-mode-episodes').check();
+    expect(await view.getByTestId('compare-repeats').inputValue()).toBe('100');
     await view.getByTestId('compare-shots').fill(SHOTS.join(', '));
     await view.getByTestId('compare-repeats').fill('20');
     await view.getByTestId('compare-run').click();
 
-    // Progress shows while it runs (features of the labeled images first), and the run is listed at once.
-    await expect.poll(() => view.getByTestId('compare-progress').textContent(), { timeout: 20_000, interval: 50 }).toMatch(/Extracting/);
+    // Progress shows while it runs (features of the labeled images first, and why), and the run is listed at once.
+    await expect
+      .poll(() => view.getByTestId('compare-progress').textContent(), { timeout: 20_000, interval: 50 })
+      .toMatch(/Extracting features of 20 labeled images first, needed by every strategy/);
     await expect.poll(() => view.getByTestId('run-item').count(), { timeout: 10_000 }).toBe(1);
     const table = view.getByTestId('results-table');
     await expect.poll(() => table.count(), { timeout: 170_000, interval: 1000 }).toBe(1);
@@ -124,7 +139,34 @@ describe('comparing strategies', () => {
 
     runId = Number(await view.getByTestId('run-item').first().getAttribute('data-run-id'));
     expect(await view.getByTestId('run-item').first().getAttribute('data-status')).toBe('completed');
+
+    // The verdict comes first, says what to train and why, as the verdict of the stored cells does.
+    const verdict = view.getByTestId('verdict');
+    const expected = comparisonVerdict((await session.studio.invoke('compare.get', { id: runId })).cells)!;
+    expect(await verdict.getAttribute('data-strategy')).toBe(expected.strategy);
+    expect((await verdict.getByTestId('verdict-text').textContent())?.trim()).toBe(expected.text.replaceAll('`', ''));
+    expect(await verdict.getByTestId('verdict-train').textContent()).toMatch(new RegExp(`Train ${expected.strategy}`));
+    const [verdictTop, tableTop] = await Promise.all([verdict.boundingBox(), table.boundingBox()]);
+    expect(verdictTop!.y).toBeLessThan(tableTop!.y);
+    // Each row of the results says what its strategy does.
+    expect(await table.getByTestId('strategy-info').allTextContents()).toEqual(STRATEGY_NAMES.map((s) => STRATEGY_INFO[s]));
     await page.screenshot({ path: join(SCREENSHOTS, 'e2e-compare-dark.png') });
+  });
+
+  it('opens a misclassified image in the preview, and comes back to the run with Esc', async () => {
+    const view = page.getByTestId('comparison-view');
+    const mistake = view.getByTestId('mistake').first();
+    await expect.poll(() => mistake.count()).toBe(1);
+    const imageId = Number(await mistake.getAttribute('data-image-id'));
+    const { name } = await session.studio.invoke('images.get', { id: imageId });
+    await mistake.click();
+    const preview = page.getByTestId('preview');
+    await expect.poll(() => preview.count()).toBe(1);
+    await expect.poll(() => preview.getByTestId('preview-path').textContent()).toContain(name);
+    await page.screenshot({ path: join(SCREENSHOTS, 'e2e-compare-mistake-preview.png') });
+    await page.keyboard.press('Escape');
+    await expect.poll(() => preview.count()).toBe(0);
+    expect(await view.getByTestId('verdict').count()).toBe(1);
   });
 
   it('reopens the run from the runs list, in the light theme too', async () => {
@@ -145,18 +187,60 @@ describe('comparing strategies', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'e2e-compare-light.png') });
   });
 
+  it("trains the verdict's strategy from the verdict, with its progress there", async () => {
+    const view = page.getByTestId('comparison-view');
+    const verdict = view.getByTestId('verdict').first();
+    const strategy = (await verdict.getAttribute('data-strategy'))!;
+    await verdict.getByTestId('verdict-train').click();
+    await expect.poll(() => verdict.getByTestId('verdict-trained').count(), { timeout: 120_000, interval: 500 }).toBe(1);
+    expect(await verdict.getByTestId('verdict-train-error').count()).toBe(0);
+    const [stored] = await session.studio.invoke('heads.list', {});
+    expect(stored).toMatchObject({ strategy, modelId: 'mobilenet_v1_0.75_224', staleReason: null });
+    await expect.poll(() => page.getByTestId('heads-panel').getByTestId('head-item').count()).toBe(1);
+  });
+
   it('trains a head with atl and lists it with its cross-validated accuracy', async () => {
     const panel = page.getByTestId('heads-panel');
     await panel.getByTestId('head-strategy').selectOption('atl');
+    expect(await panel.getByTestId('head-strategy-info').textContent()).toContain(STRATEGY_INFO.atl);
     await panel.getByTestId('head-train').click();
     const head = panel.getByTestId('head-item');
-    await expect.poll(() => head.count(), { timeout: 120_000, interval: 1000 }).toBe(1);
-    expect(await head.textContent()).toMatch(/atl/);
-    expect((await head.getByTestId('head-accuracy').textContent())?.trim()).toMatch(/^\d{1,3}\.\d( ± \d+\.\d)? %/);
+    await expect.poll(() => head.count(), { timeout: 120_000, interval: 1000 }).toBe(2);
+    expect(await head.first().textContent()).toMatch(/atl/);
+    expect((await head.first().getByTestId('head-accuracy').textContent())?.trim()).toMatch(/^\d{1,3}\.\d( ± \d+\.\d)? %/);
     expect(await panel.getByTestId('head-error').count()).toBe(0);
     const [stored] = await session.studio.invoke('heads.list', {});
     expect(stored).toMatchObject({ strategy: 'atl', modelId: 'mobilenet_v1_0.75_224', cvAccuracy: expect.any(Number) });
     await page.screenshot({ path: join(SCREENSHOTS, 'e2e-compare-head.png') });
+  });
+
+  it("marks the heads stale when a label changes, in the panel and the grid's head chip, and retrains one in one click", async () => {
+    const view = page.getByTestId('comparison-view');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => view.count()).toBe(0);
+    const classes = await session.studio.invoke('classes.list', {});
+    const first = classes.find((c) => c.hotkey === 1)!;
+    const tile = page.locator('[data-testid="tile"][data-class-id=""]').first();
+    const imageId = await tile.getAttribute('data-image-id');
+    await tile.click();
+    await page.keyboard.press('1');
+    await expect.poll(() => page.locator(`[data-testid="tile"][data-image-id="${imageId}"]`).getAttribute('data-class-id')).toBe(String(first.id));
+    await expect.poll(() => page.getByTestId('head-chip-stale').count()).toBe(1);
+
+    await page.getByTestId('compare-open').click();
+    const panel = page.getByTestId('heads-panel');
+    await expect.poll(() => panel.getByTestId('head-stale').count()).toBe(2);
+    expect(await panel.getByTestId('head-stale').first().textContent()).toContain(`${first.name}: 5 → 6 labels`);
+    await panel.getByTestId('head-stale').first().scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SCREENSHOTS, 'e2e-compare-stale.png') });
+
+    await panel.getByTestId('head-retrain').first().click();
+    await expect.poll(() => panel.getByTestId('head-item').count(), { timeout: 120_000, interval: 500 }).toBe(3);
+    expect(await panel.getByTestId('head-item').first().getByTestId('head-stale').count()).toBe(0);
+    expect(await panel.getByTestId('head-error').count()).toBe(0);
+    const [retrained] = await session.studio.invoke('heads.list', {});
+    expect(retrained).toMatchObject({ strategy: 'atl', modelId: 'mobilenet_v1_0.75_224', staleReason: null });
+    expect(retrained.classes.find((c) => c.id === first.id)!.labels).toBe(6);
   });
 
   it('says why a run cannot start, and cancels a running one', async () => {
@@ -170,9 +254,56 @@ describe('comparing strategies', () => {
     await view.getByTestId('compare-repeats').fill('2000');
     await view.getByTestId('compare-run').click();
     expect(await view.getByTestId('compare-error').count()).toBe(0);
+    await expect.poll(() => view.getByTestId('compare-progress').textContent(), { timeout: 30_000, interval: 50 }).toMatch(/episode ([3-9]|\d\d+) of 2000/);
+
+    // Training while it runs is refused, and the reason shows beside the button that was clicked.
+    const verdict = view.getByTestId('verdict').first();
+    await verdict.getByTestId('verdict-train').click();
+    await expect.poll(() => verdict.getByTestId('verdict-train-error').textContent()).toMatch(/A job is running/);
+
     await view.getByTestId('compare-cancel').click();
     await expect.poll(() => view.getByTestId('compare-progress').getAttribute('data-state'), { timeout: 30_000 }).toBe('cancelled');
     await expect.poll(() => view.getByTestId('run-item').first().getAttribute('data-status')).toBe('cancelled');
     expect(await view.getByTestId('run-item').count()).toBe(2);
+    // What it finished is kept and shown: the 1-shot episodes done before the cancel.
+    const result = view.locator('[data-testid="comparison-result"][data-status="cancelled"]');
+    await expect.poll(() => result.count()).toBe(1);
+    expect(await result.getByTestId('run-message').textContent()).toMatch(/Cancelled: the results hold the episodes finished before the cancel/);
+    expect(await result.getByTestId('results-table').locator('thead th').allTextContents()).toEqual(['Strategy', '1-shot']);
+    expect(await result.getByTestId('result-cell').count()).toBe(STRATEGY_NAMES.length);
+    expect(await result.getByTestId('run-used').textContent()).toMatch(/1-shot: 4-way, \d+ queries, \d+ episodes/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'e2e-compare-cancelled.png') });
+  });
+
+  it("fits a 10-class head's confusion matrix in its panel at 1400×900", async () => {
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByTestId('comparison-view').count()).toBe(0);
+    // CIFAR-10, 5 labeled images per class, in a project of its own.
+    const images = join(session.studio.settings.home, 'cifar10-5');
+    for (const c of readdirSync(CIFAR10_MINI)) {
+      mkdirSync(join(images, c), { recursive: true });
+      for (const f of readdirSync(join(CIFAR10_MINI, c)).sort().slice(0, 5)) copyFileSync(join(CIFAR10_MINI, c, f), join(images, c, f));
+    }
+    await session.studio.invoke('project.create', { name: 'ten classes' });
+    await session.studio.invoke('import.start', { paths: [images], labelsFromFolders: true });
+    await session.studio.idle();
+    await session.studio.invoke('heads.train', { modelId: 'mobilenet_v1_0.75_224', strategy: 'penultimate' });
+    await session.studio.idle();
+    await expect.poll(() => page.getByTestId('project-title').textContent()).toMatch(/ten classes/);
+
+    await page.getByTestId('compare-open').click();
+    const matrix = page.getByTestId('heads-panel').getByTestId('head-confusion');
+    await expect.poll(() => matrix.count()).toBe(1);
+    await matrix.scrollIntoViewIfNeeded();
+    expect(await matrix.locator('tbody tr').count()).toBe(10);
+    const fit = await matrix.evaluate((table) => {
+      const item = table.closest('[data-testid="head-item"]')!.getBoundingClientRect();
+      const box = table.getBoundingClientRect();
+      const aside = table.closest('aside')!;
+      return { right: box.right, itemRight: item.right, asideOverflow: aside.scrollWidth - aside.clientWidth };
+    });
+    expect(fit.right).toBeLessThanOrEqual(fit.itemRight);
+    expect(fit.asideOverflow).toBe(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'e2e-compare-head-10-classes.png') });
   });
 });

@@ -12,20 +12,19 @@ import type {
   StrategyName,
   TeacherInfo,
 } from '../../../shared/contract';
+import { STRATEGY_INFO } from '../../../shared/strategies';
 import { call } from './api';
 import { isTerminal, studio, type ChangeKind, type StudioListener } from './studio.svelte';
 
-/** Every strategy, in the order tables and charts list them, with what it does for people. */
-export const strategyInfo: Record<StrategyName, string> = {
-  penultimate: 'Logistic regression on the teacher’s last pooled layer: the usual baseline',
-  'best-single': 'Logistic regression on the one layer that cross-validates best on the labels',
-  atl: 'Adaptive transfer learning: a guarded greedy choice of several layers',
-  'all-layers': 'Logistic regression on every candidate layer at once',
-  head2toe: 'Head2Toe: group-lasso selection of features from every layer',
-  ncm: 'Nearest class mean on the penultimate layer',
-  'ncm-atl': 'Nearest class mean on the layers ATL chooses',
-};
-export const STRATEGIES = Object.keys(strategyInfo) as StrategyName[];
+/** Every strategy, in the order tables and charts list them. */
+export const STRATEGIES = Object.keys(STRATEGY_INFO) as StrategyName[];
+
+/**
+ * Episodes per shot count, or splits, when the form opens or switches mode: each strategy fits once
+ * per episode or split, and a split holds every label, so fewer splits keep the run to a few
+ * minutes on a small machine (see docs: measured on the demo and a 10-class project).
+ */
+export const DEFAULT_REPEATS: Record<ComparisonConfig['mode'], number> = { episodes: 100, splits: 30 };
 
 /** The form as typed: shot counts stay text ("1, 5") until the run starts. */
 export interface ConfigForm {
@@ -48,7 +47,7 @@ const defaultForm = (): ConfigForm => ({
   shots: '1, 5',
   ways: 5,
   queries: 15,
-  repeats: 100,
+  repeats: DEFAULT_REPEATS.episodes,
   testFraction: 0.25,
   seed: 1,
   name: '',
@@ -120,6 +119,11 @@ class Comparison implements StudioListener {
   trainJob = $derived<JobProgress | null>(this.trainJobId ? (studio.jobs[this.trainJobId] ?? null) : null);
   training = $state(false);
   trainError = $state<string | null>(null);
+  /**
+   * Where the last training was asked for, so that its progress and errors show there: the heads
+   * panel's Train, a run's verdict (`run-<id>`) or a stale head's Retrain (`head-<id>`).
+   */
+  trainFrom = $state<string>('panel');
 
   private finished = new Set<string>();
   private detailRequest = 0;
@@ -189,9 +193,9 @@ class Comparison implements StudioListener {
     const started = this.started;
     if (!started || this.finished.has(job.jobId)) return;
     this.finished.add(job.jobId);
-    // A failure stays in the progress panel, with the services' message.
+    // A failure stays in the progress panel, with the services' message; a cancelled run shows what it finished.
     await studio.attempt(() => this.loadRuns());
-    if (job.state === 'done') await this.openRun(started.runId);
+    if (job.state === 'done' || job.state === 'cancelled') await this.openRun(started.runId);
   }
 
   private async getRun(id: number): Promise<ComparisonDetail | undefined> {
@@ -238,8 +242,9 @@ class Comparison implements StudioListener {
 
   // ================= trained heads =================
 
-  async train(): Promise<void> {
-    const modelId = this.form.modelId;
+  /** Trains a head on every label: by default the panel's strategy with the form's teacher. */
+  async train(strategy = this.trainStrategy, modelId = this.form.modelId, from = 'panel'): Promise<void> {
+    this.trainFrom = from;
     if (!modelId) {
       this.trainError = 'Choose an installed teacher in the form above.';
       return;
@@ -247,7 +252,7 @@ class Comparison implements StudioListener {
     this.trainError = null;
     this.training = true;
     try {
-      const { jobId } = await call('heads.train', { modelId, strategy: this.trainStrategy });
+      const { jobId } = await call('heads.train', { modelId, strategy });
       this.trainJobId = jobId;
       const job = studio.jobs[jobId];
       if (isTerminal(job)) await this.finishTraining(job);
@@ -256,6 +261,24 @@ class Comparison implements StudioListener {
     } finally {
       this.training = false;
     }
+  }
+
+  /** Trains a stale head again: the same strategy and teacher, on the labels as they are now. */
+  retrain(head: HeadSummary): Promise<void> {
+    return this.train(head.strategy, head.modelId, `head-${head.id}`);
+  }
+
+  /** The form's mode, with its own default count when the count was left at the other mode's default. */
+  setMode(mode: ComparisonConfig['mode']): void {
+    if (this.form.repeats === DEFAULT_REPEATS[this.form.mode]) this.form.repeats = DEFAULT_REPEATS[mode];
+    this.form.mode = mode;
+  }
+
+  /** Shows an image of a run in the preview, over this view (Esc comes back). */
+  async previewImage(imageId: number): Promise<void> {
+    await studio.focusImage(imageId);
+    if (studio.focused?.id === imageId) studio.previewOpen = true;
+    else studio.showNotice('That image is no longer in the project.');
   }
 
   async cancelTraining(): Promise<void> {
@@ -293,7 +316,8 @@ class Comparison implements StudioListener {
     const all = kinds.has('project');
     const loads: Promise<void>[] = [];
     if (all || kinds.has('comparisons')) loads.push(this.loadRuns());
-    if (all || kinds.has('heads')) loads.push(this.loadHeads());
+    // Labels and classes tell whether a head is stale.
+    if (all || kinds.has('heads') || kinds.has('labels') || kinds.has('classes')) loads.push(this.loadHeads());
     await Promise.all(loads);
   }
 

@@ -152,7 +152,8 @@ class Predictions implements StudioListener {
 
   async onChange(kinds: ReadonlySet<ChangeKind>): Promise<void> {
     const all = kinds.has('project');
-    if (all || kinds.has('predictions') || kinds.has('heads') || kinds.has('images')) await this.load();
+    // Labels and classes too: they tell whether the head chip shows its head as stale.
+    if (all || kinds.has('predictions') || kinds.has('heads') || kinds.has('images') || kinds.has('labels') || kinds.has('classes')) await this.load();
     if (this.nextOpen && (all || kinds.has('labels') || kinds.has('predictions') || kinds.has('images'))) this.suggestSoon();
   }
 
