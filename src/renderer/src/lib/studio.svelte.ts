@@ -267,6 +267,7 @@ class Studio {
     this.anchorIndex = 0;
     this.importJobId = null;
     this.importReport = null;
+    this.labelsFromFolders = false; // chosen for one project's folders, not the next one's
     this.extraction = null;
     this.featureStatus = null;
     for (const listener of this.listeners) listener.onProjectLoaded?.();
