@@ -157,6 +157,12 @@ describe('hostile or odd paths', () => {
     }
   });
 
+  it('refuses a file with more bytes than its size said (it grew while read), instead of reading on', async () => {
+    // /proc files say 0 bytes and hold more: the same as a file that grows between stat and read.
+    const report = await project.imports.run({ roots: ['/proc/self/status'], labelsFromFolders: false });
+    expect(report.failed).toEqual([{ path: '/proc/self/status', reason: expect.stringMatching(/grew while it was read/) }]);
+  });
+
   it('fails an import of a missing folder: nothing found, the path and its reason reported', async () => {
     const missing = join(dir.path, 'no-such-folder');
     const report = await project.imports.run({ roots: [missing], labelsFromFolders: true });
