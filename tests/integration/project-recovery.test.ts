@@ -3,11 +3,12 @@
  * reported as damaged, and `atl-studio recover` saves what it still holds into a new file.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Project } from '../../src/main/services/project';
+import { Studio } from '../../src/main/services/studio';
 import { corruptLeafPage } from '../helpers/damaged-project';
 import { CIFAR10_MINI, REPO, tempDir } from '../helpers/fixtures';
 
@@ -92,6 +93,30 @@ describe('a damaged project file', () => {
     expect(images.unreadable).toBeGreaterThan(0);
     expect(images.unreadable).toBeLessThan(40);
     expect(images.copied + images.unreadable).toBe(500);
+  });
+
+  it('in its feature cache opens (the recomputable cache is not checked at open) and is reported as damaged when the cache is read', async () => {
+    const images = join(dir.path, 'cats');
+    mkdirSync(images);
+    for (const f of readdirSync(join(CIFAR10_MINI, 'cat')).slice(0, 40)) copyFileSync(join(CIFAR10_MINI, 'cat', f), join(images, f));
+    const path = join(dir.path, 'cache.atl');
+    const studio = new Studio({ home: join(dir.path, 'home'), front: 'web' });
+    try {
+      await studio.invoke('project.create', { name: 'cache', path });
+      await studio.invoke('import.start', { paths: [images], labelsFromFolders: false });
+      await studio.idle();
+      await studio.invoke('features.extract', { modelId: 'resnet20_cifar10', layers: 'all', pooling: 'gap' });
+      await studio.idle();
+      await studio.invoke('project.close', {});
+      corruptLeafPage(path, 'feature_cache');
+      await studio.invoke('project.open', { path });
+      const response = await studio.call('features.status', { modelId: 'resnet20_cifar10', pooling: 'gap' });
+      expect(response).toMatchObject({ ok: false, error: { code: 'damaged' } });
+      expect(!response.ok && response.error.message).toContain(`${path} is damaged (`);
+      expect(!response.ok && response.error.message).toContain(`atl-studio recover "${path}"`);
+    } finally {
+      await studio.dispose();
+    }
   });
 
   it('is never recovered over an existing file, nor over itself', async () => {

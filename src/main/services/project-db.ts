@@ -170,19 +170,29 @@ export function openProjectDb(path: string, options: { create: boolean }): Proje
   }
 }
 
-/** SQLite's quick integrity check (B-tree structure, not index contents): reads every page once. */
+/**
+ * Tables left out of the check at open: the feature cache is nearly all of a file's bytes (98 % of
+ * a 170 MB project of 3,220 images with two teachers' features: 0.4 s to check, the rest 10–20 ms)
+ * and can be recomputed. Damage in it is reported when it is read (see Studio.call).
+ */
+const NOT_CHECKED_AT_OPEN = new Set(['feature_cache', 'feature_failures']);
+
+/** SQLite's quick integrity check (B-tree structure, not index contents) of every other table. */
 function assertIntact(db: ProjectDb, path: string): void {
-  const problems = (db.pragma('quick_check(3)') as { quick_check: string }[])
-    .flatMap((row) => row.quick_check.split('\n'))
-    .filter((line) => !line.startsWith('***')); // "*** in database main ***" headings
-  if (problems[0] !== 'ok') throw damagedProject(path, problems.join('; '));
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[])
+    .map((row) => row.name)
+    .filter((name) => !NOT_CHECKED_AT_OPEN.has(name));
+  const problems = ['sqlite_master', ...tables]
+    .flatMap((table) => (db.pragma(`quick_check("${table}")`) as { quick_check: string }[]).flatMap((row) => row.quick_check.split('\n')))
+    .filter((line) => line !== 'ok' && !line.startsWith('***')); // "*** in database main ***" headings
+  if (problems.length > 0) throw damagedProject(path, problems.slice(0, 3).join('; '));
 }
 
 export function isCorruption(error: unknown): boolean {
   return String((error as { code?: unknown }).code ?? '').startsWith('SQLITE_CORRUPT');
 }
 
-function damagedProject(path: string, detail: string): StudioError {
+export function damagedProject(path: string, detail: string): StudioError {
   const recovered = join(dirname(path), `${basename(path, extname(path))}-recovered.atl`);
   return new StudioError(
     'damaged',

@@ -32,6 +32,7 @@ import type { ExtractionProgress } from '../features/extraction';
 import { ModelStore, type TeacherEntry } from '../models/model-store';
 import { TeacherService } from '../models/teacher-service';
 import { jobsRunningElsewhere, Project, PROJECT_EXTENSION, safeFileName } from './project';
+import { damagedProject, isCorruption } from './project-db';
 import { SettingsService } from './settings-service';
 
 export const STUDIO_VERSION = '0.1.0';
@@ -152,6 +153,10 @@ export class Studio {
       if (error instanceof StudioError) return { ok: false, error: { code: error.code, message: error.message } };
       if ((error as { code?: string }).code === 'SQLITE_FULL' || (error as { code?: string }).code === 'ENOSPC') {
         return { ok: false, error: { code: 'io', message: 'The disk is full: nothing was written. Free some space and try again.' } };
+      }
+      // Damage the check at open leaves out (the feature cache) shows when it is read.
+      if (isCorruption(error) && this.current) {
+        return { ok: false, error: { code: 'damaged', message: damagedProject(this.current.path, errorMessage(error)).message } };
       }
       console.error(error);
       return { ok: false, error: { code: 'internal', message: errorMessage(error) } };
