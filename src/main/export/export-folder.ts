@@ -25,13 +25,14 @@ function sideNames(dir: string) {
   return { lock: `${prefix}export.lock`, stagingPrefix: `${prefix}staging-`, backupPrefix: `${prefix}backup-` };
 }
 
-/** The files under `dir` (relative, '/'-separated), and what else is there: links, devices, empty folders. */
-function walk(dir: string): { files: string[]; others: string[] } {
+/** The files under `dir` (relative, '/'-separated), its empty folders, and what else is there (links, devices). */
+function walk(dir: string): { files: string[]; emptyFolders: string[]; others: string[] } {
   const files: string[] = [];
+  const emptyFolders: string[] = [];
   const others: string[] = [];
   const visit = (folder: string) => {
     const entries = readdirSync(folder, { withFileTypes: true });
-    if (entries.length === 0 && folder !== dir) others.push(`${relativeName(dir, folder)}/`);
+    if (entries.length === 0 && folder !== dir) emptyFolders.push(`${relativeName(dir, folder)}/`);
     for (const entry of entries) {
       const path = join(folder, entry.name);
       if (entry.isDirectory()) visit(path);
@@ -40,7 +41,7 @@ function walk(dir: string): { files: string[]; others: string[] } {
     }
   };
   visit(dir);
-  return { files: files.sort(), others };
+  return { files: files.sort(), emptyFolders, others };
 }
 
 function relativeName(root: string, path: string): string {
@@ -61,16 +62,16 @@ function readMarker(dir: string): MarkedFile[] | null {
 
 /**
  * What in `dir` an export did not write, or changed since: nothing for an empty folder or an
- * untouched export. `allowMissing` accepts an export with some of its files already removed (a
- * backup whose removal was cut short).
+ * untouched export. `allowMissing` accepts an export with some of its files (and folders) already
+ * removed: a backup whose removal was cut short.
  */
 function foreignEntries(dir: string, allowMissing = false): string[] {
-  const { files, others } = walk(dir);
-  if (files.length === 0 && others.length === 0) return [];
   const marked = readMarker(dir);
-  if (!marked) return [...files, ...others];
+  // No marker: nothing here is ours, and the folder is not walked (it may be large: a home folder).
+  if (!marked) return readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? `${e.name}/` : e.name));
+  const { files, emptyFolders, others } = walk(dir);
   const byName = new Map(marked.map((f) => [f.name, f]));
-  const foreign = [...others];
+  const foreign = allowMissing ? [...others] : [...others, ...emptyFolders];
   for (const name of files) {
     if (name === MARKER) continue;
     const mark = byName.get(name);
@@ -118,25 +119,27 @@ export function writeMarker(staging: string, version: string): void {
 }
 
 /**
- * Removes an export folder the studio wrote: its listed files, then its marker, then its (now
- * empty) folders. Anything else in it stays, and so does the folder; returns false then.
+ * Removes an export folder the studio wrote (or an empty one): its files, all listed in its
+ * marker, then its emptied folders, and the marker last, so that a removal cut short still leaves
+ * a folder recognized as ours. A folder holding anything else is kept whole; returns false then.
  */
 function removeExport(folder: string): boolean {
   if (foreignEntries(folder, true).length > 0) return false;
-  for (const f of readMarker(folder) ?? []) rmSync(join(folder, f.name), { force: true });
-  rmSync(join(folder, MARKER), { force: true });
-  return removeEmptyFolders(folder);
-}
-
-/** rmdir from the leaves up: removes nothing but empty folders. */
-function removeEmptyFolders(folder: string): boolean {
-  for (const entry of readdirSync(folder, { withFileTypes: true })) if (entry.isDirectory()) removeEmptyFolders(join(folder, entry.name));
   try {
+    for (const name of walk(folder).files) if (name !== MARKER) rmSync(join(folder, name));
+    for (const entry of readdirSync(folder, { withFileTypes: true })) if (entry.isDirectory()) removeEmptyFolders(join(folder, entry.name));
+    rmSync(join(folder, MARKER), { force: true });
     rmdirSync(folder);
     return true;
   } catch {
-    return false;
+    return false; // something appeared in it meanwhile: it stays
   }
+}
+
+/** rmdir from the leaves up (the folders emptied by removeExport). */
+function removeEmptyFolders(folder: string): void {
+  for (const entry of readdirSync(folder, { withFileTypes: true })) if (entry.isDirectory()) removeEmptyFolders(join(folder, entry.name));
+  rmdirSync(folder);
 }
 
 const Journal = z.object({ pid: z.number(), staging: z.string(), backup: z.string() });
@@ -194,9 +197,12 @@ export async function replaceAtomically(dir: string, version: string, write: (st
       }
     }
   } finally {
-    // After a failure: the old folder back in place if it was moved aside, and no staging left.
-    recover(dir, journal);
-    unlinkSync(names.lock);
+    try {
+      // After a failure: the old folder back in place if it was moved aside, and no staging left.
+      recover(dir, journal);
+    } finally {
+      unlinkSync(names.lock);
+    }
   }
 }
 

@@ -132,7 +132,7 @@ function useWithRuntime(): string[] {
     'node predict.mjs <image>...',
     '```',
     '',
-    'On another platform, run `npm install` first (it needs the npm registry).',
+    'On another platform, delete node_modules/ and run `npm install` first (it needs the npm registry).',
   ];
 }
 

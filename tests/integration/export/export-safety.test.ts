@@ -148,7 +148,8 @@ describe('an export killed at any moment', () => {
   it('leaves the old export or the new one whole (kill -9 of a real process, several times); the next run puts a lone backup back and cleans up', async () => {
     const out = join(dir.path, 'killed');
     await exportTo(out);
-    const seen = { whole: 0, backupOnly: 0, withLeftovers: 0 };
+    // Where the kills landed: while writing the staging folder, while removing the backup after the swap, or between the renames.
+    const seen = { whole: 0, backupOnly: 0, stagingLeft: 0, backupBesideTarget: 0 };
     for (let round = 0; round < 6; round++) {
       const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'export-loop.ts'), projectPath, String(head.id), out], {
         cwd: REPO,
@@ -163,9 +164,10 @@ describe('an export killed at any moment', () => {
       await exited;
 
       const left = leftoversBeside(out);
-      if (left.length > 0) seen.withLeftovers++;
+      if (left.some((name) => name.includes('.atl-staging-'))) seen.stagingLeft++;
       if (existsSync(out)) {
         seen.whole++;
+        if (left.some((name) => name.includes('.atl-backup-'))) seen.backupBesideTarget++;
         expectWholeExport(out);
       } else {
         seen.backupOnly++;
@@ -200,6 +202,29 @@ describe('an export killed at any moment', () => {
     expectWholeExport(out);
     expect(leftoversBeside(out)).toEqual([]);
     expect(Object.keys(snapshot(out)).sort()).toEqual(Object.keys(before).sort());
+  });
+
+  it('removes a backup whose removal was cut short (killed after the swap), but keeps one that holds a file it did not write', async () => {
+    const out = join(dir.path, 'after-swap');
+    await exportTo(out);
+    const dead = spawn(process.execPath, ['-e', '']);
+    await new Promise((done) => dead.once('exit', done));
+    for (const [name, change, kept] of [
+      ['half-removed', (backup: string) => ['model.onnx', 'labels.json'].forEach((f) => unlinkSync(join(backup, f))), false],
+      ['with-users-file', (backup: string) => writeFileSync(join(backup, 'notes.txt'), 'mine'), true],
+    ] as const) {
+      const earlier = join(dir.path, `earlier-${name}`);
+      await exportTo(earlier);
+      const backup = join(dir.path, `.after-swap.atl-backup-${dead.pid}-${name.replace(/-/g, '')}`);
+      renameSync(earlier, backup);
+      change(backup);
+      const staging = join(dir.path, `.after-swap.atl-staging-${dead.pid}-${name.replace(/-/g, '')}`);
+      writeFileSync(join(dir.path, '.after-swap.atl-export.lock'), JSON.stringify({ pid: dead.pid, staging, backup }));
+      await exportTo(out);
+      expectWholeExport(out);
+      expect(existsSync(backup)).toBe(kept);
+      if (kept) expect(readFileSync(join(backup, 'notes.txt'), 'utf8')).toBe('mine');
+    }
   });
 
   it('refuses to export into a folder while another live process exports into it, and goes ahead once that process is gone', async () => {
