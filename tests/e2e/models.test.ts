@@ -65,6 +65,7 @@ describe('Models view', () => {
     await expect.poll(() => page.getByTestId('features-status').textContent(), { timeout: 120_000 }).toMatch(/500 of 500/);
     const seen = await page.evaluate(() => (window as unknown as { seenCounts: { cached: string; state: string }[] }).seenCounts);
     const during = seen.filter((s) => s.state === 'running' && Number(s.cached) > 0 && Number(s.cached) < 500);
+    console.log(`Cached counts shown for 500 images: ${seen.map((s) => `${s.cached} (${s.state || 'idle'})`).join(' → ')}`);
     expect(during.length, JSON.stringify(seen)).toBeGreaterThan(0);
   });
 });
