@@ -68,6 +68,7 @@ describe('classes beyond the ninth', () => {
     expect(await page.getByTestId('class-picker-hint').textContent()).toMatch(/L.*any class by name/);
     await page.keyboard.press('?');
     await expect.poll(() => page.getByTestId('shortcuts-help').textContent()).toMatch(/L\s*Label the selection with any class: type part of its name, then Enter/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'e2e-navigation-shortcuts.png') });
     await page.keyboard.press('Escape');
     await expect.poll(() => page.getByTestId('shortcuts-help').count()).toBe(0);
   });
