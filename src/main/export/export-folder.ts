@@ -13,7 +13,7 @@ import { basename, dirname, join, relative, sep } from 'node:path';
 import { z } from 'zod';
 import { StudioError } from '../services/errors';
 
-export const MARKER = '.atl-export.json';
+const MARKER = '.atl-export.json';
 
 const MarkedFile = z.object({ name: z.string(), bytes: z.number(), sha256: z.string() });
 type MarkedFile = z.infer<typeof MarkedFile>;
@@ -113,7 +113,7 @@ export function checkExportTarget(dir: string): void {
 }
 
 /** The marker for the files in `staging` (all written by this export). */
-export function writeMarker(staging: string, version: string): void {
+function writeMarker(staging: string, version: string): void {
   const files = walk(staging).files.map((name) => ({ name, bytes: statSync(join(staging, name)).size, sha256: sha256(join(staging, name)) }));
   writeFileSync(join(staging, MARKER), `${JSON.stringify({ writer: 'ATL Studio', version, exportedAt: new Date().toISOString(), files }, null, 2)}\n`);
 }
@@ -218,7 +218,9 @@ function takeLock(dir: string, lock: string, journal: Journal): void {
       }
       return;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new StudioError('io', `Cannot write beside ${dir} (${(error as Error).message}): choose a folder in a place you can write to`);
+      }
     }
     let held: Journal | null = null;
     try {
