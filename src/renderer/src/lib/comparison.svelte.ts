@@ -332,6 +332,7 @@ class Comparison implements StudioListener {
     this.heads = [];
     this.trainJobId = null;
     this.trainError = null;
+    this.trainFrom = 'panel';
   }
 }
 
