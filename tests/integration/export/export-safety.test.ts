@@ -136,6 +136,22 @@ describe('export into a folder that holds other files', () => {
     expect(leftoversBeside(out)).toEqual([]);
   }, 60_000);
 
+  it('atl-studio export refuses the same with exit code 1 and the reason, and writes node_modules/ with --include-runtime', async () => {
+    const cli = (...args: string[]) =>
+      run(process.execPath, [join(REPO, 'bin/atl-studio.mjs'), 'export', projectPath, '--head', String(head.id), ...args], {
+        env: { ...process.env, ATL_STUDIO_HOME: join(dir.path, 'home') },
+      });
+    const out = join(dir.path, 'cli-users-own');
+    mkdirSync(out);
+    writeFileSync(join(out, 'package.json'), '{ "name": "mine" }\n');
+    await expect(cli('--out', out)).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/package\.json.*new or empty folder/s) });
+    expect(readdirSync(out)).toEqual(['package.json']);
+    const offline = join(dir.path, 'cli-runtime');
+    expect((await cli('--out', offline, '--include-runtime')).stdout).toMatch(/node_modules\//);
+    expect(existsSync(join(offline, 'node_modules/onnxruntime-node/package.json'))).toBe(true);
+    expectWholeExport(offline);
+  }, 60_000);
+
   it('refuses a file, a missing parent folder and a link in place of the folder', async () => {
     writeFileSync(join(dir.path, 'a-file'), 'mine');
     await expect(exportTo(join(dir.path, 'a-file'))).rejects.toThrow(/is a file/);
