@@ -2,7 +2,7 @@
  * For an export run on a machine with no network: copies the packages predict.mjs imports, and
  * everything they depend on, from the studio's own node_modules into the export's node_modules,
  * in the same layout (so Node resolves them, and native libraries find each other, as they do in
- * the studio). Native binaries for other platforms are left out.
+ * the studio). Native binaries for other platforms and source maps are left out.
  */
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
@@ -11,8 +11,12 @@ import { StudioError } from '../services/errors';
 /** onnxruntime-node ships its native libraries per platform, in bin/napi-v6/<platform>/<arch>. */
 const NATIVE_BINARIES = /^bin[\\/]napi-v\d+[\\/]([^\\/]+)(?:[\\/]([^\\/]+))?/;
 
-/** Whether a path inside a package is needed on this platform. */
-function forThisPlatform(pathInPackage: string): boolean {
+/** Source maps only serve debuggers: they are 40 % of the TF.js packages. */
+const SOURCE_MAP = /\.[cm]?js\.map$/;
+
+/** Whether a path inside a package is needed to run it on this platform. */
+function neededHere(pathInPackage: string): boolean {
+  if (SOURCE_MAP.test(pathInPackage)) return false;
   const match = NATIVE_BINARIES.exec(pathInPackage);
   if (!match) return true;
   const [, platform, arch] = match;
@@ -45,7 +49,7 @@ export function copyRuntimePackages(names: string[], root: string, exportDir: st
       dereference: true,
       filter: (source) => {
         const inside = relative(folder, source);
-        return !inside.split(sep).includes('node_modules') && forThisPlatform(inside);
+        return !inside.split(sep).includes('node_modules') && neededHere(inside);
       },
     });
     const manifest = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
