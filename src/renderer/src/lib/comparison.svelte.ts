@@ -22,7 +22,8 @@ export const STRATEGIES = Object.keys(STRATEGY_INFO) as StrategyName[];
 /**
  * Episodes per shot count, or splits, when the form opens or switches mode: each strategy fits once
  * per episode or split, and a split holds every label, so fewer splits keep the run to a few
- * minutes on a small machine (see docs: measured on the demo and a 10-class project).
+ * minutes on a small machine. Every strategy, MobileNet, 2 shared CPU cores: 30 splits took 97 s
+ * (100: 325 s) on CIFAR-10 with 5 labels per class, features included, and 14 s on the demo.
  */
 export const DEFAULT_REPEATS: Record<ComparisonConfig['mode'], number> = { episodes: 100, splits: 30 };
 
