@@ -139,15 +139,17 @@ describe('comparison runs', () => {
   }, 120_000);
 
   it('can be cancelled: the run is kept as cancelled with the episodes it finished; one left running by a crash reopens as failed', async () => {
-    const { jobId, runId } = await studio.invoke('compare.start', { config: config({ repeats: 3000 }) });
-    await new Promise<void>((resolve) => {
+    // Listening from before the start: over cached features the first episodes are reported before the start returns.
+    const cancelled = new Promise<void>((resolve) => {
       const stop = studio.onEvent((e) => {
-        if (e.type === 'job.progress' && e.job.jobId === jobId && e.job.message.includes('episode 3 of')) {
+        if (e.type === 'job.progress' && e.job.kind === 'compare' && e.job.message.endsWith('episode 3 of 3000')) {
           stop();
-          void studio.invoke('jobs.cancel', { jobId }).then(() => resolve());
+          void studio.invoke('jobs.cancel', { jobId: e.job.jobId }).then(() => resolve());
         }
       });
     });
+    const { jobId, runId } = await studio.invoke('compare.start', { config: config({ repeats: 3000 }) });
+    await cancelled;
     await studio.idle();
     expect(progressOf(jobId).at(-1)!.state).toBe('cancelled');
     const run = await studio.invoke('compare.get', { id: runId });
