@@ -189,8 +189,9 @@ describe('a malformed teacher file', () => {
       env: { ...process.env, ATL_STUDIO_HOME: join(dir.path, 'home-broken') },
       encoding: 'utf8',
     });
-    const rows = JSON.parse(cli) as Array<{ id: string; problem?: string }>;
-    expect(rows.find((r) => r.id === 'bad_shape')?.problem).toMatch(/atl-teacher\.json: format/);
+    const rows = JSON.parse(cli) as Array<{ id: string; installed: boolean; problem?: string }>;
+    expect(rows.find((r) => r.id === 'bad_shape')).toMatchObject({ installed: false, problem: expect.stringMatching(/atl-teacher\.json: format/) });
+    expect(rows.find((r) => r.id === 'good_resnet')).toMatchObject({ installed: true });
     expect(rows.find((r) => r.id === 'good_resnet')?.problem).toBeUndefined();
   });
 });

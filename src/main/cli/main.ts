@@ -116,7 +116,8 @@ models.action(async (options: { json?: boolean }) => {
   try {
     const listed = [];
     for (const entry of teachers.store.list()) {
-      const base = { id: entry.id, name: entry.name, format: entry.format, installed: entry.dir !== null, default: entry.isDefault };
+      // A broken teacher is not installed for any use, as in the studio's own list.
+      const base = { id: entry.id, name: entry.name, format: entry.format, installed: entry.dir !== null && entry.problem === null, default: entry.isDefault };
       if (!entry.dir) {
         listed.push({ ...base, engine: null, layers: [], problem: `not installed: run \`atl-studio models fetch ${entry.id}\`` });
         continue;
