@@ -75,8 +75,8 @@ describe('predicting, accepting and labeling next', () => {
     const rows = await head.getByTestId('head-quality-row').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent?.trim())));
     expect(rows.map((r) => r[0])).toEqual(['circle', 'square', 'triangle', 'star']);
     for (const [, precision, recall] of rows) {
-      expect(precision).toMatch(/^(\d{1,3}\.\d %|—)$/);
-      expect(recall).toMatch(/^\d{1,3}\.\d %$/); // every class has held-out labels
+      expect(precision).toMatch(/^(\d{1,3}\.\d\u00a0%|—)$/);
+      expect(recall).toMatch(/^\d{1,3}\.\d\u00a0%$/); // every class has held-out labels
     }
     // The matrix: 4 × 4 counts, summing to what the head was cross-validated on.
     const counts = await head.getByTestId('head-confusion').locator('tbody td').allTextContents();
@@ -105,7 +105,7 @@ describe('predicting, accepting and labeling next', () => {
     let right = 0;
     for (const t of unlabeled) {
       expect(t.predictedClassId, t.name).not.toBe('');
-      expect(t.confidence, t.name).toMatch(/^\d{1,3}%$/);
+      expect(t.confidence, t.name).toMatch(/^\d{1,3}\u00a0%$/);
       expect(t.source).toBe('');
       const shape = shapeOf.get(t.name)!;
       expect(t.prediction).toMatch(/^(circle|square|triangle|star)$/);
@@ -150,7 +150,7 @@ describe('predicting, accepting and labeling next', () => {
     await page.keyboard.press('a');
     await expect.poll(() => tile(target.id).getAttribute('data-source')).toBe('prediction');
     expect(await tile(target.id).getAttribute('data-class-id')).toBe(target.predictedClassId);
-    expect(await tile(target.id).getByTestId('tile-accepted').textContent()).toMatch(/accepted/);
+    expect(await tile(target.id).getByTestId('tile-accepted').getAttribute('aria-label')).toBe('accepted prediction');
     const [row] = (await session.studio.invoke('images.list', { filter: { kind: 'all' }, sort: 'import' })).filter((r) => r.id === target.id);
     expect(row).toMatchObject({ classId: Number(target.predictedClassId), source: 'prediction' });
     // The cursor moved on, as after a number key.
@@ -215,7 +215,7 @@ describe('predicting, accepting and labeling next', () => {
     await tile(target.id).click();
     await page.keyboard.press(' ');
     const preview = page.getByTestId('preview');
-    await expect.poll(() => preview.getByTestId('preview-prediction').textContent()).toMatch(/predicted (circle|square|triangle|star) · \d{1,3} %/);
+    await expect.poll(() => preview.getByTestId('preview-prediction').textContent()).toMatch(/predicted (circle|square|triangle|star) · \d{1,3}\u00a0%/);
     await page.screenshot({ path: join(SCREENSHOTS, 'e2e-predict-preview.png') });
     await page.keyboard.press('Escape');
     await expect.poll(() => preview.count()).toBe(0);

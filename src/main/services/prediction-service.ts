@@ -161,7 +161,9 @@ export class PredictionService {
         const p = poolIndex.get(pick.row)!;
         const k = classNames.length;
         const top = [...probabilities.subarray(p * k, (p + 1) * k)].map((v, c) => [v, c] as const).sort((a, b) => b[0] - a[0]);
-        reasons.push(`uncertain between ${classNames[top[0][1]]} (${Math.round(100 * top[0][0])} %) and ${classNames[top[1][1]]} (${Math.round(100 * top[1][0])} %)`);
+        // A no-break space before each "%": the panel wraps these lines, never between a number and its unit.
+        const share = (q: number) => `${Math.round(100 * q)}\u00a0%`;
+        reasons.push(`uncertain between ${classNames[top[0][1]]} (${share(top[0][0])}) and ${classNames[top[1][1]]} (${share(top[1][0])})`);
       }
       reasons.push(pick.novelty > 0.66 ? 'unlike the labeled images' : pick.novelty > 0.33 ? 'somewhat unlike the labeled images' : 'near labeled images');
       return { imageId: images[item].id, path: images[item].path, score: pick.score, reason: reasons.join('; ') };

@@ -7,6 +7,7 @@ import type { MatrixDataPoint } from 'chartjs-chart-matrix';
 import type { ComparisonCell, ComparisonDetail, StrategyName } from '../../../shared/contract';
 import { fade, seriesColor, strategyColors, type ChartTheme } from './charts';
 import { STRATEGIES } from './comparison.svelte';
+import { percent } from './format';
 
 /** A fraction as a percentage with one decimal: 0.6321 → "63.2". */
 export const pct = (fraction: number) => (fraction * 100).toFixed(1);
@@ -87,7 +88,7 @@ export function accuracyChart(detail: ComparisonDetail, theme: ChartTheme): Char
           callbacks: {
             label: (item) => {
               const cell = cells[Math.floor(item.datasetIndex / 3)][item.dataIndex];
-              return cell ? `${cell.strategy}: ${pct(cell.mean)} ± ${pct(cell.ci95)} %` : '';
+              return cell ? `${cell.strategy}: ${pct(cell.mean)} ± ${percent(cell.ci95, 1)}` : '';
             },
           },
         },
@@ -136,7 +137,7 @@ export function profileChart(detail: ComparisonDetail, theme: ChartTheme): Chart
           callbacks: {
             label: (item) => {
               const ci = datasets[item.datasetIndex].ci[item.dataIndex];
-              return `${item.dataset.label}: ${(item.raw as number).toFixed(1)} ± ${pct(ci)} %`;
+              return `${item.dataset.label}: ${(item.raw as number).toFixed(1)} ± ${percent(ci, 1)}`;
             },
           },
         },
@@ -267,7 +268,7 @@ export function confusionChart(
             title: () => '',
             label: (item) => {
               const cell = data[item.dataIndex];
-              const share = rowTotals[cell.t] > 0 ? ` (${pct(cell.v / rowTotals[cell.t])} % of ${cell.y})` : '';
+              const share = rowTotals[cell.t] > 0 ? ` (${percent(cell.v / rowTotals[cell.t], 1)} of ${cell.y})` : '';
               return `${cell.y} → ${cell.x}: ${cell.v} ${cell.v === 1 ? 'query' : 'queries'}${share}`;
             },
           },

@@ -7,6 +7,14 @@ export function duration(seconds: number | null): string {
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
 }
 
+/**
+ * A fraction as a percentage for people: percent(0.438) → "44 %", percent(0.6321, 1) → "63.2 %".
+ * A no-break space joins the number to its "%", so that a line never breaks between them.
+ */
+export function percent(fraction: number, digits = 0): string {
+  return `${(fraction * 100).toFixed(digits)}\u00a0%`;
+}
+
 /** Image counts run into the thousands: "1,234" in the user's locale. */
 export function count(n: number): string {
   return n.toLocaleString();
