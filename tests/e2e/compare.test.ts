@@ -30,6 +30,9 @@ afterAll(() => session?.close());
 
 const SHOTS = [1, 3];
 
+/** A strategy's one-line explanation as the page shows it: its `code` spans without their backticks. */
+const shownInfo = (strategy: keyof typeof STRATEGY_INFO) => STRATEGY_INFO[strategy].replaceAll('`', '');
+
 /** Every result cell as the table shows it: strategy, shots and the mean's text. */
 function readTable(table: Locator) {
   return table.getByTestId('result-cell').evaluateAll((cells) =>
@@ -94,7 +97,7 @@ describe('comparing strategies', () => {
     );
     // What each strategy does is written beside it, not only on hover.
     const form = view.getByTestId('compare-form');
-    expect(await form.getByTestId('strategy-info').allTextContents()).toEqual(STRATEGY_NAMES.map((s) => STRATEGY_INFO[s]));
+    expect(await form.getByTestId('strategy-info').allTextContents()).toEqual(STRATEGY_NAMES.map(shownInfo));
     for (const info of await form.getByTestId('strategy-info').all()) expect(await info.isVisible()).toBe(true);
     // Splits have their own default count (each split holds every label), and episodes get theirs back.
     await view.getByTestId('compare-mode-splits').check();
@@ -149,7 +152,7 @@ describe('comparing strategies', () => {
     const [verdictTop, tableTop] = await Promise.all([verdict.boundingBox(), table.boundingBox()]);
     expect(verdictTop!.y).toBeLessThan(tableTop!.y);
     // Each row of the results says what its strategy does.
-    expect(await table.getByTestId('strategy-info').allTextContents()).toEqual(STRATEGY_NAMES.map((s) => STRATEGY_INFO[s]));
+    expect(await table.getByTestId('strategy-info').allTextContents()).toEqual(STRATEGY_NAMES.map(shownInfo));
     await page.screenshot({ path: join(SCREENSHOTS, 'e2e-compare-dark.png') });
   });
 
@@ -202,12 +205,12 @@ describe('comparing strategies', () => {
   it('trains a head with atl and lists it with its cross-validated accuracy', async () => {
     const panel = page.getByTestId('heads-panel');
     await panel.getByTestId('head-strategy').selectOption('atl');
-    expect(await panel.getByTestId('head-strategy-info').textContent()).toContain(STRATEGY_INFO.atl);
+    expect(await panel.getByTestId('head-strategy-info').textContent()).toContain(shownInfo('atl'));
     await panel.getByTestId('head-train').click();
     const head = panel.getByTestId('head-item');
     await expect.poll(() => head.count(), { timeout: 120_000, interval: 1000 }).toBe(2);
     expect(await head.first().textContent()).toMatch(/atl/);
-    expect((await head.first().getByTestId('head-accuracy').textContent())?.trim()).toMatch(/^\d{1,3}\.\d( ± \d+\.\d)? %/);
+    expect((await head.first().getByTestId('head-accuracy').textContent())?.trim()).toMatch(/^\d{1,3}\.\d(\u00a0±\u00a0\d+\.\d)?\u00a0%/);
     expect(await panel.getByTestId('head-error').count()).toBe(0);
     const [stored] = await session.studio.invoke('heads.list', {});
     expect(stored).toMatchObject({ strategy: 'atl', modelId: 'mobilenet_v1_0.75_224', cvAccuracy: expect.any(Number) });
