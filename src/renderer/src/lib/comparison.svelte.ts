@@ -13,6 +13,7 @@ import type {
   TeacherInfo,
 } from '../../../shared/contract';
 import { STRATEGY_INFO } from '../../../shared/strategies';
+import { comparisonVerdict } from '../../../shared/verdict';
 import { call } from './api';
 import { isTerminal, studio, type ChangeKind, type StudioListener } from './studio.svelte';
 
@@ -208,6 +209,9 @@ class Comparison implements StudioListener {
     const detail = await this.getRun(id);
     if (!detail || request !== this.detailRequest) return;
     this.primary = detail;
+    // The heads panel offers to train what the run shown recommends.
+    const recommended = comparisonVerdict(detail.cells)?.strategy;
+    if (recommended) this.trainStrategy = recommended;
     if (this.secondary?.id === id) this.secondary = null;
   }
 
@@ -246,6 +250,8 @@ class Comparison implements StudioListener {
   /** Trains a head on every label: by default the panel's strategy with the form's teacher. */
   async train(strategy = this.trainStrategy, modelId = this.form.modelId, from = 'panel'): Promise<void> {
     this.trainFrom = from;
+    // The panel's menu follows: trained from a verdict or a Retrain, it now names that strategy.
+    this.trainStrategy = strategy;
     if (!modelId) {
       this.trainError = 'Choose an installed teacher in the form above.';
       return;
