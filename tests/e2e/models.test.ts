@@ -38,6 +38,14 @@ describe('Models view', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'e2e-models.png') });
     const status = await session.studio.invoke('features.status', { modelId: 'resnet20_cifar10', pooling: 'spatial' });
     expect(status).toMatchObject({ images: 96, cached: 96 });
+    // Nothing left to extract, and the button says so; an image imported later brings it back.
+    const extract = page.getByTestId('extract-start');
+    expect(await extract.isDisabled()).toBe(true);
+    expect(await extract.getAttribute('title')).toMatch(/Every image has its features cached/);
+    await session.studio.invoke('import.start', { paths: [join(CIFAR10_MINI, 'cat', '0000.jpg')], labelsFromFolders: false });
+    await session.studio.idle();
+    await expect.poll(() => page.getByTestId('features-status').textContent(), { timeout: 30_000 }).toMatch(/96 of 97/);
+    expect(await extract.isDisabled()).toBe(false);
   });
 
   it('moves the cached count while the extraction runs, not only at its end', async () => {
