@@ -112,6 +112,15 @@ describe('a new user, from the demo to a classifier running outside the studio',
     await expect.poll(() => page.getByTestId('features-status').textContent(), { timeout: 60_000 }).toMatch(/0 of 30 images cached/);
     await page.getByTestId('extract-start').click();
     await expect.poll(() => page.getByTestId('features-status').textContent(), { timeout: 90_000, interval: 500 }).toMatch(/30 of 30 images cached/);
+    // Every image cached: nothing left to extract, and the button says so (models.test.ts sees it come back).
+    expect.soft(await page.getByTestId('extract-start').isDisabled()).toBe(true);
+    expect.soft(await page.getByTestId('extract-start').getAttribute('title')).toMatch(/Every image has its features cached/);
+    // ONNX Runtime on the CPU is the usual case without a GPU: information, with the reason kept, not a warning.
+    const engine = page.getByTestId('teacher-engine');
+    if (/onnxruntime · cpu/.test((await engine.textContent())!)) {
+      expect.soft(await engine.getAttribute('data-kind')).toBe('info');
+      expect.soft(await engine.textContent()).toMatch(/Running on CPU \(ONNX Runtime\)\. For a GPU: .*CUDA/);
+    }
     await shot('06-extracted');
     await page.keyboard.press('Escape');
     await expect.poll(() => page.getByTestId('models-view').count()).toBe(0);
@@ -129,6 +138,11 @@ describe('a new user, from the demo to a classifier running outside the studio',
     expect(await view.getByTestId('compare-error').count()).toBe(0);
     expect(await view.getByTestId('comparison-result').getAttribute('data-status')).toBe('completed');
     expect(await view.getByTestId('run-used').textContent()).toMatch(/3-way/);
+    // What each strategy does, in the form and the table: strategy names as code, never raw backticks.
+    const infos = view.getByTestId('strategy-info');
+    expect.soft(await infos.count()).toBe(14);
+    expect.soft((await infos.allTextContents()).filter((text) => text.includes('`'))).toEqual([]);
+    expect.soft(await view.locator('[data-testid="strategy-info"] code').allTextContents()).toEqual(['atl', 'atl']);
     await shot('07-comparison');
   });
 
@@ -138,6 +152,10 @@ describe('a new user, from the demo to a classifier running outside the studio',
     const recommended = /^Train `?([\w-]+)`?$/.exec((await train.textContent())!.trim())![1];
     // The verdict names the same strategy, and says why in words.
     expect(await result.textContent()).toMatch(new RegExp(`Train \`?${recommended}\`?: (no strategy is reliably better|\\+\\d+\\.\\d points over)`));
+    expect.soft(await result.getByTestId('verdict').textContent()).not.toContain('`');
+    // The heads panel offers the recommended strategy too (it offered `atl` whatever the verdict).
+    const strategyMenu = page.getByTestId('heads-panel').getByTestId('head-strategy');
+    expect.soft(await strategyMenu.inputValue()).toBe(recommended);
     await shot('08-verdict');
     await train.click();
 
@@ -146,6 +164,9 @@ describe('a new user, from the demo to a classifier running outside the studio',
     expect(await panel.getByTestId('head-error').count()).toBe(0);
     const [stored] = await session.studio.invoke('heads.list', {});
     expect(stored.strategy).toBe(recommended);
+    // The panel names the strategy just trained, and says what it does without raw backticks.
+    expect.soft(await panel.getByTestId('head-strategy').inputValue()).toBe(recommended);
+    expect.soft(await panel.getByTestId('head-strategy-info').textContent()).not.toContain('`');
     await shot('09-trained');
   });
 
@@ -177,7 +198,22 @@ describe('a new user, from the demo to a classifier running outside the studio',
     await page.keyboard.press('a');
     await expect.poll(() => tile(target.id).getAttribute('data-source')).toBe('prediction');
     expect(await tile(target.id).getAttribute('data-class-id')).toBe(String(target.predictedClassId));
-    expect(await tile(target.id).getByTestId('tile-accepted').textContent()).toMatch(/accepted/);
+    expect.soft(await tile(target.id).getByTestId('tile-accepted').getAttribute('aria-label')).toBe('accepted prediction');
+    // The class name stays whole beside the mark (it was cut to "air…" beside "✓ accepted").
+    const name = tile(target.id).locator('[data-testid="tile-label"] .leaf');
+    expect.soft(await name.evaluate((el) => [el.textContent, el.scrollWidth <= el.clientWidth])).toEqual([
+      (await session.studio.invoke('classes.list', {})).find((c) => c.id === target.predictedClassId)!.name,
+      true,
+    ]);
+    // The class panel says what its numbers are: 7 labeled = 6 shots (by hand) + 1 accepted prediction.
+    const row = page.locator(`[data-testid="class-item"][data-class-id="${target.predictedClassId}"]`);
+    const total = LABELED_PER_CLASS + 1;
+    expect.soft(await row.getByTestId('class-count').textContent()).toBe(String(total));
+    expect.soft(await row.getByTestId('class-shots').textContent()).toMatch(new RegExp(`^\\s*${LABELED_PER_CLASS} shots\\s\\+ 1 accepted\\s*$`));
+    expect.soft(await row.getByTestId('class-shots').evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+    expect
+      .soft(await row.getByTestId('class-count').getAttribute('title'))
+      .toMatch(new RegExp(`^${total} images have this label: ${LABELED_PER_CLASS} labeled by hand .*, 1 accepted prediction$`));
     await shot('11-accepted');
   });
 
@@ -186,6 +222,22 @@ describe('a new user, from the demo to a classifier running outside the studio',
     const panel = page.getByTestId('label-next');
     expect(await panel.getByTestId('label-next-mode').textContent()).toMatch(/least sure/);
     await expect.poll(() => panel.getByTestId('suggestion').count(), { timeout: 60_000, interval: 500 }).toBeGreaterThan(0);
+    // Reasons wrap, but never between a number and its "%" ("frog (44 ⏎ %)"): a no-break space joins them.
+    const reasons = (await panel.getByTestId('suggestion').allTextContents()).join('\n');
+    expect.soft(reasons).toMatch(/\d\u00a0%/);
+    expect.soft(reasons).not.toMatch(/\d[ \t\n]+%/);
+    // Beside the panel, at 1400 × 900, the grid's toolbar keeps to one line and the head chip is whole.
+    const toolbarRows = await page.getByTestId('grid-toolbar').evaluate((bar) => {
+      const middles = [...bar.children].map((c) => c.getBoundingClientRect()).filter((r) => r.width > 0).map((r) => Math.round(r.top + r.height / 2));
+      return new Set(middles).size;
+    });
+    expect.soft(toolbarRows, 'toolbar lines').toBe(1);
+    const chipName = page.getByTestId('head-chip-name');
+    expect.soft(await chipName.evaluate((el) => [el.textContent, el.scrollWidth <= el.clientWidth])).toEqual([
+      (await session.studio.invoke('heads.list', {}))[0].strategy,
+      true,
+    ]);
+    expect.soft(await page.getByTestId('predicted-count').evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
     const first = panel.getByTestId('suggestion').first();
     const id = Number(await first.getAttribute('data-image-id'));
     await first.click();
