@@ -58,7 +58,7 @@ function answerColumn(column: readonly VerdictCell[]): ColumnAnswer {
   const chosen = winner && better.includes(winner) ? winner : better[0];
   const low = chosen.deltaVsPenultimate - chosen.deltaCi95;
   const high = chosen.deltaVsPenultimate + chosen.deltaCi95;
-  let reason = `${points(chosen.deltaVsPenultimate)} points over \`${BASELINE}\` ${at} (95 % CI ${points(low)} to ${points(high)})`;
+  let reason = `${points(chosen.deltaVsPenultimate)} points over \`${BASELINE}\` ${at} (95\u00a0% CI ${points(low)} to ${points(high)})`; // no line break inside "95 %"
   if (!winner) {
     const runnerUp = column.filter((c) => c !== chosen).sort((a, b) => b.mean - a.mean)[0];
     reason += `; \`${runnerUp.strategy}\` is not reliably different`;

@@ -26,21 +26,21 @@ describe('comparisonVerdict', () => {
 
   it('recommends the column winner with its paired difference to penultimate and that CI', () => {
     const verdict = comparisonVerdict([cell('penultimate', 5, 70), cell('atl', 5, 85, 15, 2, true), cell('head2toe', 5, 75, 5, 2)]);
-    expect(verdict?.text).toBe('Train `atl`: +15.0 points over `penultimate` at 5 labels per class (95 % CI +13.0 to +17.0)');
+    expect(verdict?.text).toBe('Train `atl`: +15.0 points over `penultimate` at 5 labels per class (95\u00a0% CI +13.0 to +17.0)');
     expect(verdict).toMatchObject({ strategy: 'atl', kind: 'better', notes: [] });
   });
 
   it('with overlapping CIs and no winner, takes the best mean of those reliably ahead of penultimate and says the runner-up is as good', () => {
     const verdict = comparisonVerdict([cell('penultimate', 5, 70), cell('atl', 5, 80, 10, 3), cell('head2toe', 5, 79, 9, 3), cell('ncm', 5, 71, 1, 3)]);
     expect(verdict?.text).toBe(
-      'Train `atl`: +10.0 points over `penultimate` at 5 labels per class (95 % CI +7.0 to +13.0); `head2toe` is not reliably different',
+      'Train `atl`: +10.0 points over `penultimate` at 5 labels per class (95\u00a0% CI +7.0 to +13.0); `head2toe` is not reliably different',
     );
   });
 
   it('never recommends a best mean whose own difference to penultimate is not clear of 0', () => {
     const verdict = comparisonVerdict([cell('penultimate', 5, 70), cell('all-layers', 5, 74, 4, 5), cell('ncm', 5, 72, 2, 1)]);
     expect(verdict).toMatchObject({ strategy: 'ncm', kind: 'better' });
-    expect(verdict?.text).toMatch(/^Train `ncm`: \+2\.0 points over `penultimate` at 5 labels per class \(95 % CI \+1\.0 to \+3\.0\); `all-layers` is not reliably different$/);
+    expect(verdict?.text).toMatch(/^Train `ncm`: \+2\.0 points over `penultimate` at 5 labels per class \(95\u00a0% CI \+1\.0 to \+3\.0\); `all-layers` is not reliably different$/);
   });
 
   it('reads the column with the most labels per class, and notes the shot counts whose winner differs', () => {
@@ -56,7 +56,7 @@ describe('comparisonVerdict', () => {
       cell('atl', 3, 70, 10, 2, true),
     ]);
     expect(verdict).toMatchObject({ strategy: 'atl', shots: 5, kind: 'better' });
-    expect(verdict?.notes).toEqual(['At 1 label per class: `ncm`, +8.0 points over `penultimate` (95 % CI +4.0 to +12.0)']);
+    expect(verdict?.notes).toEqual(['At 1 label per class: `ncm`, +8.0 points over `penultimate` (95\u00a0% CI +4.0 to +12.0)']);
   });
 
   it('notes a shot count where nothing beats penultimate', () => {
@@ -83,6 +83,6 @@ describe('comparisonVerdict', () => {
 
   it('names splits of all labels as such', () => {
     const verdict = comparisonVerdict([cell('penultimate', 0, 70), cell('atl', 0, 90, 20, 5, true)]);
-    expect(verdict?.text).toBe('Train `atl`: +20.0 points over `penultimate` on held-out splits of all labels (95 % CI +15.0 to +25.0)');
+    expect(verdict?.text).toBe('Train `atl`: +20.0 points over `penultimate` on held-out splits of all labels (95\u00a0% CI +15.0 to +25.0)');
   });
 });
