@@ -59,9 +59,10 @@ export interface AtlOptions {
 
 /**
  * ε = 0 and up to 8 candidates: averaging several good blocks' distances cancels part of their
- * errors even where 25 held-out examples are too few to show a gain of one more. guardT = 1.645,
- * the one-sided 5 % level: conventional, and strict enough that the optimism of picking the best of
- * dozens of candidates on the same examples rarely passes it. oneShotMinLayers = 4: in the teacher's
+ * errors even where 25 held-out examples are too few to show a gain of one more. guardT = 1.645 is
+ * a tuned threshold, not a 5 % test (it is the normal's one-sided 5 % point; Student's t with ~24
+ * degrees of freedom needs ≈ 1.71, and the set is the best of many on the same examples): strict
+ * enough that the optimism of picking the best of dozens of candidates rarely passes it. oneShotMinLayers = 4: in the teacher's
  * own domain one to three of its last spatial candidates spread the support more than its
  * penultimate (ResNet-56 on CIFAR-10, development episodes; five at most), out of its domain more
  * (see docs/atl.md, "One shot per class"). foreignMinLayers = 4: the same count as a domain check
