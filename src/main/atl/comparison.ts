@@ -6,7 +6,7 @@
  * confusion counts, the most often misclassified images, and each candidate's profile.
  */
 import type { ComparisonConfig, StrategyName } from '../../shared/contract';
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 import { meanCi95, mixSeed, pairedDifference, sampleEpisodes, stratifiedSplits, type Episode } from './episodes';
 import { layerProfile, runEpisodesAsync, summarize, type LayerProfilePoint, type StrategyResult, type StrategyRun } from './evaluate';
 import type { FeatureSet } from './features';

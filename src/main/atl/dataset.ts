@@ -5,7 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { dirname, extname, join, relative, sep } from 'node:path';
 import { IMAGE_EXTENSIONS } from '../services/image-decoding';
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 
 export interface LabeledImage {
   path: string;

@@ -4,7 +4,7 @@
  * cancels how hard each episode happened to be.
  */
 import { seededRandom } from '../../shared/seeded-random';
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 
 /** One seed from several numbers (e.g. the user's seed and the shot count), hashed so nearby inputs differ widely. */
 export function mixSeed(...parts: number[]): number {

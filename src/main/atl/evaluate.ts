@@ -2,7 +2,7 @@
  * Runs strategies over episodes: each fits on the episode's support and is scored on its queries.
  * Strategies never see query labels; they are used here only to count correct predictions.
  */
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 import type { Episode } from './episodes';
 import { meanCi95, pairedDifference } from './episodes';
 import type { FeatureSet } from './features';

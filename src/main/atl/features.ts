@@ -5,7 +5,7 @@
  * the training rows' mean and L2-normalized per row (SimpleShot's CL2N; Head2Toe's per-layer
  * `unit_vector`, plus centering), then the chosen blocks are concatenated.
  */
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 import type { Pooling } from '../features/pooling-spec';
 import { matrix, type Matrix } from './matrix';
 

@@ -12,7 +12,7 @@
  * about n·classes active groups, so the working set stays small while the full gradient over
  * thousands of features is computed only once per round.
  */
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 import { addScaled, checkRows, classCount, dotWeights, gram, largestEigenvalue, matrix, type Matrix } from './matrix';
 
 export interface GroupLassoOptions {

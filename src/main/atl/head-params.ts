@@ -9,7 +9,7 @@
  * A nearest-class-mean head is linear too: −‖x − μ‖² = 2μ·x − ‖μ‖² − ‖x‖², and ‖x‖² is the same
  * for every class, so coef = 2μ and intercept = −‖μ‖² give the same argmax and the same softmax.
  */
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 import { BlockNormalizer, type BlockWeighting, type FeatureSet } from './features';
 import { selectColumns } from './group-lasso';
 import { linearScores, type LogisticRegression } from './logistic-regression';

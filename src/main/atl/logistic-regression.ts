@@ -10,7 +10,7 @@
  */
 import { minimizeLbfgs } from './lbfgs';
 import { accuracy, addScaled, argmaxRows, checkRows, classCount, dotWeights, gram, matrix, symmetricEigen, type Matrix } from './matrix';
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 
 export interface LogisticRegressionOptions {
   /** Inverse penalty strength, as scikit-learn's `C`. */

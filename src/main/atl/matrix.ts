@@ -3,7 +3,7 @@
  * symmetric eigendecomposition, and label helpers. Features stay float32 (half the memory
  * traffic); sums and anything solved are float64.
  */
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 
 /**
  * Row-major `rows × cols`, always float32: the hot loops then see one array type (V8 keeps them

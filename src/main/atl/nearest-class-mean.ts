@@ -4,7 +4,7 @@
  * mean, L2-normalize: `BlockNormalizer`) this is SimpleShot (Wang et al. 2019, "CL2N").
  */
 import { accuracy, addScaled, argmaxRows, checkRows, classCount, dot, dotWeights, type Matrix } from './matrix';
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 
 export class NearestClassMean {
   /** `classes × features`, row-major. */

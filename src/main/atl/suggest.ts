@@ -5,7 +5,7 @@
  * repeats itself nor spends labels on images the head already gets right. Without a head (cold
  * start), diversity alone.
  */
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 import type { Matrix } from './matrix';
 
 export interface SuggestOptions {

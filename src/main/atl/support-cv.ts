@@ -8,7 +8,7 @@
  * t statistic that the ATL guard compares sets with; and, for one shot per class, where nothing can
  * be held out, how alike a candidate finds the support's examples (`meanPairwiseCosine`).
  */
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 import { addScaled, dot, dotWeights, type Matrix } from './matrix';
 
 export interface FoldOptions {

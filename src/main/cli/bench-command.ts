@@ -17,7 +17,7 @@ import { parseStrategyNames, STRATEGY_NAMES, type StrategyName } from '../atl/st
 import { FeatureCache } from '../features/feature-cache';
 import { ModelStore } from '../models/model-store';
 import { TeacherService } from '../models/teacher-service';
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 import { defaultHome } from '../services/settings-service';
 import { checkedFlag, integerFlag, integerListFlag } from './flags';
 

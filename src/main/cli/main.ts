@@ -6,7 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { errorMessage, StudioError } from '../services/errors';
+import { errorMessage, StudioError } from '../core/errors';
 import type { ImportProgress } from '../services/import-service';
 import { Pooling } from '../../shared/contract';
 import { ModelStore } from '../models/model-store';

@@ -3,7 +3,7 @@
  * modules (better-sqlite3, sharp) then run under the Node they were installed for, and long work
  * never blocks Electron's main thread. Talks over the fork's IPC channel (host-protocol.ts).
  */
-import { errorMessage } from '../services/errors';
+import { errorMessage } from '../core/errors';
 import { defaultHome } from '../services/settings-service';
 import { Studio } from '../services/studio';
 import type { HostMessage, HostRequest } from './host-protocol';

@@ -3,7 +3,7 @@
  * run a preprocessed batch once and get back the raw internal feature maps asked for. Pooling them
  * into vectors is left to `pooling.ts`, so one run can feed several pooling choices.
  */
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 import type { PreprocessSpec } from './preprocess';
 
 export interface EngineDescription {

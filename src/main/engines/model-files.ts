@@ -10,7 +10,7 @@ import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import type { z } from 'zod';
-import { StudioError, errorMessage } from '../services/errors';
+import { StudioError, errorMessage } from '../core/errors';
 
 /** Protobuf's own limit on one message: an .onnx file holding its weights inline is at most this big. */
 const MAX_ONNX_BYTES = 2 * 1024 ** 3;

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { StudioError, errorMessage } from '../services/errors';
+import { StudioError, errorMessage } from '../core/errors';
 import {
   checkBatch,
   describeLayers,

@@ -4,7 +4,7 @@
  */
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 
 const { onnx } = onnxProto;
 export const OPSET = 13;

@@ -4,7 +4,7 @@
  * explicit data rather than code spread over the engines.
  */
 import sharp, { type OutputInfo } from 'sharp';
-import { StudioError, errorMessage } from '../services/errors';
+import { StudioError, errorMessage } from '../core/errors';
 import { PIXEL_LIMIT } from '../services/image-decoding';
 
 /** 'stretch' resizes to the input size ignoring aspect; 'center-crop' fills it and crops the overflow. */

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 import type { TeacherLayers } from './feature-extractor';
 import { containedFile, readJsonFile, readJsonObject } from './model-files';
 import type { PreprocessSpec } from './preprocess';

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { loadLayersModel, model as functionalModel, type LayersModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { StudioError, errorMessage } from '../services/errors';
+import { StudioError, errorMessage } from '../core/errors';
 import {
   checkBatch,
   describeLayers,

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
-import { StudioError, errorMessage } from '../services/errors';
+import { StudioError, errorMessage } from '../core/errors';
 import {
   checkBatch,
   describeLayers,

@@ -4,7 +4,7 @@
  * model fails the same way on either route.
  */
 import { dirname, join } from 'node:path';
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 import { containedFile, readJsonObject, readRegularFileInto, type ContainedFile } from './model-files';
 
 /** The most weight bytes a teacher may declare: ResNet-152 holds 240 MB, and memory must hold them twice. */

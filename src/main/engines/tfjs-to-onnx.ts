@@ -11,7 +11,7 @@
  * pads with TF's rule (the odd pixel goes at the bottom/right), and axes map from NHWC to NCHW.
  */
 import type { onnx as Onnx } from 'onnx-proto';
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 import { float, GraphBuilder, int, ints } from './onnx-graph';
 import { elementCount, isObject, readLayersModelFiles, weightsByName } from './tfjs-layers-files';
 

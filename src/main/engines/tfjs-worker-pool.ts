@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 import { checkBatch, type EngineDescription, type FeatureExtractor, type FeatureLayer, type FeatureMap } from './feature-extractor';
 import { imageLength, type PreprocessSpec } from './preprocess';
 import type { TeacherSpec } from './teachers';

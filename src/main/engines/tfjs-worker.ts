@@ -5,7 +5,7 @@
  * buffers, not copies.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { errorMessage, StudioError } from '../services/errors';
+import { errorMessage, StudioError } from '../core/errors';
 import type { FeatureExtractor } from './feature-extractor';
 import type { TeacherSpec } from './teachers';
 import type { WorkerReply, WorkerRequest } from './tfjs-worker-protocol';

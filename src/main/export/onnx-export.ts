@@ -16,7 +16,7 @@ import { cellBounds } from '../engines/pooling';
 import type { TeacherSpec } from '../engines/teachers';
 import { convertTfjsLayersModel } from '../engines/tfjs-to-onnx';
 import { spatialGrid } from '../features/pooling-spec';
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 
 const { onnx } = onnxProto;
 export const PROBABILITIES = 'probabilities';

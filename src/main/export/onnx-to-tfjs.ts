@@ -23,7 +23,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 import { permute } from '../engines/tfjs-to-onnx';
 import { GraphDefBuilder, attr, sanitizeNodeName, tensorShape, type WeightEntry } from './onnx-to-tfjs-graphdef';
 

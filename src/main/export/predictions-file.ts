@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import type { ExportResult } from '../../shared/contract';
 import type { Project } from '../services/project';
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 
 export interface PredictionRecord {
   path: string;

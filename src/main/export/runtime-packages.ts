@@ -6,7 +6,7 @@
  */
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 
 /** onnxruntime-node ships its native libraries per platform, in bin/napi-v6/<platform>/<arch>. */
 const NATIVE_BINARIES = /^bin[\\/]napi-v\d+[\\/]([^\\/]+)(?:[\\/]([^\\/]+))?/;

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import type { FeatureExtractor, FeatureLayer } from '../engines/feature-extractor';
 import { preprocessImage } from '../engines/preprocess';
-import { errorMessage } from '../services/errors';
+import { errorMessage } from '../core/errors';
 import { concatenated } from '../services/typed-blobs';
 import type { CachedVector, FeatureCache } from './feature-cache';
 import { poolMap, type Pooling } from './pooling-spec';

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
-import { StudioError } from '../services/errors';
+import { StudioError } from '../core/errors';
 
 export async function sha256OfFile(path: string): Promise<string> {
   const hash = createHash('sha256');

@@ -21,7 +21,7 @@ import {
   type TeacherSpec,
 } from '../engines/teachers';
 import { weightFilePaths } from '../engines/tfjs-layers-files';
-import { errorMessage, StudioError } from '../services/errors';
+import { errorMessage, StudioError } from '../core/errors';
 import { downloadVerified, sha256OfFile } from './download';
 
 /** The folder holding resources/: found upward, so it works from src/ (tsx) and from the out/ bundle. */

@@ -12,7 +12,7 @@ import type { EngineDescription, FeatureExtractor, FeatureLayer } from '../engin
 import { createOnnxExtractor } from '../engines/onnx-extractor';
 import type { TeacherSpec } from '../engines/teachers';
 import { teacherKey } from '../features/feature-cache';
-import { errorMessage, StudioError } from '../services/errors';
+import { errorMessage, StudioError } from '../core/errors';
 import { LAYER_CHOICES_DIR, type LoadedTeacher, type ModelStore } from './model-store';
 
 export interface OpenTeacher extends LoadedTeacher {

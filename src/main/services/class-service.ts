@@ -1,6 +1,6 @@
 /** Classes of a project: names, colors, hotkeys, order, and their label counts. */
 import type { ClassInfo } from '../../shared/contract';
-import { StudioError } from './errors';
+import { StudioError } from '../core/errors';
 import { getMeta, nowIso, setMeta, type ProjectDb } from './project-db';
 
 /** The highest class id ever given (meta key). */

@@ -7,7 +7,7 @@ import type { ComparisonConfig, ComparisonDetail, ComparisonSummary, RunStatus, 
 import { planComparison, runComparison } from '../atl/comparison';
 import type { FeatureLayer } from '../engines/feature-extractor';
 import type { OpenTeacher } from '../models/teacher-service';
-import { StudioError } from './errors';
+import { StudioError } from '../core/errors';
 import type { JobLeases } from './job-leases';
 import { loadLabeledFeatures } from './labeled-features';
 import type { Project } from './project';

@@ -13,7 +13,7 @@ import type { HeadParams } from '../atl/head-params';
 import { createStrategy } from '../atl/strategies';
 import type { FeatureLayer } from '../engines/feature-extractor';
 import type { OpenTeacher } from '../models/teacher-service';
-import { StudioError } from './errors';
+import { StudioError } from '../core/errors';
 import { loadLabeledFeatures } from './labeled-features';
 import type { Project } from './project';
 import { nowIso } from './meta';

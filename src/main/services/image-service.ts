@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { sep } from 'node:path';
 import sharp from 'sharp';
 import type { ImageDetail, ImageFilter, ImageRow, ImageSort } from '../../shared/contract';
-import { StudioError } from './errors';
+import { StudioError } from '../core/errors';
 import type { ProjectDb } from './project-db';
 import { PIXEL_LIMIT } from './image-decoding';
 

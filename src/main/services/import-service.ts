@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ImportFailure, ImportReport } from '../../shared/contract';
 import type { ClassService } from './class-service';
-import { errorMessage } from './errors';
+import { errorMessage } from '../core/errors';
 import { decodeForImport, IMAGE_EXTENSIONS, ImageRejected, MAX_FILE_BYTES, type DecodedImage } from './image-decoding';
 import type { JobLeases } from './job-leases';
 import type { LabelService } from './label-service';

@@ -4,7 +4,7 @@
  * A new action drops the undone ones (the redo branch), as in every editor.
  */
 import type { LabelChangeResult, LabelSource } from '../../shared/contract';
-import { StudioError } from './errors';
+import { StudioError } from '../core/errors';
 import { nowIso, type ProjectDb } from './project-db';
 
 interface Change {

@@ -13,7 +13,7 @@ import type { FeatureExtractor } from '../engines/feature-extractor';
 import type { ExtractionImage, ExtractionProgress } from '../features/extraction';
 import type { FeatureCache } from '../features/feature-cache';
 import type { OpenTeacher, TeacherService } from '../models/teacher-service';
-import { StudioError } from './errors';
+import { StudioError } from '../core/errors';
 import type { StoredHead } from './head-service';
 import type { Project } from './project';
 import { getMeta, setMeta } from './meta';

@@ -10,7 +10,7 @@ import { FEATURE_CACHE_SCHEMA } from '../features/feature-cache';
 import { COMPARISON_SCHEMA } from './comparison-service';
 import { HEADS_LABELS_FINGERPRINT, HEADS_SCHEMA } from './head-service';
 import { PREDICTIONS_SCHEMA } from './prediction-service';
-import { errorMessage, StudioError } from './errors';
+import { errorMessage, StudioError } from '../core/errors';
 
 // The services whose schemas are migrated here import these from './meta', not from this module: a
 // value import back into this module would be a cycle that leaves their schema undefined here.

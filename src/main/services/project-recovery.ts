@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { existsSync, rmSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { errorMessage, StudioError } from './errors';
+import { errorMessage, StudioError } from '../core/errors';
 import { APPLICATION_ID, openProjectDb, type ProjectDb } from './project-db';
 
 /** Leases name processes of the damaged file's past: none of them runs the new file's jobs. */

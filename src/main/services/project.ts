@@ -9,7 +9,7 @@ import { ClassService } from './class-service';
 import { ComparisonService } from './comparison-service';
 import { HeadService } from './head-service';
 import { PredictionService } from './prediction-service';
-import { StudioError } from './errors';
+import { StudioError } from '../core/errors';
 import { ImageService } from './image-service';
 import { ImportService } from './import-service';
 import { DEFAULT_LEASE_TIMINGS, JobLeases } from './job-leases';

@@ -26,7 +26,7 @@ import { planComparison } from '../atl/comparison';
 import { DEMO_SHAPES, writeDemoImages } from './demo-images';
 import { exportHead } from '../export/export-service';
 import { writePredictions } from '../export/predictions-file';
-import { errorMessage, StudioError } from './errors';
+import { errorMessage, StudioError } from '../core/errors';
 import type { PreprocessSpec } from '../engines/preprocess';
 import type { ExtractionProgress } from '../features/extraction';
 import { ModelStore, type TeacherEntry } from '../models/model-store';

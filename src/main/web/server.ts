@@ -16,7 +16,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import type { CallResponse, ErrorCode, MediaKind } from '../../shared/contract';
-import { errorMessage, StudioError } from '../services/errors';
+import { errorMessage, StudioError } from '../core/errors';
 import type { Studio } from '../services/studio';
 
 const COOKIE = 'atl_token';

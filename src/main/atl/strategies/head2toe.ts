@@ -11,7 +11,7 @@
  * reduce a lone feature to its sign, so the kept vector is L2-normalized as a whole instead (the
  * unit-norm input every head here gets).
  */
-import { StudioError } from '../../services/errors';
+import { StudioError } from '../../core/errors';
 import { BlockNormalizer, type FeatureSet } from '../features';
 import { GroupLassoLogisticRegression, selectColumns, type GroupLassoOptions } from '../group-lasso';
 import { LogisticRegression, type LogisticRegressionOptions } from '../logistic-regression';

@@ -1,5 +1,5 @@
 /** Every strategy by name, with its default hyper-parameters. */
-import { StudioError } from '../../services/errors';
+import { StudioError } from '../../core/errors';
 import { AllLayersStrategy } from './all-layers';
 import { AtlStrategy } from './atl';
 import { BestSingleStrategy } from './best-single';

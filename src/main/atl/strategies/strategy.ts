@@ -3,7 +3,7 @@
  * `fit` on the support, then `predict`), and the head most of them end in: chosen candidates
  * normalized (`BlockNormalizer`) and concatenated, then logistic regression or nearest class mean.
  */
-import { StudioError } from '../../services/errors';
+import { StudioError } from '../../core/errors';
 import { BlockNormalizer, type FeatureSet } from '../features';
 import { headParams, type HeadParams } from '../head-params';
 import { LogisticRegression, type LogisticRegressionOptions } from '../logistic-regression';
