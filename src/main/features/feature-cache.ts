@@ -8,26 +8,9 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import type { PreprocessSpec } from '../engines/preprocess';
+import { migration } from '../services/migrations';
 import { alignedCopy, blobOf } from '../services/typed-blobs';
 import type { Pooling } from './pooling-spec';
-
-export const FEATURE_CACHE_SCHEMA = `
-  CREATE TABLE IF NOT EXISTS feature_cache (
-    image_sha256 TEXT NOT NULL,
-    teacher_key TEXT NOT NULL,
-    layer TEXT NOT NULL,
-    pooling TEXT NOT NULL,
-    dim INTEGER NOT NULL,
-    vector BLOB NOT NULL,               -- float32, little-endian
-    PRIMARY KEY (image_sha256, teacher_key, layer, pooling)
-  ) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS feature_failures (
-    image_sha256 TEXT NOT NULL,
-    teacher_key TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    PRIMARY KEY (image_sha256, teacher_key)
-  ) WITHOUT ROWID;
-`;
 
 /** Bumped when decoding, preprocessing or pooling code changes what a vector holds. */
 export const FEATURE_PIPELINE_VERSION = 1;
@@ -52,7 +35,7 @@ export class FeatureCache {
   static openFile(path: string): FeatureCache {
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
-    db.exec(FEATURE_CACHE_SCHEMA);
+    db.exec(migration(2).sql); // a project's feature-cache tables (IF NOT EXISTS)
     return new FeatureCache(db);
   }
 

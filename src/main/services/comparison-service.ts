@@ -14,68 +14,6 @@ import type { Project } from './project';
 import { nowIso } from './meta';
 import type { ProjectDb } from './project-db';
 
-export const COMPARISON_SCHEMA = `
-  CREATE TABLE comparison_runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    finished_at TEXT,
-    status TEXT NOT NULL CHECK (status IN ('running','completed','cancelled','failed')),
-    config TEXT NOT NULL,               -- JSON ComparisonConfig
-    teacher_name TEXT NOT NULL,
-    teacher_key TEXT NOT NULL,
-    message TEXT,
-    classes TEXT,                       -- JSON [{id,name,color}]: the confusion matrices' order
-    timings TEXT                        -- JSON {featuresSeconds, strategiesSeconds, totalSeconds}
-  );
-  CREATE TABLE comparison_cells (
-    run_id INTEGER NOT NULL REFERENCES comparison_runs(id) ON DELETE CASCADE,
-    strategy TEXT NOT NULL,
-    shots INTEGER NOT NULL,
-    ways INTEGER NOT NULL,
-    queries INTEGER NOT NULL,
-    repeats INTEGER NOT NULL,
-    mean REAL NOT NULL,
-    ci95 REAL NOT NULL,
-    delta REAL NOT NULL,
-    delta_ci95 REAL NOT NULL,
-    winner INTEGER NOT NULL,
-    fit_seconds REAL NOT NULL,
-    layers_chosen TEXT NOT NULL,        -- JSON {candidate: fraction}
-    confusion TEXT NOT NULL,            -- JSON counts[true][predicted] in the run's class order
-    PRIMARY KEY (run_id, shots, strategy)
-  );
-  CREATE TABLE comparison_episodes (
-    run_id INTEGER NOT NULL REFERENCES comparison_runs(id) ON DELETE CASCADE,
-    strategy TEXT NOT NULL,
-    shots INTEGER NOT NULL,
-    episode INTEGER NOT NULL,
-    accuracy REAL NOT NULL,
-    PRIMARY KEY (run_id, shots, strategy, episode)
-  );
-  CREATE TABLE comparison_mistakes (
-    run_id INTEGER NOT NULL REFERENCES comparison_runs(id) ON DELETE CASCADE,
-    strategy TEXT NOT NULL,
-    shots INTEGER NOT NULL,
-    image_id INTEGER NOT NULL,          -- no foreign key: a deleted image leaves the run as it was
-    true_class_id INTEGER NOT NULL,
-    predicted_class_id INTEGER NOT NULL,
-    count INTEGER NOT NULL
-  );
-  CREATE INDEX comparison_mistakes_run ON comparison_mistakes(run_id);
-  CREATE TABLE comparison_profile (
-    run_id INTEGER NOT NULL REFERENCES comparison_runs(id) ON DELETE CASCADE,
-    candidate TEXT NOT NULL,
-    layer TEXT NOT NULL,
-    pooling TEXT NOT NULL,
-    depth INTEGER NOT NULL,
-    shots INTEGER NOT NULL,
-    mean REAL NOT NULL,
-    ci95 REAL NOT NULL,
-    PRIMARY KEY (run_id, shots, candidate)
-  );
-`;
-
 interface RunRow {
   id: number;
   name: string;

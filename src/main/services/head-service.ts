@@ -20,33 +20,6 @@ import { nowIso } from './meta';
 import { alignedCopy, blobOf, concatenated } from './typed-blobs';
 import type { ProjectDb } from './project-db';
 
-export const HEADS_SCHEMA = `
-  CREATE TABLE heads (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: predictions and the active head name heads by id
-    name TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    strategy TEXT NOT NULL,
-    model_id TEXT NOT NULL,
-    teacher_name TEXT NOT NULL,
-    teacher_sha256 TEXT NOT NULL,       -- of the weights: a head is only valid on these
-    teacher_key TEXT NOT NULL,          -- the feature-cache key (weights + preprocessing)
-    classes TEXT NOT NULL,              -- JSON [{id,name,labels}]: output index → class
-    candidates TEXT NOT NULL,           -- JSON Candidate[] in concatenation order
-    weighting TEXT NOT NULL,
-    means BLOB NOT NULL,                -- float64, the blocks' means concatenated
-    kept BLOB,                          -- int32 kept columns (head2toe), or NULL for all
-    coef BLOB NOT NULL,                 -- float64 classes × features
-    intercept BLOB NOT NULL,            -- float64 classes
-    cv_accuracy REAL,
-    cv_ci95 REAL,
-    cv_splits INTEGER NOT NULL,
-    cv_confusion TEXT                   -- JSON counts[true][predicted] over the splits' held-out images, head class order
-  );
-`;
-
-/** Migration: what tells a head trained on other labels than the project's now (see `labelsFingerprint`). */
-export const HEADS_LABELS_FINGERPRINT = `ALTER TABLE heads ADD COLUMN labels_fingerprint TEXT;`;
-
 /** Ten stratified splits holding out a quarter of each class: enough for a CI, quick for every strategy. */
 export const HEAD_CV = { splits: 10, testFraction: 0.25, seed: 1 };
 

@@ -20,20 +20,6 @@ import { getMeta, setMeta } from './meta';
 import { alignedCopy, blobOf } from './typed-blobs';
 import type { ProjectDb } from './project-db';
 
-export const PREDICTIONS_SCHEMA = `
-  CREATE TABLE predictions (
-    head_id INTEGER NOT NULL REFERENCES heads(id) ON DELETE CASCADE,
-    image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
-    class_id INTEGER NOT NULL,          -- the most probable class
-    confidence REAL NOT NULL,           -- its probability
-    probabilities BLOB NOT NULL,        -- float32, one per head class (the head's class order)
-    PRIMARY KEY (head_id, image_id)
-  );
-  CREATE INDEX predictions_image ON predictions(image_id);
-  -- Redo must know whether a change was a person's label or an accepted prediction.
-  ALTER TABLE label_changes ADD COLUMN new_source TEXT;
-`;
-
 const ACTIVE_HEAD = 'active_head';
 
 export interface ImagePrediction {

@@ -1,121 +1,21 @@
 /**
  * A project is one SQLite file (*.atl). This module opens it with the settings every project
- * needs (WAL, foreign keys) and brings its schema up to date with numbered migrations.
+ * needs (WAL, foreign keys) and brings its schema up to date with the numbered migrations of
+ * migrations.ts.
  * Each migration runs in its own transaction, so a crash leaves the file at a known version.
  */
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { FEATURE_CACHE_SCHEMA } from '../features/feature-cache';
-import { COMPARISON_SCHEMA } from './comparison-service';
-import { HEADS_LABELS_FINGERPRINT, HEADS_SCHEMA } from './head-service';
-import { PREDICTIONS_SCHEMA } from './prediction-service';
 import { errorMessage, StudioError } from '../core/errors';
+import { MIGRATIONS } from './migrations';
 
-// The services whose schemas are migrated here import these from './meta', not from this module: a
-// value import back into this module would be a cycle that leaves their schema undefined here.
 export { getMeta, nowIso, setMeta } from './meta';
 
 export type ProjectDb = Database.Database;
 
 /** Identifies our files: SQLite's application_id header field ("ATL1"). */
 export const APPLICATION_ID = 0x41544c31;
-
-const MIGRATIONS: string[] = [
-  // 1: images, classes, labels with undo history, import reports.
-  `
-  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-
-  CREATE TABLE imports (
-    id INTEGER PRIMARY KEY,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    roots TEXT NOT NULL,                -- JSON array of the paths the user gave
-    labels_from_folders INTEGER NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('running','completed','cancelled','interrupted','failed')),
-    found INTEGER NOT NULL DEFAULT 0,
-    imported INTEGER NOT NULL DEFAULT 0,
-    duplicates INTEGER NOT NULL DEFAULT 0,
-    skipped INTEGER NOT NULL DEFAULT 0
-  );
-
-  CREATE TABLE import_failures (
-    id INTEGER PRIMARY KEY,
-    import_id INTEGER NOT NULL REFERENCES imports(id) ON DELETE CASCADE,
-    path TEXT NOT NULL,
-    reason TEXT NOT NULL
-  );
-
-  CREATE TABLE images (
-    id INTEGER PRIMARY KEY,
-    sha256 TEXT NOT NULL UNIQUE,         -- of the file's bytes: the identity of an image everywhere
-    original_path TEXT NOT NULL,
-    file_name TEXT NOT NULL,
-    width INTEGER NOT NULL,              -- after EXIF orientation
-    height INTEGER NOT NULL,
-    format TEXT NOT NULL,
-    bytes INTEGER NOT NULL,
-    imported_at TEXT NOT NULL,
-    import_id INTEGER REFERENCES imports(id) ON DELETE SET NULL,
-    thumbnail BLOB NOT NULL              -- WebP, longest side 256 px
-  );
-  CREATE INDEX images_file_name ON images(file_name);
-
-  CREATE TABLE classes (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    color TEXT NOT NULL,
-    hotkey INTEGER UNIQUE CHECK (hotkey BETWEEN 1 AND 9),
-    sort_order INTEGER NOT NULL,
-    created_at TEXT NOT NULL
-  );
-
-  CREATE TABLE labels (
-    image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
-    class_id INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
-    source TEXT NOT NULL DEFAULT 'human' CHECK (source IN ('human','prediction')),
-    updated_at TEXT NOT NULL
-  );
-  CREATE INDEX labels_class ON labels(class_id);
-
-  -- Undo history: one action per user gesture, with the before/after of every image it touched.
-  -- Undone actions stay until a new action replaces them (that is what redo replays).
-  CREATE TABLE label_actions (
-    id INTEGER PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    undone INTEGER NOT NULL DEFAULT 0
-  );
-  CREATE TABLE label_changes (
-    action_id INTEGER NOT NULL REFERENCES label_actions(id) ON DELETE CASCADE,
-    image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
-    old_class_id INTEGER,
-    old_source TEXT,
-    new_class_id INTEGER,
-    PRIMARY KEY (action_id, image_id)
-  );
-  `,
-  // 2: the feature cache (pooled teacher features per image × teacher × layer × pooling).
-  FEATURE_CACHE_SCHEMA,
-  // 3: strategy comparisons (runs and their results) and trained heads.
-  COMPARISON_SCHEMA + HEADS_SCHEMA,
-  // 4: predictions of trained heads; accepted predictions in the undo history.
-  PREDICTIONS_SCHEMA,
-  // 5: which process runs each running import or comparison (see job-leases.ts), so that opening
-  // the project elsewhere marks only jobs whose owner is gone as interrupted.
-  `
-  CREATE TABLE job_leases (
-    kind TEXT NOT NULL CHECK (kind IN ('import','comparison')),
-    ref_id INTEGER NOT NULL,             -- imports.id or comparison_runs.id
-    owner TEXT NOT NULL,                 -- a random id of the owning process
-    pid INTEGER NOT NULL,
-    hostname TEXT NOT NULL,
-    heartbeat_at INTEGER NOT NULL,       -- ms since the epoch, refreshed while the job runs
-    PRIMARY KEY (kind, ref_id)
-  );
-  `,
-  // 6: the labels a head was trained on, to tell when it is stale.
-  HEADS_LABELS_FINGERPRINT,
-];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -129,7 +29,7 @@ export function migrate(db: ProjectDb): void {
   }
   for (let version = current; version < SCHEMA_VERSION; version++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[version]);
+      db.exec(MIGRATIONS[version].sql);
       db.pragma(`user_version = ${version + 1}`);
     })();
   }
