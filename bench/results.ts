@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
-import { scanLabeledFolder } from '../src/main/atl/dataset';
+import { scanLabeledFolder } from '../src/main/services/dataset';
 import type { LayerProfilePoint, StrategyResult } from '../src/main/atl/evaluate';
 import { parseStrategyNames } from '../src/main/atl/strategies';
 import { runBench, type BenchReport } from '../src/main/cli/bench-command';

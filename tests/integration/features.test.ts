@@ -9,7 +9,7 @@ import type { FeatureExtractor } from '../../src/main/engines/feature-extractor'
 import { preprocessImage } from '../../src/main/engines/preprocess';
 import { extractFeatures, type ExtractionImage } from '../../src/main/features/extraction';
 import { FeatureCache, teacherKey } from '../../src/main/features/feature-cache';
-import { pooledLength } from '../../src/main/features/pooling-spec';
+import { pooledLength } from '../../src/main/core/pooling-spec';
 import { ModelStore } from '../../src/main/models/model-store';
 import { TeacherService, type OpenTeacher } from '../../src/main/models/teacher-service';
 import { CIFAR10_MINI, tempDir } from '../helpers/fixtures';

@@ -6,7 +6,7 @@
  * `unit_vector`, plus centering), then the chosen blocks are concatenated.
  */
 import { StudioError } from '../core/errors';
-import type { Pooling } from '../features/pooling-spec';
+import type { Pooling } from '../core/pooling-spec';
 import { matrix, type Matrix } from './matrix';
 
 export interface Candidate {

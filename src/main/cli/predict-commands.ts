@@ -8,7 +8,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ExportFormat } from '../../shared/contract';
-import { scanLabeledFolder } from '../atl/dataset';
+import { scanLabeledFolder } from '../services/dataset';
 import { exportHead } from '../export/export-service';
 import { FeatureCache } from '../features/feature-cache';
 import { predictImages } from '../services/prediction-service';

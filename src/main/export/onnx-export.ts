@@ -12,10 +12,10 @@ import type { Candidate } from '../atl/features';
 import type { HeadParams } from '../atl/head-params';
 import type { FeatureLayer } from '../engines/feature-extractor';
 import { GraphBuilder, int, ints, OPSET } from '../engines/onnx-graph';
-import { cellBounds } from '../engines/pooling';
+import { cellBounds } from '../core/pooling';
 import type { TeacherSpec } from '../engines/teachers';
 import { convertTfjsLayersModel } from '../engines/tfjs-to-onnx';
-import { spatialGrid } from '../features/pooling-spec';
+import { spatialGrid } from '../core/pooling-spec';
 import { StudioError } from '../core/errors';
 
 const { onnx } = onnxProto;

@@ -10,7 +10,7 @@ import { preprocessImage } from '../engines/preprocess';
 import { errorMessage } from '../core/errors';
 import { concatenated } from '../services/typed-blobs';
 import type { CachedVector, FeatureCache } from './feature-cache';
-import { poolMap, type Pooling } from './pooling-spec';
+import { poolMap, type Pooling } from '../core/pooling-spec';
 
 export interface ExtractionImage {
   sha256: string;

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { PreprocessSpec } from '../engines/preprocess';
 import { migration } from '../services/migrations';
 import { alignedCopy, blobOf } from '../services/typed-blobs';
-import type { Pooling } from './pooling-spec';
+import type { Pooling } from '../core/pooling-spec';
 
 /** Bumped when decoding, preprocessing or pooling code changes what a vector holds. */
 export const FEATURE_PIPELINE_VERSION = 1;

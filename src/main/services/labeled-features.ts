@@ -3,9 +3,9 @@
  * what comparisons and trained heads learn from. Images not in the cache are extracted first.
  */
 import type { ExtractionProgress } from '../features/extraction';
-import type { Pooling } from '../features/pooling-spec';
+import type { Pooling } from '../core/pooling-spec';
 import type { FeatureLayer } from '../engines/feature-extractor';
-import { candidatePlan, loadCandidateFeatures } from '../atl/candidate-features';
+import { candidatePlan, loadCandidateFeatures } from '../features/candidate-features';
 import type { FeatureSet } from '../atl/features';
 import type { OpenTeacher } from '../models/teacher-service';
 import type { Project } from './project';

@@ -4,8 +4,8 @@
  * per head, and the last head run is the *active* one whose predictions the grid shows.
  */
 import type { PredictionStatus, Suggestion } from '../../shared/contract';
-import type { CandidatePlan } from '../atl/candidate-features';
-import { candidatePlan, loadCandidateFeatures } from '../atl/candidate-features';
+import type { CandidatePlan } from '../features/candidate-features';
+import { candidatePlan, loadCandidateFeatures } from '../features/candidate-features';
 import { BlockNormalizer, type Candidate } from '../atl/features';
 import { headInputs, headProbabilities } from '../atl/head-params';
 import { marginUncertainty, suggestOrder } from '../atl/suggest';

@@ -6,7 +6,7 @@ import {
   globalAveragePool,
   globalMaxPool,
   spatialAveragePool,
-} from '../../../src/main/engines/pooling';
+} from '../../../src/main/core/pooling';
 import { internalAxis, permute, resolveShape, windowAlong } from '../../../src/main/engines/tfjs-to-onnx';
 
 /** N=2, C=2, H=3, W=4: value = 100·n + 10·c + (4·y + x), so every cell is recognizable. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureExtractor } from '../../../src/main/engines/feature-extractor';
 import { createOnnxExtractor } from '../../../src/main/engines/onnx-extractor';
-import { globalAveragePool } from '../../../src/main/engines/pooling';
+import { globalAveragePool } from '../../../src/main/core/pooling';
 import { imageLength, preprocessImage, type PreprocessSpec } from '../../../src/main/engines/preprocess';
 import { mobilenetV1Teacher, onnxSidecarTeacher, type TeacherSpec } from '../../../src/main/engines/teachers';
 import { createTfjsExtractor } from '../../../src/main/engines/tfjs-extractor';

@@ -1,9 +1,15 @@
 /**
  * How a layer's feature map becomes one vector per image. Pure functions over the engine's
- * NCHW maps (src/main/engines/pooling.ts does the arithmetic).
+ * NCHW maps (pooling.ts beside it does the arithmetic).
  */
-import { globalAveragePool, globalMaxPool, spatialAveragePool } from '../engines/pooling';
-import type { FeatureLayer, FeatureMap } from '../engines/feature-extractor';
+import { globalAveragePool, globalMaxPool, spatialAveragePool } from './pooling';
+
+/** What pooling needs to know of a layer (an engine's `FeatureLayer` has it). */
+export interface LayerGrid {
+  channels: number;
+  /** H × W cells of the layer's map. */
+  spatialSize: [number, number];
+}
 
 /**
  * 'gap' global average (the default), 'gmp' global max, 'spatial' Head2Toe-style average pooling
@@ -16,19 +22,19 @@ export const POOLINGS: readonly Pooling[] = ['gap', 'gmp', 'spatial'];
 export const SPATIAL_TARGET = 512;
 
 /** The grid side for spatial pooling: C·g² ≈ target, at least 1, at most the map's side. */
-export function spatialGrid(layer: Pick<FeatureLayer, 'channels' | 'spatialSize'>, target = SPATIAL_TARGET): number {
+export function spatialGrid(layer: LayerGrid, target = SPATIAL_TARGET): number {
   const side = Math.round(Math.sqrt(target / layer.channels));
   return Math.max(1, Math.min(side, layer.spatialSize[0], layer.spatialSize[1]));
 }
 
 /** The length of one image's pooled vector. */
-export function pooledLength(layer: Pick<FeatureLayer, 'channels' | 'spatialSize'>, pooling: Pooling): number {
+export function pooledLength(layer: LayerGrid, pooling: Pooling): number {
   const grid = pooling === 'spatial' ? spatialGrid(layer) : 1;
   return layer.channels * grid * grid;
 }
 
 /** Pools a batch's map to [N, D], returned as one vector per image. */
-export function poolMap(map: FeatureMap, layer: FeatureLayer, pooling: Pooling): Float32Array[] {
+export function poolMap(map: { data: Float32Array; shape: number[] }, layer: LayerGrid, pooling: Pooling): Float32Array[] {
   const n = map.shape[0];
   const pooled =
     pooling === 'gap'

@@ -4,7 +4,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { dirname, extname, join, relative, sep } from 'node:path';
-import { IMAGE_EXTENSIONS } from '../services/image-decoding';
+import { IMAGE_EXTENSIONS } from './image-decoding';
 import { StudioError } from '../core/errors';
 
 export interface LabeledImage {

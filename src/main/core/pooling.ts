@@ -3,7 +3,7 @@
  * (what every `FeatureExtractor` returns); a rank-2 output [N, C] counts as [N, C, 1, 1].
  * Results are row-major [N, features].
  */
-import { StudioError } from '../core/errors';
+import { StudioError } from './errors';
 
 /** [N, C, H, W] of a feature map's shape; rank-2 outputs (pooled vectors) become [N, C, 1, 1]. */
 export function asNCHW(shape: readonly number[]): [number, number, number, number] {

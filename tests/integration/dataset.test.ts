@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { scanLabeledFolder } from '../../../src/main/atl/dataset';
-import { tempDir } from '../../helpers/fixtures';
+import { scanLabeledFolder } from '../../src/main/services/dataset';
+import { tempDir } from '../helpers/fixtures';
 
 const dir = tempDir();
 afterAll(() => dir.remove());

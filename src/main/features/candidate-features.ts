@@ -5,10 +5,10 @@
  * `atl-studio bench` (a standalone cache) and by a project's comparisons and trained heads.
  */
 import type { FeatureExtractor, FeatureLayer } from '../engines/feature-extractor';
-import { extractFeatures, type ExtractionImage, type ExtractionProgress } from '../features/extraction';
-import type { FeatureCache } from '../features/feature-cache';
-import { pooledLength, spatialGrid, type Pooling } from '../features/pooling-spec';
-import { candidateKey, FeatureSet, type Candidate } from './features';
+import { extractFeatures, type ExtractionImage, type ExtractionProgress } from './extraction';
+import type { FeatureCache } from './feature-cache';
+import { pooledLength, spatialGrid, type Pooling } from '../core/pooling-spec';
+import { candidateKey, FeatureSet, type Candidate } from '../atl/features';
 
 export type CandidatePlan = [Pooling, FeatureLayer[]][];
 
