@@ -30,6 +30,10 @@ export const attr = {
   shape: (dims: readonly number[]) => ({ shape: tensorShape(dims) }),
 };
 
+/** The dtype attribute of every float op. */
+export const FLOAT_OP = { T: attr.type() };
+export const NHWC_FORMAT = attr.string('NHWC');
+
 export function tensorShape(dims: readonly number[]): { dim?: Array<{ size: string }> } {
   return dims.length === 0 ? {} : { dim: dims.map((d) => ({ size: String(d) })) };
 }
