@@ -35,6 +35,11 @@ export interface FeatureMap {
   shape: number[];
 }
 
+/** One image's shape from TF's [H,W,C] to the extractors' [C,H,W]; other ranks ([C]) stay. */
+export function chwFromHwc<T>(dims: readonly T[]): T[] {
+  return dims.length === 3 ? [dims[2], dims[0], dims[1]] : [...dims];
+}
+
 export interface FeatureExtractor {
   /** How to turn images into the `batch` that `run` takes. */
   readonly preprocess: PreprocessSpec;

@@ -17,7 +17,7 @@ import {
   type FeatureLayer,
   type FeatureMap,
 } from './feature-extractor';
-import { imageLength, type PreprocessSpec } from './preprocess';
+import { batchShape, imageLength, type PreprocessSpec } from './preprocess';
 import type { TeacherSpec } from './teachers';
 import { convertTfjsLayersModel } from './tfjs-to-onnx';
 
@@ -72,9 +72,7 @@ class OnnxExtractor implements FeatureExtractor {
       const known = this.session.outputNames.join(', ');
       throw new StudioError('invalid_input', `No output named ${unknown.join(', ')}; this teacher has ${known}`);
     }
-    const { width, height, layout } = this.preprocess;
-    const dims = layout === 'NHWC' ? [batchSize, height, width, 3] : [batchSize, 3, height, width];
-    const input = new ort.Tensor('float32', batch, dims);
+    const input = new ort.Tensor('float32', batch, batchShape(batchSize, this.preprocess));
     const results = await this.session.run({ [this.session.inputNames[0]]: input }, [...layerNames]);
     const maps = new Map<string, FeatureMap>();
     for (const name of layerNames) {
@@ -150,7 +148,7 @@ function checkInput(session: ort.InferenceSession, spec: PreprocessSpec, source:
   if (session.inputNames.length !== 1 || !meta?.isTensor) {
     throw new StudioError('bad_file', `${source} must have exactly one image input, has ${session.inputNames.join(', ')}`);
   }
-  const expected = spec.layout === 'NHWC' ? [spec.height, spec.width, 3] : [3, spec.height, spec.width];
+  const expected = batchShape(1, spec).slice(1);
   const actual = meta.shape.slice(1);
   if (actual.some((d, i) => typeof d === 'number' && d !== expected[i]) || actual.length !== 3) {
     throw new StudioError(

@@ -32,6 +32,11 @@ export function imageLength(spec: PreprocessSpec): number {
   return spec.width * spec.height * 3;
 }
 
+/** The 4-D shape of a batch of `batchSize` preprocessed images, in the spec's layout. */
+export function batchShape(batchSize: number, spec: PreprocessSpec): [number, number, number, number] {
+  return spec.layout === 'NHWC' ? [batchSize, spec.height, spec.width, 3] : [batchSize, 3, spec.height, spec.width];
+}
+
 /**
  * Decodes any image sharp reads and returns one normalized image in the spec's layout. EXIF
  * orientation is applied, transparency is flattened onto white (what a person sees in a viewer)

@@ -11,6 +11,7 @@ import { loadLayersModel, model as functionalModel, type LayersModel, type Symbo
 import { StudioError, errorMessage } from '../core/errors';
 import {
   checkBatch,
+  chwFromHwc,
   describeLayers,
   type EngineDescription,
   type FeatureExtractor,
@@ -76,7 +77,7 @@ class TfjsExtractor implements FeatureExtractor {
       const x = tf.tensor4d(batch, [batchSize, height, width, 3]);
       const ys = head.predict(x, { batchSize });
       // Keras maps are NHWC; every extractor returns NCHW.
-      return (Array.isArray(ys) ? ys : [ys]).map((y) => (y.rank === 4 ? tf.transpose(y, [0, 3, 1, 2]) : y));
+      return (Array.isArray(ys) ? ys : [ys]).map(nchwFromNhwc);
     });
     const maps = new Map<string, FeatureMap>();
     for (const [i, name] of layerNames.entries()) {
@@ -129,8 +130,12 @@ function checkInput(model: LayersModel, spec: PreprocessSpec, source: string): v
 
 /** Per-image shape in the extractor's layout: Keras [H,W,C] → [C,H,W]; [C] stays. */
 function outputShape(model: LayersModel, name: string, source: string): Array<number | null> {
-  const dims = layerOutput(model, name, source).shape.slice(1);
-  return dims.length === 3 ? [dims[2], dims[0], dims[1]] : dims;
+  return chwFromHwc(layerOutput(model, name, source).shape.slice(1));
+}
+
+/** A batch of TF's NHWC maps as the NCHW every extractor returns; other ranks as they are. */
+export function nchwFromNhwc(y: tf.Tensor): tf.Tensor {
+  return y.rank === 4 ? tf.transpose(y, [0, 3, 1, 2]) : y;
 }
 
 let chosenBackend: Promise<EngineDescription> | undefined;

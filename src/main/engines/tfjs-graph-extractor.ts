@@ -12,15 +12,16 @@ import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { StudioError, errorMessage } from '../core/errors';
 import {
   checkBatch,
+  chwFromHwc,
   describeLayers,
   type EngineDescription,
   type FeatureExtractor,
   type FeatureLayer,
   type FeatureMap,
 } from './feature-extractor';
-import { imageLength, type PreprocessSpec } from './preprocess';
+import { batchShape, imageLength, type PreprocessSpec } from './preprocess';
 import type { TeacherSpec } from './teachers';
-import { tfjsBackend } from './tfjs-extractor';
+import { nchwFromNhwc, tfjsBackend } from './tfjs-extractor';
 import { isObject, readLayersModelFiles, readModelJson } from './tfjs-layers-files';
 
 interface NodeDef {
@@ -65,7 +66,7 @@ export async function createTfjsGraphExtractor(teacher: TeacherSpec): Promise<Fe
     const layers = describeLayers(teacher, (name) => {
       const shape = inspection.shapes.get(name);
       if (!shape) throw new StudioError('invalid_input', `${teacher.modelPath} has no node named '${name}'`);
-      return shape.length === 3 ? [shape[2], shape[0], shape[1]] : shape;
+      return chwFromHwc(shape);
     });
     return new TfjsGraphExtractor(model, nodes, teacher.preprocess, layers, description, teacher.modelPath);
   } catch (error) {
@@ -100,7 +101,7 @@ class TfjsGraphExtractor implements FeatureExtractor {
     try {
       for (const [i, name] of layerNames.entries()) {
         // Graph maps are NHWC (TensorFlow's layout); every extractor returns NCHW.
-        const y = outputs[i].rank === 4 ? tf.transpose(outputs[i], [0, 3, 1, 2]) : outputs[i];
+        const y = nchwFromNhwc(outputs[i]);
         const data = await y.data();
         maps.set(name, { data: data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>), shape: [...y.shape] });
         if (y !== outputs[i]) y.dispose();
@@ -177,7 +178,7 @@ async function inspect(
   if (!outputNode) throw new StudioError('bad_file', `${source} has no output node`);
   const penultimateCandidates = penultimateOf(order);
   const names = [...new Set([...candidates, ...penultimateCandidates, outputNode])];
-  const outputs = await execute(model, tf.zeros(inputShape(1, preprocess)), names, source, nodes);
+  const outputs = await execute(model, tf.zeros(batchShape(1, preprocess)), names, source, nodes);
   const shapes = new Map<string, number[]>();
   for (const [i, name] of names.entries()) shapes.set(name, outputs[i].shape.slice(1));
   tf.dispose(outputs);
@@ -297,12 +298,8 @@ async function execute(
   }
 }
 
-function inputShape(batchSize: number, spec: PreprocessSpec): [number, number, number, number] {
-  return spec.layout === 'NHWC' ? [batchSize, spec.height, spec.width, 3] : [batchSize, 3, spec.height, spec.width];
-}
-
 function inputTensor(batch: Float32Array, batchSize: number, spec: PreprocessSpec): tf.Tensor4D {
-  return tf.tensor4d(batch, inputShape(batchSize, spec));
+  return tf.tensor4d(batch, batchShape(batchSize, spec));
 }
 
 /** The graph's one float input must take what the preprocessing gives; unknown (−1) sizes accept any. */
@@ -315,7 +312,7 @@ function checkInput(model: GraphModel, spec: PreprocessSpec, source: string): vo
   if (dtype !== undefined && dtype !== 'float32') {
     throw new StudioError('bad_file', `${source}: input '${name}' is ${dtype}; only float32 image inputs are supported`);
   }
-  const expected = inputShape(-1, spec);
+  const expected = batchShape(-1, spec);
   const fits = shape === undefined || (shape.length === 4 && shape.every((d, i) => i === 0 || d === null || d < 0 || d === expected[i]));
   if (!fits) {
     const dims = (shape ?? []).map((d) => (d === null || d < 0 ? '?' : d)).join(',');

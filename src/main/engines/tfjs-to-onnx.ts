@@ -12,6 +12,7 @@
  */
 import type { onnx as Onnx } from 'onnx-proto';
 import { StudioError } from '../core/errors';
+import { chwFromHwc } from './feature-extractor';
 import { float, GraphBuilder, int, ints } from './onnx-graph';
 import { elementCount, isObject, readLayersModelFiles, weightsByName } from './tfjs-layers-files';
 
@@ -154,7 +155,7 @@ export function convertLayersModel(
   const outputs = outputNames.map((name) => {
     const t = tensors.get(name);
     if (!t) throw new StudioError('invalid_input', `${source}: no layer named '${name}' to expose as an output`);
-    return { name, shape: internalShape(t.shape) };
+    return { name, shape: chwFromHwc(t.shape) };
   });
   const graph = g.graph(input, outputs);
   return { onnx: graph, input, outputs };
@@ -170,11 +171,6 @@ function inputShape(layer: KerasLayer, source: string): number[] {
     );
   }
   return shape.slice(1) as number[];
-}
-
-/** The per-image shape a tensor has in the ONNX graph: [H,W,C] maps become [C,H,W]. */
-function internalShape(shape: number[]): number[] {
-  return shape.length === 3 ? [shape[2], shape[0], shape[1]] : shape;
 }
 
 /** A Keras axis (counting the batch, NHWC for 4-D) → the same axis in the graph's layout. */
