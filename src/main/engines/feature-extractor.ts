@@ -4,7 +4,7 @@
  * into vectors is left to `pooling.ts`, so one run can feed several pooling choices.
  */
 import { StudioError } from '../core/errors';
-import type { PreprocessSpec } from './preprocess';
+import { imageLength, type PreprocessSpec } from './preprocess';
 
 export interface EngineDescription {
   engine: 'onnxruntime' | 'tfjs';
@@ -52,6 +52,29 @@ export interface FeatureExtractor {
   run(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>>;
   /** Frees native memory (sessions, tensors); the extractor is unusable afterwards. */
   dispose(): Promise<void>;
+}
+
+/** What the in-process engines' extractors share: their spec, layers and description, and the batch check before a run. */
+export abstract class EngineExtractor implements FeatureExtractor {
+  constructor(
+    readonly preprocess: PreprocessSpec,
+    readonly layers: readonly FeatureLayer[],
+    private readonly description: EngineDescription,
+  ) {}
+
+  describe(): EngineDescription {
+    return { ...this.description };
+  }
+
+  async run(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>> {
+    checkBatch(batch, batchSize, imageLength(this.preprocess));
+    return this.runChecked(batch, batchSize, layerNames);
+  }
+
+  /** `run` on a batch whose length is checked. */
+  protected abstract runChecked(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>>;
+
+  abstract dispose(): Promise<void>;
 }
 
 /** What a teacher declares about its feature layers, whatever the engine. */

@@ -10,14 +10,14 @@ import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { StudioError, errorMessage } from '../core/errors';
 import {
-  checkBatch,
   describeLayers,
+  EngineExtractor,
   type EngineDescription,
   type FeatureExtractor,
   type FeatureLayer,
   type FeatureMap,
 } from './feature-extractor';
-import { batchShape, imageLength, type PreprocessSpec } from './preprocess';
+import { batchShape, type PreprocessSpec } from './preprocess';
 import type { TeacherSpec } from './teachers';
 import { convertTfjsLayersModel } from './tfjs-to-onnx';
 
@@ -53,20 +53,17 @@ export async function createOnnxExtractor(
   }
 }
 
-class OnnxExtractor implements FeatureExtractor {
+class OnnxExtractor extends EngineExtractor {
   constructor(
     private readonly session: ort.InferenceSession,
-    readonly preprocess: PreprocessSpec,
-    readonly layers: readonly FeatureLayer[],
-    private readonly description: EngineDescription,
-  ) {}
-
-  describe(): EngineDescription {
-    return { ...this.description };
+    preprocess: PreprocessSpec,
+    layers: readonly FeatureLayer[],
+    description: EngineDescription,
+  ) {
+    super(preprocess, layers, description);
   }
 
-  async run(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>> {
-    checkBatch(batch, batchSize, imageLength(this.preprocess));
+  protected async runChecked(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>> {
     const unknown = layerNames.filter((name) => !this.session.outputNames.includes(name));
     if (unknown.length > 0) {
       const known = this.session.outputNames.join(', ');

@@ -10,15 +10,15 @@ import '@tensorflow/tfjs-backend-wasm';
 import { loadLayersModel, model as functionalModel, type LayersModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { StudioError, errorMessage } from '../core/errors';
 import {
-  checkBatch,
   chwFromHwc,
   describeLayers,
+  EngineExtractor,
   type EngineDescription,
   type FeatureExtractor,
   type FeatureLayer,
   type FeatureMap,
 } from './feature-extractor';
-import { imageLength, type PreprocessSpec } from './preprocess';
+import type { PreprocessSpec } from './preprocess';
 import type { TeacherSpec } from './teachers';
 import { readLayersModelFiles } from './tfjs-layers-files';
 
@@ -53,24 +53,21 @@ export async function createTfjsExtractor(teacher: TeacherSpec): Promise<Feature
   }
 }
 
-class TfjsExtractor implements FeatureExtractor {
+class TfjsExtractor extends EngineExtractor {
   /** A functional model per requested set of layers, built once. */
   private readonly heads = new Map<string, LayersModel>();
 
   constructor(
     private readonly model: LayersModel,
-    readonly preprocess: PreprocessSpec,
-    readonly layers: readonly FeatureLayer[],
-    private readonly description: EngineDescription,
+    preprocess: PreprocessSpec,
+    layers: readonly FeatureLayer[],
+    description: EngineDescription,
     private readonly source: string,
-  ) {}
-
-  describe(): EngineDescription {
-    return { ...this.description };
+  ) {
+    super(preprocess, layers, description);
   }
 
-  async run(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>> {
-    checkBatch(batch, batchSize, imageLength(this.preprocess));
+  protected async runChecked(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>> {
     const head = this.head(layerNames);
     const { width, height } = this.preprocess;
     const outputs = tf.tidy(() => {

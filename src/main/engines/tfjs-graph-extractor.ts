@@ -11,15 +11,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { StudioError, errorMessage } from '../core/errors';
 import {
-  checkBatch,
   chwFromHwc,
   describeLayers,
+  EngineExtractor,
   type EngineDescription,
   type FeatureExtractor,
   type FeatureLayer,
   type FeatureMap,
 } from './feature-extractor';
-import { batchShape, imageLength, type PreprocessSpec } from './preprocess';
+import { batchShape, type PreprocessSpec } from './preprocess';
 import type { TeacherSpec } from './teachers';
 import { nchwFromNhwc, tfjsBackend } from './tfjs-extractor';
 import { isObject, readLayersModelFiles, readModelJson } from './tfjs-layers-files';
@@ -75,22 +75,19 @@ export async function createTfjsGraphExtractor(teacher: TeacherSpec): Promise<Fe
   }
 }
 
-class TfjsGraphExtractor implements FeatureExtractor {
+class TfjsGraphExtractor extends EngineExtractor {
   constructor(
     private readonly model: GraphModel,
     private readonly nodes: Map<string, NodeDef>,
-    readonly preprocess: PreprocessSpec,
-    readonly layers: readonly FeatureLayer[],
-    private readonly description: EngineDescription,
+    preprocess: PreprocessSpec,
+    layers: readonly FeatureLayer[],
+    description: EngineDescription,
     private readonly source: string,
-  ) {}
-
-  describe(): EngineDescription {
-    return { ...this.description };
+  ) {
+    super(preprocess, layers, description);
   }
 
-  async run(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>> {
-    checkBatch(batch, batchSize, imageLength(this.preprocess));
+  protected async runChecked(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>> {
     const unknown = layerNames.filter((name) => {
       const node = this.nodes.get(nodeName(name));
       return !node || node.op === 'Const';
