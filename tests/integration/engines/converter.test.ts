@@ -37,6 +37,20 @@ describe('TF.js layers → ONNX converter', () => {
     await Promise.all([onnx.dispose(), tfjs.dispose()]);
   });
 
+  it('both engines reject a batch of the wrong length, naming both numbers, and run the next good one', async () => {
+    writeTinyModel(dir.path);
+    const teacher = tinyTeacher(dir.path);
+    const perImage = TINY_INPUT.height * TINY_INPUT.width * 3;
+    for (const extractor of [await createOnnxExtractor(teacher, { cuda: false }), await createTfjsExtractor(teacher)]) {
+      const engine = extractor.describe().engine;
+      await expect(extractor.run(new Float32Array(2 * perImage - 1), 2, ['dw']), engine).rejects.toThrow(
+        `A batch of 2 needs ${2 * perImage} values (${perImage} per image), got ${2 * perImage - 1}`,
+      );
+      expect((await extractor.run(new Float32Array(perImage), 1, ['dw'])).get('dw')?.shape, engine).toEqual([1, 12, 7, 5]);
+      await extractor.dispose();
+    }
+  });
+
   it('outputs the requested layers, then the model outputs, with per-image shapes in NCHW', async () => {
     writeTinyModel(dir.path);
     const converted = await convertTfjsLayersModel(join(dir.path, 'model.json'), ['dw', 'gap']);
