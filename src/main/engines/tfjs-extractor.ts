@@ -20,7 +20,7 @@ import {
 } from './feature-extractor';
 import type { PreprocessSpec } from './preprocess';
 import type { TeacherSpec } from './teachers';
-import { readLayersModelFiles } from './tfjs-layers-files';
+import { readLayersModelFiles, type LayersModelFiles } from './tfjs-layers-files';
 
 export async function createTfjsExtractor(teacher: TeacherSpec): Promise<FeatureExtractor> {
   if (teacher.format !== 'tfjs-layers') {
@@ -29,20 +29,7 @@ export async function createTfjsExtractor(teacher: TeacherSpec): Promise<Feature
   }
   const description = await tfjsBackend();
   const files = await readLayersModelFiles(teacher.modelPath);
-  let model: LayersModel;
-  try {
-    // An in-memory IO handler: TF.js never touches the network or the file system itself.
-    model = await loadLayersModel({
-      load: async () => ({
-        modelTopology: files.modelTopology,
-        weightSpecs: files.weightSpecs,
-        weightData: files.weightData,
-        format: 'layers-model',
-      }),
-    });
-  } catch (error) {
-    throw new StudioError('bad_file', `TF.js cannot load ${teacher.modelPath}: ${errorMessage(error)}`);
-  }
+  const model = await loadFromMemory((handler) => loadLayersModel(handler), files, { format: 'layers-model' }, teacher.modelPath);
   try {
     checkInput(model, teacher.preprocess, teacher.modelPath);
     const layers = describeLayers(teacher, (name) => outputShape(model, name, teacher.modelPath));
@@ -128,6 +115,24 @@ function checkInput(model: LayersModel, spec: PreprocessSpec, source: string): v
 /** Per-image shape in the extractor's layout: Keras [H,W,C] → [C,H,W]; [C] stays. */
 function outputShape(model: LayersModel, name: string, source: string): Array<number | null> {
   return chwFromHwc(layerOutput(model, name, source).shape.slice(1));
+}
+
+/**
+ * Loads a model with TF.js's `load` from files already read, through an in-memory IO handler (TF.js
+ * never touches the network or the file system itself); `artifacts` adds model.json's other fields.
+ */
+export async function loadFromMemory<M>(
+  load: (handler: tf.io.IOHandler) => Promise<M>,
+  files: LayersModelFiles,
+  artifacts: Omit<tf.io.ModelArtifacts, 'modelTopology' | 'weightSpecs' | 'weightData'>,
+  source: string,
+): Promise<M> {
+  try {
+    const { modelTopology, weightSpecs, weightData } = files;
+    return await load({ load: async () => ({ modelTopology, weightSpecs, weightData, ...artifacts }) });
+  } catch (error) {
+    throw new StudioError('bad_file', `TF.js cannot load ${source}: ${errorMessage(error)}`);
+  }
 }
 
 /** A batch of TF's NHWC maps as the NCHW every extractor returns; other ranks as they are. */

@@ -21,7 +21,7 @@ import {
 } from './feature-extractor';
 import { batchShape, type PreprocessSpec } from './preprocess';
 import type { TeacherSpec } from './teachers';
-import { nchwFromNhwc, tfjsBackend } from './tfjs-extractor';
+import { loadFromMemory, nchwFromNhwc, tfjsBackend } from './tfjs-extractor';
 import { isObject, readLayersModelFiles, readModelJson } from './tfjs-layers-files';
 
 interface NodeDef {
@@ -135,24 +135,14 @@ async function openGraph(
       }
     }
   }
-  let model: GraphModel;
-  try {
-    // An in-memory IO handler: TF.js never touches the network or the file system itself.
-    model = await loadGraphModel({
-      load: async () => ({
-        modelTopology: files.modelTopology,
-        weightSpecs: files.weightSpecs,
-        weightData: files.weightData,
-        format: 'graph-model',
-        generatedBy: typeof json.generatedBy === 'string' ? json.generatedBy : undefined,
-        convertedBy: typeof json.convertedBy === 'string' ? json.convertedBy : undefined,
-        signature: isObject(json.signature) ? json.signature : undefined,
-        userDefinedMetadata: isObject(json.userDefinedMetadata) ? (json.userDefinedMetadata as Record<string, object>) : undefined,
-      }),
-    });
-  } catch (error) {
-    throw new StudioError('bad_file', `TF.js cannot load ${modelJsonPath}: ${errorMessage(error)}`);
-  }
+  const artifacts = {
+    format: 'graph-model',
+    generatedBy: typeof json.generatedBy === 'string' ? json.generatedBy : undefined,
+    convertedBy: typeof json.convertedBy === 'string' ? json.convertedBy : undefined,
+    signature: isObject(json.signature) ? json.signature : undefined,
+    userDefinedMetadata: isObject(json.userDefinedMetadata) ? (json.userDefinedMetadata as Record<string, object>) : undefined,
+  };
+  const model = await loadFromMemory((handler) => loadGraphModel(handler), files, artifacts, modelJsonPath);
   try {
     checkInput(model, preprocess, modelJsonPath);
     const inspection = await inspect(model, nodes, preprocess, modelJsonPath);
