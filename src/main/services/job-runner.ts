@@ -1,0 +1,111 @@
+/**
+ * One runner for every long job (import, extraction, comparison, training, prediction): it starts
+ * the work in the background, turns its reports into `job.progress` events with a rate and an
+ * ETA, ends with one event giving the outcome (done / cancelled / failed), and cancels on request.
+ */
+import { randomUUID } from 'node:crypto';
+import type { JobProgress, StudioEvent } from '../../shared/contract';
+import { errorMessage, StudioError } from '../core/errors';
+import type { ExtractionProgress } from '../features/extraction';
+
+export interface JobReport {
+  done: number;
+  /** Items worked on in this run (the rate's numerator); `done` may include skipped ones. */
+  processed: number;
+  total: number;
+  elapsedSeconds: number;
+  message: string;
+  detail: Record<string, number>;
+}
+
+export type JobWork = (signal: AbortSignal, report: (progress: JobReport) => void) => Promise<void>;
+
+/** An extraction's progress as a job report: images cached before count as done, not as this run's rate. */
+export function extractionReport(p: ExtractionProgress, message: string): JobReport {
+  return {
+    done: p.cached + p.done,
+    processed: p.done,
+    total: p.total,
+    elapsedSeconds: p.elapsedSeconds,
+    message,
+    detail: { cached: p.cached, computed: p.done - p.failed, failed: p.failed },
+  };
+}
+
+/**
+ * Seconds since the job's current phase began (features, then strategies...): each phase counts
+ * its own thing, so its rate and ETA must not inherit the time of the one before.
+ */
+export function phaseClock(): (phase: string) => number {
+  let current: string | null = null;
+  let since = 0;
+  return (phase) => {
+    if (phase !== current) [current, since] = [phase, performance.now()];
+    return (performance.now() - since) / 1000;
+  };
+}
+
+export class JobRunner {
+  private readonly controllers = new Map<string, AbortController>();
+  private readonly running = new Set<Promise<unknown>>();
+
+  constructor(private readonly emit: (event: StudioEvent) => void) {}
+
+  /** Starts `work` in the background and returns its job id; `onSettled` runs after the last event. */
+  start(kind: JobProgress['kind'], work: JobWork, onSettled: () => void): string {
+    const jobId = randomUUID();
+    const controller = new AbortController();
+    this.controllers.set(jobId, controller);
+    let last: JobReport = { done: 0, processed: 0, total: 0, elapsedSeconds: 0, message: 'Starting', detail: {} };
+    const send = (state: JobProgress['state']) => {
+      // The rate counts work done in this run only (not images found already cached).
+      const rate = last.elapsedSeconds > 0 ? last.processed / last.elapsedSeconds : 0;
+      const eta = rate > 0 && last.total > 0 ? (last.total - last.done) / rate : null;
+      const { done, total, message, detail } = last;
+      this.emit({ type: 'job.progress', job: { jobId, kind, state, done, total, ratePerSecond: rate, etaSeconds: eta, message, detail } });
+    };
+    const run = work(controller.signal, (progress) => {
+      last = progress;
+      send('running');
+    })
+      .then(
+        () => (controller.signal.aborted ? 'cancelled' : 'done') as JobProgress['state'],
+        (error) => {
+          console.error(`${kind} failed: ${errorMessage(error)}`);
+          last = { ...last, message: errorMessage(error) };
+          return 'failed' as const;
+        },
+      )
+      .then((state) => {
+        send(state);
+        onSettled();
+      })
+      .finally(() => {
+        this.controllers.delete(jobId);
+        this.running.delete(run);
+      });
+    this.running.add(run);
+    return jobId;
+  }
+
+  /** Asks a running job to stop; `notRunning` is the error's message when there is no such job. */
+  cancel(jobId: string, notRunning: string): void {
+    const job = this.controllers.get(jobId);
+    if (!job) throw new StudioError('not_found', notRunning);
+    job.abort();
+  }
+
+  cancelAll(): void {
+    for (const job of this.controllers.values()) job.abort();
+  }
+
+  /** One job at a time: refuses `what` while one runs. */
+  assertNone(what: string): void {
+    if (this.controllers.size > 0) throw new StudioError('conflict', `A job is running: cancel it or wait before you ${what}.`);
+  }
+
+  /** Waits for the running jobs to settle. */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+}
