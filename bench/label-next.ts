@@ -21,9 +21,8 @@ import { accuracy } from '../src/main/atl/matrix';
 import { createStrategy, type StrategyName } from '../src/main/atl/strategies';
 import { marginUncertainty, suggestOrder, SUGGEST_DEFAULTS } from '../src/main/atl/suggest';
 import { FeatureCache } from '../src/main/features/feature-cache';
-import { ModelStore } from '../src/main/models/model-store';
-import { TeacherService } from '../src/main/models/teacher-service';
-import { defaultHome } from '../src/main/services/settings-service';
+import type { TeacherService } from '../src/main/models/teacher-service';
+import { createTeacherService } from '../src/main/services/composition-root';
 import { seededRandom } from '../src/shared/seeded-random';
 
 const SHARED = resolve(import.meta.dirname, '../../shared/datasets');
@@ -171,7 +170,7 @@ async function plot(results: { setup: Setup; curve: Curve }[], path: string): Pr
   await sharp(Buffer.from(svg)).png().toFile(path);
 }
 
-const teachers = new TeacherService(new ModelStore(defaultHome()));
+const teachers = createTeacherService();
 const modelId = teachers.store.defaultId;
 const results: { setup: Setup; curve: Curve; labelsToReachRandomFinal: number | null; seconds: number }[] = [];
 try {

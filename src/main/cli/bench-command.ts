@@ -15,10 +15,8 @@ import { candidatePlan, loadCandidateFeatures } from '../features/candidate-feat
 import type { FeatureSet } from '../atl/features';
 import { parseStrategyNames, STRATEGY_NAMES, type StrategyName } from '../atl/strategies';
 import { FeatureCache } from '../features/feature-cache';
-import { ModelStore } from '../models/model-store';
-import { TeacherService } from '../models/teacher-service';
 import { StudioError } from '../core/errors';
-import { defaultHome } from '../services/settings-service';
+import { createTeacherService } from '../services/composition-root';
 import { checkedFlag, integerFlag, integerListFlag } from './flags';
 
 export interface BenchOptions {
@@ -105,7 +103,7 @@ export async function runBench(
     throw new StudioError('invalid_input', `${data} has ${classes.length} classes with ≥ ${fewest} images; ${options.ways}-way episodes need ${options.ways}`);
   }
 
-  const teachers = new TeacherService(new ModelStore(defaultHome()));
+  const teachers = createTeacherService();
   const cachePath = options.cache ? resolve(options.cache) : join(tmpdir(), `atl-studio-bench-${createHash('sha256').update(data).digest('hex').slice(0, 16)}.sqlite`);
   const cache = FeatureCache.openFile(cachePath);
   let features: FeatureSet;

@@ -9,9 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { errorMessage, StudioError } from '../core/errors';
 import type { ImportProgress } from '../services/import-service';
 import { Pooling } from '../../shared/contract';
-import { ModelStore } from '../models/model-store';
-import { TeacherService } from '../models/teacher-service';
 import { Project } from '../services/project';
+import { createTeacherService } from '../services/composition-root';
 import { defaultHome } from '../services/settings-service';
 import { Studio } from '../services/studio';
 import { checkAccessToken, startWebServer } from '../web/server';
@@ -112,7 +111,7 @@ program
 const models = program.command('models').description('teachers: list, fetch, import').option('--json', 'print JSON');
 
 models.action(async (options: { json?: boolean }) => {
-  const teachers = new TeacherService(new ModelStore(defaultHome()));
+  const teachers = createTeacherService();
   try {
     const listed = [];
     for (const entry of teachers.store.list()) {
@@ -155,7 +154,7 @@ models
   .description('install a teacher into the studio home: download (sha256-checked), or copy a local copy when offline')
   .argument('[id]', 'teacher id (default: the default teacher)')
   .action(async (id: string | undefined) => {
-    const store = new ModelStore(defaultHome());
+    const { store } = createTeacherService();
     const target = id ?? store.defaultId;
     const how = await store.fetch(target, (line) => console.log(`  ${line}`));
     console.log(`${target}: ${how === 'present' ? 'already installed and verified' : how} → ${join(store.modelsDir, target)}`);
@@ -166,7 +165,7 @@ models
   .description('import a teacher: a TF.js layers-model folder, or an .onnx file with its model.json sidecar')
   .argument('<path>')
   .action(async (path: string) => {
-    const entry = await new ModelStore(defaultHome()).import(path);
+    const entry = await createTeacherService().store.import(path);
     console.log(`Imported teacher '${entry.id}' into ${entry.dir}`);
   });
 
@@ -182,7 +181,7 @@ program
   .action(async (projectPath: string, options: { model: string; layers: string; pooling: Pooling; batch: number; json?: boolean }) => {
     const { pooling } = options;
     const project = Project.open(resolve(projectPath));
-    const teachers = new TeacherService(new ModelStore(defaultHome()));
+    const teachers = createTeacherService();
     const controller = new AbortController();
     process.once('SIGINT', () => controller.abort());
     try {
