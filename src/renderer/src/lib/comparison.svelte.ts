@@ -1,7 +1,8 @@
 /**
  * The Compare view's state: the comparison form, stored runs (one open, and optionally a second
  * beside it), the running comparison, and the project's trained heads. Only this module calls
- * the `compare.*` and `heads.*` methods; it hears jobs and changes through `studio.listen`.
+ * the `compare.*` and `heads.*` methods; it follows its jobs with job clients (jobs.svelte.ts) and
+ * hears changes through `studio.listen`.
  */
 import type {
   ComparisonConfig,
@@ -15,7 +16,9 @@ import type {
 import { STRATEGY_INFO } from '../../../shared/strategies';
 import { comparisonVerdict } from '../../../shared/verdict';
 import { call } from './api';
-import { isTerminal, studio, type ChangeKind, type StudioListener } from './studio.svelte';
+import { JobClient } from './jobs.svelte';
+import { studio, type ChangeKind, type StudioListener } from './studio.svelte';
+import { dialogs } from './dialogs.svelte';
 
 /** Every strategy, in the order tables and charts list them. */
 export const STRATEGIES = Object.keys(STRATEGY_INFO) as StrategyName[];
@@ -107,9 +110,8 @@ class Comparison implements StudioListener {
   /** The run shown, and the one shown beside it (side by side), if any. */
   primary = $state.raw<ComparisonDetail | null>(null);
   secondary = $state.raw<ComparisonDetail | null>(null);
-  /** The comparison this window started last. */
-  started = $state.raw<{ jobId: string; runId: number } | null>(null);
-  job = $derived<JobProgress | null>(this.started ? (studio.jobs[this.started.jobId] ?? null) : null);
+  private comparing = new JobClient('compare.start', { onSettled: (job) => this.finishRun(job) });
+  job = $derived<JobProgress | null>(this.comparing.job);
   starting = $state(false);
   /** Why the last run could not start (or failed), for the form to show. */
   startError = $state<string | null>(null);
@@ -117,8 +119,8 @@ class Comparison implements StudioListener {
   // ----- trained heads -----
   heads = $state.raw<HeadSummary[]>([]);
   trainStrategy = $state<StrategyName>('atl');
-  trainJobId = $state<string | null>(null);
-  trainJob = $derived<JobProgress | null>(this.trainJobId ? (studio.jobs[this.trainJobId] ?? null) : null);
+  private trainer = new JobClient('heads.train', { onSettled: (job) => this.finishTraining(job) });
+  trainJob = $derived<JobProgress | null>(this.trainer.job);
   training = $state(false);
   trainError = $state<string | null>(null);
   /**
@@ -127,7 +129,6 @@ class Comparison implements StudioListener {
    */
   trainFrom = $state<string>('panel');
 
-  private finished = new Set<string>();
   private detailRequest = 0;
 
   constructor() {
@@ -137,7 +138,7 @@ class Comparison implements StudioListener {
   /** Opens the view: teachers for the form, the stored runs and the trained heads. */
   async show(): Promise<void> {
     this.open = true;
-    await studio.attempt(() => Promise.all([this.loadTeachers(), this.loadRuns(), this.loadHeads()]));
+    await dialogs.attempt(() => Promise.all([this.loadTeachers(), this.loadRuns(), this.loadHeads()]));
   }
 
   close(): void {
@@ -174,11 +175,9 @@ class Comparison implements StudioListener {
     this.starting = true;
     try {
       const name = this.form.name.trim() || undefined;
-      this.started = await call('compare.start', { config, name });
+      // A run over cached features may end (and open) before its id comes back.
+      await this.comparing.start({ config, name });
       await this.loadRuns();
-      // A run over cached features may end before its id came back.
-      const job = studio.jobs[this.started.jobId];
-      if (isTerminal(job)) await this.finishRun(job);
     } catch (error) {
       this.startError = messageOf(error);
     } finally {
@@ -187,21 +186,19 @@ class Comparison implements StudioListener {
   }
 
   async cancel(): Promise<void> {
-    const jobId = this.started?.jobId;
-    if (jobId) await studio.attempt(() => call('jobs.cancel', { jobId }));
+    await dialogs.attempt(() => this.comparing.cancel());
   }
 
   private async finishRun(job: JobProgress): Promise<void> {
-    const started = this.started;
-    if (!started || this.finished.has(job.jobId)) return;
-    this.finished.add(job.jobId);
+    const started = this.comparing.started;
+    if (!started) return;
     // A failure stays in the progress panel, with the services' message; a cancelled run shows what it finished.
-    await studio.attempt(() => this.loadRuns());
+    await dialogs.attempt(() => this.loadRuns());
     if (job.state === 'done' || job.state === 'cancelled') await this.openRun(started.runId);
   }
 
   private async getRun(id: number): Promise<ComparisonDetail | undefined> {
-    return studio.attempt(() => call('compare.get', { id }));
+    return dialogs.attempt(() => call('compare.get', { id }));
   }
 
   async openRun(id: number): Promise<void> {
@@ -228,8 +225,8 @@ class Comparison implements StudioListener {
 
   /** Asks first, then deletes; false when the user said no or the services refused. */
   private async confirmDelete(title: string, message: string, okLabel: string, remove: () => Promise<null>): Promise<boolean> {
-    const sure = await studio.confirm({ title, message, okLabel, danger: true });
-    return sure && (await studio.attempt(remove)) !== undefined;
+    const sure = await dialogs.confirm({ title, message, okLabel, danger: true });
+    return sure && (await dialogs.attempt(remove)) !== undefined;
   }
 
   async deleteRun(run: ComparisonSummary): Promise<void> {
@@ -242,7 +239,7 @@ class Comparison implements StudioListener {
     if (!deleted) return;
     if (this.primary?.id === run.id) [this.primary, this.secondary] = [this.secondary, null];
     if (this.secondary?.id === run.id) this.secondary = null;
-    await studio.attempt(() => this.loadRuns());
+    await dialogs.attempt(() => this.loadRuns());
   }
 
   // ================= trained heads =================
@@ -259,10 +256,7 @@ class Comparison implements StudioListener {
     this.trainError = null;
     this.training = true;
     try {
-      const { jobId } = await call('heads.train', { modelId, strategy });
-      this.trainJobId = jobId;
-      const job = studio.jobs[jobId];
-      if (isTerminal(job)) await this.finishTraining(job);
+      await this.trainer.start({ modelId, strategy });
     } catch (error) {
       this.trainError = messageOf(error);
     } finally {
@@ -284,20 +278,17 @@ class Comparison implements StudioListener {
   /** Shows an image of a run in the preview, over this view (Esc comes back). */
   async previewImage(imageId: number): Promise<void> {
     await studio.focusImage(imageId);
-    if (studio.focused?.id === imageId) studio.previewOpen = true;
-    else studio.showNotice('That image is no longer in the project.');
+    if (studio.focused?.id === imageId) dialogs.previewOpen = true;
+    else dialogs.showNotice('That image is no longer in the project.');
   }
 
   async cancelTraining(): Promise<void> {
-    const jobId = this.trainJobId;
-    if (jobId) await studio.attempt(() => call('jobs.cancel', { jobId }));
+    await dialogs.attempt(() => this.trainer.cancel());
   }
 
   private async finishTraining(job: JobProgress): Promise<void> {
-    if (this.finished.has(job.jobId)) return;
-    this.finished.add(job.jobId);
     if (job.state === 'failed') this.trainError = `Training failed: ${job.message}`;
-    await studio.attempt(() => this.loadHeads());
+    await dialogs.attempt(() => this.loadHeads());
   }
 
   async deleteHead(head: HeadSummary): Promise<void> {
@@ -307,16 +298,10 @@ class Comparison implements StudioListener {
       'Delete head',
       () => call('heads.delete', { id: head.id, confirm: true }),
     );
-    if (deleted) await studio.attempt(() => this.loadHeads());
+    if (deleted) await dialogs.attempt(() => this.loadHeads());
   }
 
   // ================= from the services =================
-
-  onJob(job: JobProgress): void {
-    if (!isTerminal(job)) return;
-    if (job.jobId === this.started?.jobId) void this.finishRun(job);
-    if (job.jobId === this.trainJobId) void this.finishTraining(job);
-  }
 
   async onChange(kinds: ReadonlySet<ChangeKind>): Promise<void> {
     if (!this.open) return;
@@ -334,10 +319,10 @@ class Comparison implements StudioListener {
     this.runs = [];
     this.primary = null;
     this.secondary = null;
-    this.started = null;
+    this.comparing.forget();
     this.startError = null;
     this.heads = [];
-    this.trainJobId = null;
+    this.trainer.forget();
     this.trainError = null;
     this.trainFrom = 'panel';
   }

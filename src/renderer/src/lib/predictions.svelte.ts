@@ -6,7 +6,9 @@
  */
 import type { ExportResult, HeadSummary, JobProgress, PredictionStatus, Suggestion } from '../../../shared/contract';
 import { call } from './api';
-import { isTerminal, studio, type ChangeKind, type StudioListener } from './studio.svelte';
+import { JobClient } from './jobs.svelte';
+import { studio, type ChangeKind, type StudioListener } from './studio.svelte';
+import { dialogs } from './dialogs.svelte';
 
 const SUGGESTIONS = 20;
 /** Labels come in quick bursts: the queue is asked again once they pause. */
@@ -52,8 +54,8 @@ class Predictions implements StudioListener {
   active = $derived<HeadSummary | null>(this.status?.head ?? null);
 
   // ----- running a head over the project -----
-  predictJobId = $state<string | null>(null);
-  predictJob = $derived<JobProgress | null>(this.predictJobId ? (studio.jobs[this.predictJobId] ?? null) : null);
+  private predicter = new JobClient('predictions.run', { onSettled: (job) => this.finish(job) });
+  predictJob = $derived<JobProgress | null>(this.predicter.job);
   /** The head being run, while its job runs. */
   predictingHeadId = $state<number | null>(null);
   predicting = $derived(this.predictingHeadId !== null && (this.predictJob === null || this.predictJob.state === 'running'));
@@ -86,10 +88,7 @@ class Predictions implements StudioListener {
     this.predictError = null;
     this.predictingHeadId = headId;
     try {
-      const { jobId } = await call('predictions.run', { headId });
-      this.predictJobId = jobId;
-      const job = studio.jobs[jobId];
-      if (isTerminal(job)) this.finish(job);
+      await this.predicter.start({ headId });
     } catch (error) {
       this.predictError = messageOf(error);
       this.predictingHeadId = null;
@@ -97,8 +96,7 @@ class Predictions implements StudioListener {
   }
 
   async cancel(): Promise<void> {
-    const jobId = this.predictJobId;
-    if (jobId) await studio.attempt(() => call('jobs.cancel', { jobId }));
+    await dialogs.attempt(() => this.predicter.cancel());
   }
 
   private finish(job: JobProgress): void {
@@ -146,10 +144,6 @@ class Predictions implements StudioListener {
 
   // ================= from the services =================
 
-  onJob(job: JobProgress): void {
-    if (job.jobId === this.predictJobId && isTerminal(job)) this.finish(job);
-  }
-
   async onChange(kinds: ReadonlySet<ChangeKind>): Promise<void> {
     const all = kinds.has('project');
     // Labels and classes too: they tell whether the head chip shows its head as stale.
@@ -160,14 +154,14 @@ class Predictions implements StudioListener {
   onProjectLoaded(): void {
     this.status = null;
     this.heads = [];
-    this.predictJobId = null;
+    this.predicter.forget();
     this.predictingHeadId = null;
     this.predictError = null;
     this.suggestions = [];
     this.suggestError = null;
     this.suggestRequest++;
     clearTimeout(this.suggestTimer);
-    void studio.attempt(() => this.load()).then(() => {
+    void dialogs.attempt(() => this.load()).then(() => {
       if (this.nextOpen) void this.suggest();
     });
   }

@@ -23,33 +23,17 @@ import type {
   Theme,
 } from '../../../shared/contract';
 import { call, mediaUrl, onEvent, uploadFiles, type UploadItem } from './api';
-
-export interface Toast {
-  id: number;
-  message: string;
-}
-
-/** A question shown by ConfirmDialog: a plain yes/no, a text prompt (`input`) or a choice (`choices`). */
-export interface DialogRequest {
-  title: string;
-  message: string;
-  okLabel: string;
-  danger?: boolean;
-  input?: { label: string; value: string };
-  choices?: { label: string; options: { value: string; label: string }[] };
-  /** The entered text or chosen value; '' for a plain confirmation; null when cancelled. */
-  resolve: (value: string | null) => void;
-}
+import { dialogs } from './dialogs.svelte';
+import { JobClient, jobBoard } from './jobs.svelte';
 
 /** What a `project.changed` event says changed. */
 export type ChangeKind = Extract<StudioEvent, { type: 'project.changed' }>['what'];
 
 /**
- * A part of the UI with its own state module (e.g. comparisons and trained heads) hears of job
- * progress, of changes the services announce, and of another project being opened.
+ * A part of the UI with its own state module (e.g. comparisons and trained heads) hears of
+ * changes the services announce, and of another project being opened (its jobs: see jobs.svelte.ts).
  */
 export interface StudioListener {
-  onJob?(job: JobProgress): void;
   onChange?(kinds: ReadonlySet<ChangeKind>): Promise<void>;
   onProjectLoaded?(): void;
 }
@@ -74,8 +58,6 @@ const FEATURE_STATUS_REFRESH_MS = 500;
 /** Accepting more predictions than this at once asks first. */
 const ACCEPT_ASK_OVER = 20;
 export const THEME_KEY = 'atl-studio-theme';
-
-export const isTerminal = (job: JobProgress | undefined) => job !== undefined && job.state !== 'running';
 
 class Studio {
   // ----- studio and project -----
@@ -109,27 +91,13 @@ class Studio {
   canUndo = $state(false);
   canRedo = $state(false);
 
-  // ----- panels and dialogs -----
-  toasts = $state<Toast[]>([]);
-  notice = $state<string | null>(null);
-  dialog = $state.raw<DialogRequest | null>(null);
-  previewOpen = $state(false);
-  helpOpen = $state(false);
-  /** Labeling by class name (L): reaches the classes past the nine digit hotkeys. */
-  classPickerOpen = $state(false);
+  // ----- panels: more in dialogs.svelte.ts -----
   importOpen = $state(false);
   importTab = $state<'new' | 'past'>('new');
-  /**
-   * Open modal dialogs, innermost last. A modal makes the rest of the page inert, so error
-   * banners are drawn inside the innermost one (see Modal.svelte), else at the page level.
-   */
-  modals = $state<number[]>([]);
 
   // ----- imports -----
-  /** Latest progress of every job this window heard of, by job id. */
-  jobs = $state<Record<string, JobProgress>>({});
-  importJobId = $state<string | null>(null);
-  importJob = $derived<JobProgress | null>(this.importJobId ? (this.jobs[this.importJobId] ?? null) : null);
+  private importing = new JobClient('import.start', { cancelMethod: 'import.cancel', onSettled: () => this.finishImport() });
+  importJob = $derived<JobProgress | null>(this.importing.job);
   /** The report of the import this window started last, once it ended. */
   importReport = $state.raw<ImportReport | null>(null);
   reports = $state.raw<ImportReport[]>([]);
@@ -148,19 +116,17 @@ class Studio {
   pooling = $state<Pooling>('gap');
   /** The open project's feature cache for the selected teacher and pooling; null while it is read. */
   featureStatus = $state.raw<FeatureStatus | null>(null);
+  private extracting = new JobClient('features.extract', { onSettled: (job) => this.finishExtraction(job) });
   /** The extraction this window started last, and what it extracts. */
-  extraction = $state.raw<{ jobId: string; modelId: string; pooling: Pooling } | null>(null);
-  extractJob = $derived<JobProgress | null>(this.extraction ? (this.jobs[this.extraction.jobId] ?? null) : null);
+  extraction = $state.raw<{ modelId: string; pooling: Pooling } | null>(null);
+  extractJob = $derived<JobProgress | null>(this.extraction ? this.extracting.job : null);
 
-  private nextToastId = 1;
-  private noticeTimer: ReturnType<typeof setTimeout> | undefined;
   private listRequest = 0;
   private labelingInFlight = 0;
   private labelQueue: Promise<unknown> = Promise.resolve();
   private listStale = false;
   private pendingReloads = new Set<ChangeKind>();
   private reloadTimer: ReturnType<typeof setTimeout> | undefined;
-  private reportedJobId: string | null = null;
   private lastLiveReload = 0;
   private lastStatusRefresh = 0;
   private inspectRequest = 0;
@@ -177,7 +143,7 @@ class Studio {
 
   async start(): Promise<void> {
     onEvent((event) => this.handleEvent(event));
-    await this.attempt(async () => {
+    await dialogs.attempt(async () => {
       const info = await call('studio.info', {});
       this.info = info;
       this.applyTheme(info.theme);
@@ -186,54 +152,14 @@ class Studio {
     this.loaded = true;
   }
 
-  /** Runs an action; a failure becomes a toast and the action returns undefined. */
-  async attempt<T>(action: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await action();
-    } catch (error) {
-      this.showError(error instanceof Error ? error.message : String(error));
-      return undefined;
-    }
-  }
-
-  showError(message: string): void {
-    if (this.toasts.some((t) => t.message === message)) return;
-    this.toasts.push({ id: this.nextToastId++, message });
-  }
-
-  dismissToast(id: number): void {
-    this.toasts = this.toasts.filter((t) => t.id !== id);
-  }
-
-  /** A short-lived hint in the status bar (e.g. "No class has hotkey 4"). */
-  showNotice(message: string): void {
-    this.notice = message;
-    clearTimeout(this.noticeTimer);
-    this.noticeTimer = setTimeout(() => (this.notice = null), 4000);
+  /** The import this window started last, while the dialog shows it. */
+  get importJobId(): string | null {
+    return this.importing.jobId;
   }
 
   /** Where a thumbnail or the full image of the open project is served. */
   mediaUrl(kind: MediaKind, id: number): string {
     return `${mediaUrl(kind, id)}?p=${this.mediaKey}`;
-  }
-
-  // ================= dialogs =================
-
-  private ask(request: Omit<DialogRequest, 'resolve'>): Promise<string | null> {
-    this.dialog?.resolve(null);
-    return new Promise((resolve) => {
-      this.dialog = {
-        ...request,
-        resolve: (value) => {
-          this.dialog = null;
-          resolve(value);
-        },
-      };
-    });
-  }
-
-  async confirm(request: Omit<DialogRequest, 'resolve' | 'input' | 'choices'>): Promise<boolean> {
-    return (await this.ask(request)) !== null;
   }
 
   // ================= theme =================
@@ -247,13 +173,13 @@ class Studio {
   async toggleTheme(): Promise<void> {
     const theme: Theme = this.theme === 'dark' ? 'light' : 'dark';
     this.applyTheme(theme); // at once; the choice is saved in the background
-    await this.attempt(() => call('studio.setTheme', { theme }));
+    await dialogs.attempt(() => call('studio.setTheme', { theme }));
   }
 
   // ================= projects =================
 
   private async refreshInfo(): Promise<void> {
-    const info = await this.attempt(() => call('studio.info', {}));
+    const info = await dialogs.attempt(() => call('studio.info', {}));
     if (info) this.info = info;
   }
 
@@ -265,9 +191,10 @@ class Studio {
     this.selected = new Set();
     this.focusIndex = 0;
     this.anchorIndex = 0;
-    this.importJobId = null;
+    this.importing.forget();
     this.importReport = null;
     this.labelsFromFolders = false; // chosen for one project's folders, not the next one's
+    this.extracting.forget();
     this.extraction = null;
     this.featureStatus = null;
     for (const listener of this.listeners) listener.onProjectLoaded?.();
@@ -275,10 +202,10 @@ class Studio {
   }
 
   private async afterOpen(open: () => Promise<ProjectSummary>): Promise<void> {
-    const summary = await this.attempt(open);
+    const summary = await dialogs.attempt(open);
     if (!summary) return;
     await this.refreshInfo();
-    await this.attempt(() => this.loadProject());
+    await dialogs.attempt(() => this.loadProject());
   }
 
   createProject(name: string): Promise<void> {
@@ -287,14 +214,14 @@ class Studio {
 
   /** From inside a project: asks for a name, then creates the project and opens it instead. */
   async newProject(): Promise<void> {
-    const name = await this.ask({
+    const name = await dialogs.ask({
       title: 'New project',
       message: `An empty project, saved in ${this.info?.projectsDir}. “${this.project?.name}” closes; Switch project brings it back.`,
       okLabel: 'Create project',
       input: { label: 'Project name', value: '' },
     });
     if (!name?.trim()) return;
-    this.previewOpen = false;
+    dialogs.previewOpen = false;
     this.importOpen = false;
     await this.createProject(name.trim());
   }
@@ -308,8 +235,8 @@ class Studio {
   }
 
   async closeProject(): Promise<void> {
-    if ((await this.attempt(() => call('project.close', {}))) === undefined) return;
-    this.previewOpen = false;
+    if ((await dialogs.attempt(() => call('project.close', {}))) === undefined) return;
+    dialogs.previewOpen = false;
     this.importOpen = false;
     await this.refreshInfo();
   }
@@ -317,20 +244,20 @@ class Studio {
   async renameProject(): Promise<void> {
     const project = this.project;
     if (!project) return;
-    const name = await this.ask({
+    const name = await dialogs.ask({
       title: 'Rename project',
       message: 'The name shows in the title bar and the recent projects list.',
       okLabel: 'Rename',
       input: { label: 'Project name', value: project.name },
     });
     if (!name?.trim() || name.trim() === project.name) return;
-    if (await this.attempt(() => call('project.rename', { name: name.trim() }))) await this.refreshInfo();
+    if (await dialogs.attempt(() => call('project.rename', { name: name.trim() }))) await this.refreshInfo();
   }
 
   async deleteProject(): Promise<void> {
     const project = this.project;
     if (!project) return;
-    const sure = await this.confirm({
+    const sure = await dialogs.confirm({
       title: `Delete “${project.name}”?`,
       message: `This deletes the project file ${project.path} from disk, with its ${project.images} images' thumbnails, labels and classes. It cannot be undone. Your original image files are not touched.`,
       okLabel: 'Delete project',
@@ -338,15 +265,15 @@ class Studio {
     });
     if (!sure) return;
     // Closed first, so that the file is no longer in use when it is deleted.
-    if ((await this.attempt(() => call('project.close', {}))) === undefined) return;
-    await this.attempt(() => call('project.delete', { path: project.path, confirm: true }));
-    this.previewOpen = false;
+    if ((await dialogs.attempt(() => call('project.close', {}))) === undefined) return;
+    await dialogs.attempt(() => call('project.delete', { path: project.path, confirm: true }));
+    dialogs.previewOpen = false;
     this.importOpen = false;
     await this.refreshInfo();
   }
 
   async forgetRecent(path: string): Promise<void> {
-    if ((await this.attempt(() => call('project.forgetRecent', { path }))) !== undefined) await this.refreshInfo();
+    if ((await dialogs.attempt(() => call('project.forgetRecent', { path }))) !== undefined) await this.refreshInfo();
   }
 
   // ================= images and selection =================
@@ -380,12 +307,12 @@ class Studio {
   async setFilter(filter: ImageFilter): Promise<void> {
     this.filter = filter;
     this.focusIndex = 0;
-    await this.attempt(() => this.loadImages(null));
+    await dialogs.attempt(() => this.loadImages(null));
   }
 
   async setSort(sort: ImageSort): Promise<void> {
     this.sort = sort;
-    await this.attempt(() => this.loadImages());
+    await dialogs.attempt(() => this.loadImages());
   }
 
   /** Moves the cursor; selection follows it unless `mode` says to extend it or leave it. */
@@ -440,11 +367,11 @@ class Studio {
     const rows = all ? this.images : this.images.filter((r) => this.selected.has(r.id) || (this.selected.size === 0 && r.id === focused?.id));
     const accepted = rows.filter((r) => acceptable(r) && r.classId !== r.predictedClassId);
     if (accepted.length === 0) {
-      this.showNotice(all ? 'No prediction to accept in this list.' : 'Nothing to accept here: no prediction, or a person labeled it.');
+      dialogs.showNotice(all ? 'No prediction to accept in this list.' : 'Nothing to accept here: no prediction, or a person labeled it.');
       return;
     }
     if (all && accepted.length > ACCEPT_ASK_OVER) {
-      const sure = await this.confirm({
+      const sure = await dialogs.confirm({
         title: `Accept ${accepted.length} predictions?`,
         message: `Every image listed that has a prediction and no label from a person gets the predicted class, marked as accepted. Ctrl+Z undoes it in one step.`,
         okLabel: `Accept ${accepted.length} predictions`,
@@ -469,14 +396,14 @@ class Studio {
   /** Opens the class picker for the selection, or the image under the cursor. */
   openClassPicker(): void {
     if (!this.focused) return;
-    if (this.classes.length === 0) this.showNotice('No classes yet — add one in the class panel.');
-    else this.classPickerOpen = true;
+    if (this.classes.length === 0) dialogs.showNotice('No classes yet — add one in the class panel.');
+    else dialogs.classPickerOpen = true;
   }
 
   async assignHotkey(hotkey: number, advance: boolean): Promise<void> {
     const target = this.classes.find((c) => c.hotkey === hotkey);
     if (!target) {
-      this.showNotice(`No class has hotkey ${hotkey} — pick one in the class panel.`);
+      dialogs.showNotice(`No class has hotkey ${hotkey} — pick one in the class panel.`);
       return;
     }
     await this.assign(target.id, advance);
@@ -496,7 +423,7 @@ class Studio {
    */
   private async changeLabels(request: () => Promise<LabelChangeResult>, reveal = false): Promise<void> {
     this.labelingInFlight++;
-    const run = this.labelQueue.then(() => this.attempt(request));
+    const run = this.labelQueue.then(() => dialogs.attempt(request));
     this.labelQueue = run;
     const result = await run;
     this.labelingInFlight--;
@@ -504,7 +431,7 @@ class Studio {
     else this.listStale = true; // what was shown did not happen: read the list again
     if (this.labelingInFlight === 0 && this.listStale) {
       this.listStale = false;
-      void this.attempt(() => this.loadImages());
+      void dialogs.attempt(() => this.loadImages());
     }
   }
 
@@ -532,11 +459,11 @@ class Studio {
       const index = this.images.findIndex((r) => r.id === first);
       if (index >= 0) this.focusAt(index);
     }
-    if (this.filter.kind !== 'all') void this.attempt(() => this.loadImages(reveal ? first : undefined));
-    void this.attempt(() => this.loadClasses());
+    if (this.filter.kind !== 'all') void dialogs.attempt(() => this.loadImages(reveal ? first : undefined));
+    void dialogs.attempt(() => this.loadClasses());
     // The services do not announce labels given from here: the other parts (label next) hear of them now.
     const labels = new Set<ChangeKind>(['labels']);
-    for (const listener of this.listeners) if (listener.onChange) void this.attempt(() => listener.onChange!(labels));
+    for (const listener of this.listeners) if (listener.onChange) void dialogs.attempt(() => listener.onChange!(labels));
   }
 
   private async loadHistory(): Promise<void> {
@@ -559,14 +486,14 @@ class Studio {
   }
 
   async createClass(name: string): Promise<boolean> {
-    const created = await this.attempt(() => call('classes.create', { name }));
-    if (created) await this.attempt(() => this.loadClasses());
+    const created = await dialogs.attempt(() => call('classes.create', { name }));
+    if (created) await dialogs.attempt(() => this.loadClasses());
     return created !== undefined;
   }
 
   async updateClass(id: number, changes: { name?: string; color?: string; hotkey?: number | null }): Promise<void> {
     // A hotkey moves from its previous owner, so the whole list is read again.
-    if (await this.attempt(() => call('classes.update', { id, ...changes }))) await this.attempt(() => this.loadClasses());
+    if (await dialogs.attempt(() => call('classes.update', { id, ...changes }))) await dialogs.attempt(() => this.loadClasses());
   }
 
   async moveClass(id: number, offset: -1 | 1): Promise<void> {
@@ -575,25 +502,25 @@ class Studio {
     const to = from + offset;
     if (from < 0 || to < 0 || to >= ids.length) return;
     [ids[from], ids[to]] = [ids[to], ids[from]];
-    const classes = await this.attempt(() => call('classes.reorder', { ids }));
+    const classes = await dialogs.attempt(() => call('classes.reorder', { ids }));
     if (classes) this.setClasses(classes);
   }
 
   async mergeClass(source: ClassInfo): Promise<void> {
     const others = this.classes.filter((c) => c.id !== source.id);
     if (others.length === 0) {
-      this.showError('Merging needs another class to merge into.');
+      dialogs.showError('Merging needs another class to merge into.');
       return;
     }
     const labels = source.count === 1 ? '1 label' : `${source.count} labels`;
-    const target = await this.ask({
+    const target = await dialogs.ask({
       title: `Merge “${source.name}” into another class`,
       message: `${labels} will move from “${source.name}” to the class you choose, then “${source.name}” is deleted.`,
       okLabel: `Merge ${labels}`,
       choices: { label: 'Merge into', options: others.map((c) => ({ value: String(c.id), label: c.name })) },
     });
     if (!target) return;
-    const classes = await this.attempt(() =>
+    const classes = await dialogs.attempt(() =>
       call('classes.merge', { sourceId: source.id, targetId: Number(target), confirm: true }),
     );
     if (classes) await this.afterClassesRemoved(classes);
@@ -601,7 +528,7 @@ class Studio {
 
   async deleteClass(target: ClassInfo): Promise<void> {
     const labels = target.count === 1 ? '1 label' : `${target.count} labels`;
-    const sure = await this.confirm({
+    const sure = await dialogs.confirm({
       title: `Delete class “${target.name}”?`,
       message:
         target.count > 0
@@ -611,14 +538,14 @@ class Studio {
       danger: true,
     });
     if (!sure) return;
-    const classes = await this.attempt(() => call('classes.delete', { id: target.id, confirm: true }));
+    const classes = await dialogs.attempt(() => call('classes.delete', { id: target.id, confirm: true }));
     if (classes) await this.afterClassesRemoved(classes);
   }
 
   /** Merges and deletes relabel images, outside the undo history. */
   private async afterClassesRemoved(classes: ClassInfo[]): Promise<void> {
     this.setClasses(classes);
-    await this.attempt(() => Promise.all([this.loadImages(), this.loadHistory()]));
+    await dialogs.attempt(() => Promise.all([this.loadImages(), this.loadHistory()]));
   }
 
   // ================= imports =================
@@ -632,7 +559,7 @@ class Studio {
   /** The dialog shows the form again, unless an import is still running. */
   resetImport(): void {
     if (this.importJob?.state === 'running' || this.upload) return;
-    this.importJobId = null;
+    this.importing.forget();
     this.importReport = null;
   }
 
@@ -641,11 +568,7 @@ class Studio {
     this.importReport = null;
     this.importTab = 'new';
     this.importOpen = true;
-    const started = await this.attempt(() => call('import.start', { paths, labelsFromFolders }));
-    if (!started) return;
-    this.importJobId = started.jobId;
-    // A small import may have ended before its id came back.
-    if (isTerminal(this.jobs[started.jobId])) await this.finishImport(started.jobId);
+    await dialogs.attempt(() => this.importing.start({ paths, labelsFromFolders }));
   }
 
   /** Web mode: copies dropped files to the studio's machine, one folder per dropped group, then imports them. */
@@ -656,7 +579,7 @@ class Studio {
     this.importTab = 'new';
     this.importOpen = true;
     this.upload = { done: 0, total };
-    const folders = await this.attempt(async () => {
+    const folders = await dialogs.attempt(async () => {
       const landed: string[] = [];
       let before = 0;
       for (const group of groups) {
@@ -670,20 +593,17 @@ class Studio {
   }
 
   async cancelImport(): Promise<void> {
-    const jobId = this.importJobId;
-    if (jobId) await this.attempt(() => call('import.cancel', { jobId }));
+    await dialogs.attempt(() => this.importing.cancel());
   }
 
-  private async finishImport(jobId: string): Promise<void> {
-    if (this.reportedJobId === jobId) return;
-    this.reportedJobId = jobId;
+  private async finishImport(): Promise<void> {
     await this.loadReports();
     this.importReport = this.reports[0] ?? null;
     this.scheduleReload('project');
   }
 
   private async loadReports(): Promise<void> {
-    const reports = await this.attempt(() => call('import.reports', {}));
+    const reports = await dialogs.attempt(() => call('import.reports', {}));
     // Newest first, whatever order the service lists them in.
     if (reports) this.reports = [...reports].sort((a, b) => b.id - a.id);
   }
@@ -693,7 +613,7 @@ class Studio {
   /** Opens the Models view on the teacher chosen last, else the default one, and inspects it. */
   async openModels(): Promise<void> {
     this.modelsOpen = true;
-    const teachers = await this.attempt(() => call('models.list', {}));
+    const teachers = await dialogs.attempt(() => call('models.list', {}));
     if (!teachers) return;
     this.teachers = teachers;
     const pick = this.teacher ?? teachers.find((t) => t.isDefault && t.installed) ?? teachers.find((t) => t.installed);
@@ -708,7 +628,7 @@ class Studio {
     // Loading verifies the teacher's files and starts its engine: a second or so.
     this.inspecting = this.teacher?.installed ?? false;
     if (!this.inspecting) return;
-    const detail = await this.attempt(() => call('models.inspect', { id }));
+    const detail = await dialogs.attempt(() => call('models.inspect', { id }));
     if (request !== this.inspectRequest) return; // another teacher was chosen meanwhile
     this.inspecting = false;
     this.teacherDetail = detail ?? null;
@@ -719,7 +639,7 @@ class Studio {
   async saveLayers(layers: string[]): Promise<void> {
     const id = this.teacherId;
     if (!id) return;
-    const detail = await this.attempt(() => call('models.setLayers', { id, layers }));
+    const detail = await dialogs.attempt(() => call('models.setLayers', { id, layers }));
     if (!detail || this.teacherId !== id) return;
     this.teacherDetail = detail;
     await this.loadFeatureStatus(); // the cache is counted over the enabled layers
@@ -727,9 +647,9 @@ class Studio {
 
   /** Imports a teacher from a path on the studio's machine and selects it; false when it failed. */
   async importTeacher(path: string): Promise<boolean> {
-    const imported = await this.attempt(() => call('models.import', { path }));
+    const imported = await dialogs.attempt(() => call('models.import', { path }));
     if (!imported) return false;
-    const teachers = await this.attempt(() => call('models.list', {}));
+    const teachers = await dialogs.attempt(() => call('models.list', {}));
     if (teachers) this.teachers = teachers;
     await this.selectTeacher(imported.id);
     return true;
@@ -746,7 +666,7 @@ class Studio {
     if (!modelId || !this.project) return;
     const request = ++this.statusRequest;
     const pooling = this.pooling;
-    const status = await this.attempt(() => call('features.status', { modelId, pooling }));
+    const status = await dialogs.attempt(() => call('features.status', { modelId, pooling }));
     // Only the newest answer, and only while it is still about what is selected.
     const current = this.teacherDetail?.teacher.id === modelId && this.pooling === pooling;
     if (status && request === this.statusRequest && current) this.featureStatus = status;
@@ -757,21 +677,17 @@ class Studio {
     const modelId = this.teacherDetail?.teacher.id;
     if (!modelId || !this.project) return;
     const pooling = this.pooling;
-    const started = await this.attempt(() => call('features.extract', { modelId, layers: 'all', pooling }));
-    if (!started) return;
-    this.extraction = { jobId: started.jobId, modelId, pooling };
-    // Everything may have been cached already: then the job ended before its id came back.
-    const job = this.jobs[started.jobId];
-    if (isTerminal(job)) await this.finishExtraction(job);
+    // Everything may have been cached already: then the job settles before its id comes back.
+    const started = await dialogs.attempt(() => this.extracting.start({ modelId, layers: 'all', pooling }));
+    if (started) this.extraction = { modelId, pooling };
   }
 
   async cancelExtraction(): Promise<void> {
-    const jobId = this.extraction?.jobId;
-    if (jobId) await this.attempt(() => call('jobs.cancel', { jobId }));
+    if (this.extraction) await dialogs.attempt(() => this.extracting.cancel());
   }
 
   private async finishExtraction(job: JobProgress): Promise<void> {
-    if (job.state === 'failed') this.showError(`Feature extraction failed: ${job.message}`);
+    if (job.state === 'failed') dialogs.showError(`Feature extraction failed: ${job.message}`);
     await this.loadFeatureStatus();
   }
 
@@ -780,10 +696,7 @@ class Studio {
   private handleEvent(event: StudioEvent): void {
     if (event.type === 'job.progress') {
       const job = event.job;
-      this.jobs[job.jobId] = job;
-      if (job.jobId === this.importJobId && isTerminal(job)) void this.finishImport(job.jobId);
-      if (job.jobId === this.extraction?.jobId && isTerminal(job)) void this.finishExtraction(job);
-      for (const listener of this.listeners) listener.onJob?.(job);
+      jobBoard.record(job); // settles the job with whoever started it
       // The services announce new images when an import ends; meanwhile the grid fills in every
       // couple of seconds, so the user can start labeling what has arrived.
       if (job.kind === 'import' && job.state === 'running' && Date.now() - this.lastLiveReload > LIVE_RELOAD_MS) {
@@ -813,7 +726,7 @@ class Studio {
       this.reloadTimer = undefined;
       const kinds = new Set(this.pendingReloads);
       this.pendingReloads.clear();
-      void this.attempt(() => this.reload(kinds));
+      void dialogs.attempt(() => this.reload(kinds));
     }, 150);
   }
 
