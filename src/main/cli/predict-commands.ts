@@ -12,7 +12,7 @@ import { scanLabeledFolder } from '../services/dataset';
 import { exportHead } from '../export/export-service';
 import { FeatureCache } from '../features/feature-cache';
 import { predictImages } from '../services/prediction-service';
-import { STUDIO_VERSION } from '../services/studio';
+import { STUDIO_VERSION } from '../services/studio-version';
 import { choiceFlag, integerFlag } from './flags';
 import { withProject } from './with-project';
 
