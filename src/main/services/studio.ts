@@ -40,6 +40,7 @@ export class Studio {
   constructor(options: StudioOptions) {
     this.settings = new SettingsService(options.home);
     this.teachers = createTeacherService(options.home);
+    // A getter, so that the handlers always see the project open now, not the one open at construction.
     const openProject = () => this.current;
     const context: StudioContext = {
       front: options.front,
