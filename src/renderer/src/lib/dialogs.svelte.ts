@@ -29,6 +29,8 @@ class Dialogs {
   helpOpen = $state(false);
   /** Labeling by class name (L): reaches the classes past the nine digit hotkeys. */
   classPickerOpen = $state(false);
+  importOpen = $state(false);
+  importTab = $state<'new' | 'past'>('new');
   /**
    * Open modal dialogs, innermost last. A modal makes the rest of the page inert, so error
    * banners are drawn inside the innermost one (see Modal.svelte), else at the page level.

@@ -15,16 +15,17 @@ export const isTerminal = (job: JobProgress | undefined) => job !== undefined &&
 class JobBoard {
   /** Latest progress of every job this window heard of, by job id. */
   progress = $state<Record<string, JobProgress>>({});
-  private clients = new Set<JobClient<JobMethod>>();
+  private listeners = new Set<(job: JobProgress) => void>();
 
-  /** Called for every `job.progress` event: stores it, then lets the client that started the job settle it. */
+  /** Called for every `job.progress` event: stores it, then tells the clients (which settle their own jobs) and other listeners. */
   record(job: JobProgress): void {
     this.progress[job.jobId] = job;
-    for (const client of this.clients) client.heard(job);
+    for (const listener of this.listeners) listener(job);
   }
 
-  follow(client: JobClient<JobMethod>): void {
-    this.clients.add(client);
+  /** Hears the progress of every job, whoever started it (e.g. to refresh what a job writes as it goes). */
+  onProgress(listener: (job: JobProgress) => void): void {
+    this.listeners.add(listener);
   }
 }
 
@@ -49,7 +50,7 @@ export class JobClient<M extends JobMethod> {
     private readonly method: M,
     private readonly options: JobClientOptions = {},
   ) {
-    jobBoard.follow(this as unknown as JobClient<JobMethod>);
+    jobBoard.onProgress((job) => this.heard(job));
   }
 
   /** Starts the job and returns what the method answered; a refusal throws, as `call` does. */
@@ -72,8 +73,8 @@ export class JobClient<M extends JobMethod> {
     this.started = null;
   }
 
-  /** Hears every job's progress; settles this client's job when it ends. */
-  heard(job: JobProgress): void {
+  /** Settles this client's job when it ends. */
+  private heard(job: JobProgress): void {
     if (job.jobId === this.jobId && isTerminal(job)) void this.settle(job);
   }
 

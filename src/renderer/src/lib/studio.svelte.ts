@@ -5,26 +5,20 @@
  */
 import type {
   ClassInfo,
-  FeatureStatus,
   ImageFilter,
   ImageRow,
   ImageSort,
-  ImportReport,
-  JobProgress,
   LabelChangeResult,
   LabelSource,
   MediaKind,
-  Pooling,
   ProjectSummary,
   StudioEvent,
   StudioInfo,
-  TeacherDetail,
-  TeacherInfo,
   Theme,
 } from '../../../shared/contract';
-import { call, mediaUrl, onEvent, uploadFiles, type UploadItem } from './api';
+import { call, mediaUrl, onEvent } from './api';
 import { dialogs } from './dialogs.svelte';
-import { JobClient, jobBoard } from './jobs.svelte';
+import { jobBoard } from './jobs.svelte';
 
 /** What a `project.changed` event says changed. */
 export type ChangeKind = Extract<StudioEvent, { type: 'project.changed' }>['what'];
@@ -35,7 +29,8 @@ export type ChangeKind = Extract<StudioEvent, { type: 'project.changed' }>['what
  */
 export interface StudioListener {
   onChange?(kinds: ReadonlySet<ChangeKind>): Promise<void>;
-  onProjectLoaded?(): void;
+  /** Resets what the last project showed; a promise when the new project's state is loading. */
+  onProjectLoaded?(): void | Promise<void>;
 }
 
 /** The filter as the toolbar's <select> spells it: `all`, `unlabeled`, `class:<id>` or `predicted:<id>`. */
@@ -52,9 +47,6 @@ export function parseFilterKey(key: string): ImageFilter {
 /** An image whose prediction can be accepted: predicted, and not labeled by a person. */
 export const acceptable = (row: ImageRow) => row.predictedClassId !== null && row.source !== 'human';
 
-const LIVE_RELOAD_MS = 2000;
-/** How often the Models view reads the cached count again while an extraction runs. */
-const FEATURE_STATUS_REFRESH_MS = 500;
 /** Accepting more predictions than this at once asks first. */
 const ACCEPT_ASK_OVER = 20;
 export const THEME_KEY = 'atl-studio-theme';
@@ -91,35 +83,7 @@ class Studio {
   canUndo = $state(false);
   canRedo = $state(false);
 
-  // ----- panels: more in dialogs.svelte.ts -----
-  importOpen = $state(false);
-  importTab = $state<'new' | 'past'>('new');
 
-  // ----- imports -----
-  private importing = new JobClient('import.start', { cancelMethod: 'import.cancel', onSettled: () => this.finishImport() });
-  importJob = $derived<JobProgress | null>(this.importing.job);
-  /** The report of the import this window started last, once it ended. */
-  importReport = $state.raw<ImportReport | null>(null);
-  reports = $state.raw<ImportReport[]>([]);
-  /** Web-mode drops are uploaded before they are imported. */
-  upload = $state<{ done: number; total: number } | null>(null);
-  labelsFromFolders = $state(false);
-
-  // ----- teachers and feature extraction (the Models view) -----
-  modelsOpen = $state(false);
-  teachers = $state.raw<TeacherInfo[]>([]);
-  teacherId = $state<string | null>(null);
-  teacher = $derived<TeacherInfo | null>(this.teachers.find((t) => t.id === this.teacherId) ?? null);
-  /** The selected teacher as `models.inspect` describes it; null while it loads, or when it could not. */
-  teacherDetail = $state.raw<TeacherDetail | null>(null);
-  inspecting = $state(false);
-  pooling = $state<Pooling>('gap');
-  /** The open project's feature cache for the selected teacher and pooling; null while it is read. */
-  featureStatus = $state.raw<FeatureStatus | null>(null);
-  private extracting = new JobClient('features.extract', { onSettled: (job) => this.finishExtraction(job) });
-  /** The extraction this window started last, and what it extracts. */
-  extraction = $state.raw<{ modelId: string; pooling: Pooling } | null>(null);
-  extractJob = $derived<JobProgress | null>(this.extraction ? this.extracting.job : null);
 
   private listRequest = 0;
   private labelingInFlight = 0;
@@ -127,10 +91,6 @@ class Studio {
   private listStale = false;
   private pendingReloads = new Set<ChangeKind>();
   private reloadTimer: ReturnType<typeof setTimeout> | undefined;
-  private lastLiveReload = 0;
-  private lastStatusRefresh = 0;
-  private inspectRequest = 0;
-  private statusRequest = 0;
   private listeners = new Set<StudioListener>();
 
   // ================= start-up =================
@@ -152,10 +112,6 @@ class Studio {
     this.loaded = true;
   }
 
-  /** The import this window started last, while the dialog shows it. */
-  get importJobId(): string | null {
-    return this.importing.jobId;
-  }
 
   /** Where a thumbnail or the full image of the open project is served. */
   mediaUrl(kind: MediaKind, id: number): string {
@@ -191,14 +147,8 @@ class Studio {
     this.selected = new Set();
     this.focusIndex = 0;
     this.anchorIndex = 0;
-    this.importing.forget();
-    this.importReport = null;
-    this.labelsFromFolders = false; // chosen for one project's folders, not the next one's
-    this.extracting.forget();
-    this.extraction = null;
-    this.featureStatus = null;
-    for (const listener of this.listeners) listener.onProjectLoaded?.();
-    await Promise.all([this.loadClasses(), this.loadImages(), this.loadHistory(), this.loadFeatureStatus()]);
+    const listening = [...this.listeners].map((listener) => listener.onProjectLoaded?.());
+    await Promise.all([this.loadClasses(), this.loadImages(), this.loadHistory(), ...listening]);
   }
 
   private async afterOpen(open: () => Promise<ProjectSummary>): Promise<void> {
@@ -222,7 +172,7 @@ class Studio {
     });
     if (!name?.trim()) return;
     dialogs.previewOpen = false;
-    this.importOpen = false;
+    dialogs.importOpen = false;
     await this.createProject(name.trim());
   }
 
@@ -237,7 +187,7 @@ class Studio {
   async closeProject(): Promise<void> {
     if ((await dialogs.attempt(() => call('project.close', {}))) === undefined) return;
     dialogs.previewOpen = false;
-    this.importOpen = false;
+    dialogs.importOpen = false;
     await this.refreshInfo();
   }
 
@@ -268,7 +218,7 @@ class Studio {
     if ((await dialogs.attempt(() => call('project.close', {}))) === undefined) return;
     await dialogs.attempt(() => call('project.delete', { path: project.path, confirm: true }));
     dialogs.previewOpen = false;
-    this.importOpen = false;
+    dialogs.importOpen = false;
     await this.refreshInfo();
   }
 
@@ -548,168 +498,11 @@ class Studio {
     await dialogs.attempt(() => Promise.all([this.loadImages(), this.loadHistory()]));
   }
 
-  // ================= imports =================
-
-  openImport(tab: 'new' | 'past' = 'new'): void {
-    this.importTab = tab;
-    this.importOpen = true;
-    if (tab === 'past') void this.loadReports();
-  }
-
-  /** The dialog shows the form again, unless an import is still running. */
-  resetImport(): void {
-    if (this.importJob?.state === 'running' || this.upload) return;
-    this.importing.forget();
-    this.importReport = null;
-  }
-
-  async startImport(paths: string[], labelsFromFolders: boolean): Promise<void> {
-    this.labelsFromFolders = labelsFromFolders;
-    this.importReport = null;
-    this.importTab = 'new';
-    this.importOpen = true;
-    await dialogs.attempt(() => this.importing.start({ paths, labelsFromFolders }));
-  }
-
-  /** Web mode: copies dropped files to the studio's machine, one folder per dropped group, then imports them. */
-  async uploadAndImport(groups: UploadItem[][]): Promise<void> {
-    const total = groups.reduce((sum, g) => sum + g.length, 0);
-    if (total === 0) return;
-    this.resetImport();
-    this.importTab = 'new';
-    this.importOpen = true;
-    this.upload = { done: 0, total };
-    const folders = await dialogs.attempt(async () => {
-      const landed: string[] = [];
-      let before = 0;
-      for (const group of groups) {
-        landed.push(await uploadFiles(group, (done) => (this.upload = { done: before + done, total })));
-        before += group.length;
-      }
-      return landed;
-    });
-    this.upload = null;
-    if (folders) await this.startImport(folders, this.labelsFromFolders);
-  }
-
-  async cancelImport(): Promise<void> {
-    await dialogs.attempt(() => this.importing.cancel());
-  }
-
-  private async finishImport(): Promise<void> {
-    await this.loadReports();
-    this.importReport = this.reports[0] ?? null;
-    this.scheduleReload('project');
-  }
-
-  private async loadReports(): Promise<void> {
-    const reports = await dialogs.attempt(() => call('import.reports', {}));
-    // Newest first, whatever order the service lists them in.
-    if (reports) this.reports = [...reports].sort((a, b) => b.id - a.id);
-  }
-
-  // ================= teachers and features =================
-
-  /** Opens the Models view on the teacher chosen last, else the default one, and inspects it. */
-  async openModels(): Promise<void> {
-    this.modelsOpen = true;
-    const teachers = await dialogs.attempt(() => call('models.list', {}));
-    if (!teachers) return;
-    this.teachers = teachers;
-    const pick = this.teacher ?? teachers.find((t) => t.isDefault && t.installed) ?? teachers.find((t) => t.installed);
-    if (pick) await this.selectTeacher(pick.id);
-  }
-
-  async selectTeacher(id: string): Promise<void> {
-    const request = ++this.inspectRequest;
-    this.teacherId = id;
-    this.teacherDetail = null;
-    this.featureStatus = null;
-    // Loading verifies the teacher's files and starts its engine: a second or so.
-    this.inspecting = this.teacher?.installed ?? false;
-    if (!this.inspecting) return;
-    const detail = await dialogs.attempt(() => call('models.inspect', { id }));
-    if (request !== this.inspectRequest) return; // another teacher was chosen meanwhile
-    this.inspecting = false;
-    this.teacherDetail = detail ?? null;
-    await this.loadFeatureStatus();
-  }
-
-  /** Saves which layers of the selected teacher features are extracted from. */
-  async saveLayers(layers: string[]): Promise<void> {
-    const id = this.teacherId;
-    if (!id) return;
-    const detail = await dialogs.attempt(() => call('models.setLayers', { id, layers }));
-    if (!detail || this.teacherId !== id) return;
-    this.teacherDetail = detail;
-    await this.loadFeatureStatus(); // the cache is counted over the enabled layers
-  }
-
-  /** Imports a teacher from a path on the studio's machine and selects it; false when it failed. */
-  async importTeacher(path: string): Promise<boolean> {
-    const imported = await dialogs.attempt(() => call('models.import', { path }));
-    if (!imported) return false;
-    const teachers = await dialogs.attempt(() => call('models.list', {}));
-    if (teachers) this.teachers = teachers;
-    await this.selectTeacher(imported.id);
-    return true;
-  }
-
-  async setPooling(pooling: Pooling): Promise<void> {
-    this.pooling = pooling;
-    this.featureStatus = null;
-    await this.loadFeatureStatus();
-  }
-
-  private async loadFeatureStatus(): Promise<void> {
-    const modelId = this.teacherDetail?.teacher.id;
-    if (!modelId || !this.project) return;
-    const request = ++this.statusRequest;
-    const pooling = this.pooling;
-    const status = await dialogs.attempt(() => call('features.status', { modelId, pooling }));
-    // Only the newest answer, and only while it is still about what is selected.
-    const current = this.teacherDetail?.teacher.id === modelId && this.pooling === pooling;
-    if (status && request === this.statusRequest && current) this.featureStatus = status;
-  }
-
-  /** Extracts the enabled layers of the selected teacher for every image of the project. */
-  async startExtraction(): Promise<void> {
-    const modelId = this.teacherDetail?.teacher.id;
-    if (!modelId || !this.project) return;
-    const pooling = this.pooling;
-    // Everything may have been cached already: then the job settles before its id comes back.
-    const started = await dialogs.attempt(() => this.extracting.start({ modelId, layers: 'all', pooling }));
-    if (started) this.extraction = { modelId, pooling };
-  }
-
-  async cancelExtraction(): Promise<void> {
-    if (this.extraction) await dialogs.attempt(() => this.extracting.cancel());
-  }
-
-  private async finishExtraction(job: JobProgress): Promise<void> {
-    if (job.state === 'failed') dialogs.showError(`Feature extraction failed: ${job.message}`);
-    await this.loadFeatureStatus();
-  }
-
   // ================= events from the services =================
 
   private handleEvent(event: StudioEvent): void {
     if (event.type === 'job.progress') {
-      const job = event.job;
-      jobBoard.record(job); // settles the job with whoever started it
-      // The services announce new images when an import ends; meanwhile the grid fills in every
-      // couple of seconds, so the user can start labeling what has arrived.
-      if (job.kind === 'import' && job.state === 'running' && Date.now() - this.lastLiveReload > LIVE_RELOAD_MS) {
-        this.lastLiveReload = Date.now();
-        this.scheduleReload('images');
-        this.scheduleReload('classes');
-      }
-      // Extraction saves each batch as it goes: the cached count follows it.
-      const extracting = job.kind === 'extract' && job.state === 'running' && this.modelsOpen;
-      if (extracting && Date.now() - this.lastStatusRefresh > FEATURE_STATUS_REFRESH_MS) {
-        this.lastStatusRefresh = Date.now();
-        void this.loadFeatureStatus();
-      }
+      jobBoard.record(event.job); // settles the job with whoever started it; others follow its progress
       return;
     }
     this.scheduleReload(event.what);
@@ -719,7 +512,7 @@ class Studio {
    * Changes come in bursts (an import announces many batches; our own labeling echoes back):
    * they are gathered for a moment and each kind is reloaded once.
    */
-  private scheduleReload(what: ChangeKind): void {
+  scheduleReload(what: ChangeKind): void {
     this.pendingReloads.add(what);
     if (this.reloadTimer !== undefined) return;
     this.reloadTimer = setTimeout(() => {
@@ -745,8 +538,6 @@ class Studio {
     if (all || kinds.has('images') || kinds.has('labels') || kinds.has('classes') || kinds.has('predictions') || kinds.has('heads'))
       jobs.push(this.loadImages()); // a deleted head takes its predictions along
     if (all || kinds.has('labels') || kinds.has('classes')) jobs.push(this.loadHistory());
-    // New images are not cached yet.
-    if (this.modelsOpen && (all || kinds.has('images'))) jobs.push(this.loadFeatureStatus());
     for (const listener of this.listeners) if (listener.onChange) jobs.push(listener.onChange(kinds));
     await Promise.all(jobs);
   }
