@@ -1,7 +1,10 @@
 /**
- * The renderer's state and every action the UI can take. Components read fields of `studio`
- * (reactive through Svelte runes) and call its methods; only this module talks to the services
- * through `call`. Failed calls become error toasts, so no action throws into a component.
+ * The workspace's state: the studio and its open project, the classes, the image grid (filter,
+ * sort, selection, cursor) and labeling with undo, plus the events from the services, which it
+ * passes on to the other state modules (`listen`) and the job board. Components read fields of
+ * `studio` (reactive through Svelte runes) and call its methods. Other concerns have their own
+ * modules beside it: dialogs, jobs, imports, teachers, project-actions, class-actions, comparison
+ * and predictions. Failed calls become error toasts (`dialogs.attempt`), so no action throws into a component.
  */
 import type {
   ClassInfo,
@@ -83,8 +86,6 @@ class Studio {
   canUndo = $state(false);
   canRedo = $state(false);
 
-
-
   private listRequest = 0;
   private labelingInFlight = 0;
   private labelQueue: Promise<unknown> = Promise.resolve();
@@ -95,7 +96,7 @@ class Studio {
 
   // ================= start-up =================
 
-  /** Subscribes a state module to jobs, changes and project switches; returns the unsubscribe. */
+  /** Subscribes a state module to changes and project switches; returns the unsubscribe. */
   listen(listener: StudioListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -111,7 +112,6 @@ class Studio {
     });
     this.loaded = true;
   }
-
 
   /** Where a thumbnail or the full image of the open project is served. */
   mediaUrl(kind: MediaKind, id: number): string {
@@ -132,9 +132,9 @@ class Studio {
     await dialogs.attempt(() => call('studio.setTheme', { theme }));
   }
 
-  // ================= projects =================
+  // ================= the open project (its actions: project-actions.ts) =================
 
-  private async refreshInfo(): Promise<void> {
+  async refreshInfo(): Promise<void> {
     const info = await dialogs.attempt(() => call('studio.info', {}));
     if (info) this.info = info;
   }
@@ -151,85 +151,17 @@ class Studio {
     await Promise.all([this.loadClasses(), this.loadImages(), this.loadHistory(), ...listening]);
   }
 
-  private async afterOpen(open: () => Promise<ProjectSummary>): Promise<void> {
+  async afterOpen(open: () => Promise<ProjectSummary>): Promise<void> {
     const summary = await dialogs.attempt(open);
     if (!summary) return;
     await this.refreshInfo();
     await dialogs.attempt(() => this.loadProject());
   }
 
-  createProject(name: string): Promise<void> {
-    return this.afterOpen(() => call('project.create', { name }));
-  }
-
-  /** From inside a project: asks for a name, then creates the project and opens it instead. */
-  async newProject(): Promise<void> {
-    const name = await dialogs.ask({
-      title: 'New project',
-      message: `An empty project, saved in ${this.info?.projectsDir}. “${this.project?.name}” closes; Switch project brings it back.`,
-      okLabel: 'Create project',
-      input: { label: 'Project name', value: '' },
-    });
-    if (!name?.trim()) return;
-    dialogs.previewOpen = false;
-    dialogs.importOpen = false;
-    await this.createProject(name.trim());
-  }
-
-  openProject(path: string): Promise<void> {
-    return this.afterOpen(() => call('project.open', { path }));
-  }
-
-  openDemo(): Promise<void> {
-    return this.afterOpen(() => call('project.openDemo', {}));
-  }
-
-  async closeProject(): Promise<void> {
-    if ((await dialogs.attempt(() => call('project.close', {}))) === undefined) return;
-    dialogs.previewOpen = false;
-    dialogs.importOpen = false;
-    await this.refreshInfo();
-  }
-
-  async renameProject(): Promise<void> {
-    const project = this.project;
-    if (!project) return;
-    const name = await dialogs.ask({
-      title: 'Rename project',
-      message: 'The name shows in the title bar and the recent projects list.',
-      okLabel: 'Rename',
-      input: { label: 'Project name', value: project.name },
-    });
-    if (!name?.trim() || name.trim() === project.name) return;
-    if (await dialogs.attempt(() => call('project.rename', { name: name.trim() }))) await this.refreshInfo();
-  }
-
-  async deleteProject(): Promise<void> {
-    const project = this.project;
-    if (!project) return;
-    const sure = await dialogs.confirm({
-      title: `Delete “${project.name}”?`,
-      message: `This deletes the project file ${project.path} from disk, with its ${project.images} images' thumbnails, labels and classes. It cannot be undone. Your original image files are not touched.`,
-      okLabel: 'Delete project',
-      danger: true,
-    });
-    if (!sure) return;
-    // Closed first, so that the file is no longer in use when it is deleted.
-    if ((await dialogs.attempt(() => call('project.close', {}))) === undefined) return;
-    await dialogs.attempt(() => call('project.delete', { path: project.path, confirm: true }));
-    dialogs.previewOpen = false;
-    dialogs.importOpen = false;
-    await this.refreshInfo();
-  }
-
-  async forgetRecent(path: string): Promise<void> {
-    if ((await dialogs.attempt(() => call('project.forgetRecent', { path }))) !== undefined) await this.refreshInfo();
-  }
-
   // ================= images and selection =================
 
   /** Reads the list again; the cursor stays on `focusId`, by default the image it is on when the list arrives. */
-  private async loadImages(focusId?: number | null): Promise<void> {
+  async loadImages(focusId?: number | null): Promise<void> {
     const request = ++this.listRequest;
     const rows = await call('images.list', { filter: this.filter, sort: this.sort });
     if (request !== this.listRequest) return; // a newer request owns the list
@@ -416,86 +348,23 @@ class Studio {
     for (const listener of this.listeners) if (listener.onChange) void dialogs.attempt(() => listener.onChange!(labels));
   }
 
-  private async loadHistory(): Promise<void> {
+  async loadHistory(): Promise<void> {
     const history = await call('labels.history', {});
     this.canUndo = history.canUndo;
     this.canRedo = history.canRedo;
   }
 
-  // ================= classes =================
+  // ================= classes (their actions: class-actions.ts) =================
 
-  private async loadClasses(): Promise<void> {
+  async loadClasses(): Promise<void> {
     this.setClasses(await call('classes.list', {}));
   }
 
-  private setClasses(classes: ClassInfo[]): void {
+  setClasses(classes: ClassInfo[]): void {
     this.classes = classes;
     // A filter on a class that is gone falls back to all images.
     const filter = this.filter;
     if ((filter.kind === 'class' || filter.kind === 'predicted') && !classes.some((c) => c.id === filter.classId)) void this.setFilter({ kind: 'all' });
-  }
-
-  async createClass(name: string): Promise<boolean> {
-    const created = await dialogs.attempt(() => call('classes.create', { name }));
-    if (created) await dialogs.attempt(() => this.loadClasses());
-    return created !== undefined;
-  }
-
-  async updateClass(id: number, changes: { name?: string; color?: string; hotkey?: number | null }): Promise<void> {
-    // A hotkey moves from its previous owner, so the whole list is read again.
-    if (await dialogs.attempt(() => call('classes.update', { id, ...changes }))) await dialogs.attempt(() => this.loadClasses());
-  }
-
-  async moveClass(id: number, offset: -1 | 1): Promise<void> {
-    const ids = this.classes.map((c) => c.id);
-    const from = ids.indexOf(id);
-    const to = from + offset;
-    if (from < 0 || to < 0 || to >= ids.length) return;
-    [ids[from], ids[to]] = [ids[to], ids[from]];
-    const classes = await dialogs.attempt(() => call('classes.reorder', { ids }));
-    if (classes) this.setClasses(classes);
-  }
-
-  async mergeClass(source: ClassInfo): Promise<void> {
-    const others = this.classes.filter((c) => c.id !== source.id);
-    if (others.length === 0) {
-      dialogs.showError('Merging needs another class to merge into.');
-      return;
-    }
-    const labels = source.count === 1 ? '1 label' : `${source.count} labels`;
-    const target = await dialogs.ask({
-      title: `Merge “${source.name}” into another class`,
-      message: `${labels} will move from “${source.name}” to the class you choose, then “${source.name}” is deleted.`,
-      okLabel: `Merge ${labels}`,
-      choices: { label: 'Merge into', options: others.map((c) => ({ value: String(c.id), label: c.name })) },
-    });
-    if (!target) return;
-    const classes = await dialogs.attempt(() =>
-      call('classes.merge', { sourceId: source.id, targetId: Number(target), confirm: true }),
-    );
-    if (classes) await this.afterClassesRemoved(classes);
-  }
-
-  async deleteClass(target: ClassInfo): Promise<void> {
-    const labels = target.count === 1 ? '1 label' : `${target.count} labels`;
-    const sure = await dialogs.confirm({
-      title: `Delete class “${target.name}”?`,
-      message:
-        target.count > 0
-          ? `${labels} will be cleared; those images stay in the project, unlabeled.`
-          : 'No image has this label.',
-      okLabel: target.count > 0 ? `Delete and clear ${labels}` : 'Delete class',
-      danger: true,
-    });
-    if (!sure) return;
-    const classes = await dialogs.attempt(() => call('classes.delete', { id: target.id, confirm: true }));
-    if (classes) await this.afterClassesRemoved(classes);
-  }
-
-  /** Merges and deletes relabel images, outside the undo history. */
-  private async afterClassesRemoved(classes: ClassInfo[]): Promise<void> {
-    this.setClasses(classes);
-    await dialogs.attempt(() => Promise.all([this.loadImages(), this.loadHistory()]));
   }
 
   // ================= events from the services =================
