@@ -6,6 +6,7 @@ import type { ClassInfo } from '../../../shared/contract';
 import { call } from './api';
 import { dialogs } from './dialogs.svelte';
 import { studio } from './studio.svelte';
+import { labels } from './labels.svelte';
 
 class ClassActions {
   async createClass(name: string): Promise<boolean> {
@@ -68,7 +69,7 @@ class ClassActions {
   /** Merges and deletes relabel images, outside the undo history. */
   private async afterClassesRemoved(classes: ClassInfo[]): Promise<void> {
     studio.setClasses(classes);
-    await dialogs.attempt(() => Promise.all([studio.loadImages(), studio.loadHistory()]));
+    await dialogs.attempt(() => Promise.all([studio.loadImages(), labels.loadHistory()]));
   }
 }
 

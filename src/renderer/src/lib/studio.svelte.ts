@@ -11,7 +11,6 @@ import type {
   ImageFilter,
   ImageRow,
   ImageSort,
-  LabelChangeResult,
   LabelSource,
   MediaKind,
   ProjectSummary,
@@ -22,6 +21,7 @@ import type {
 import { call, mediaUrl, onEvent } from './api';
 import { dialogs } from './dialogs.svelte';
 import { jobBoard } from './jobs.svelte';
+import { labels } from './labels.svelte';
 
 /** What a `project.changed` event says changed. */
 export type ChangeKind = Extract<StudioEvent, { type: 'project.changed' }>['what'];
@@ -50,8 +50,6 @@ export function parseFilterKey(key: string): ImageFilter {
 /** An image whose prediction can be accepted: predicted, and not labeled by a person. */
 export const acceptable = (row: ImageRow) => row.predictedClassId !== null && row.source !== 'human';
 
-/** Accepting more predictions than this at once asks first. */
-const ACCEPT_ASK_OVER = 20;
 export const THEME_KEY = 'atl-studio-theme';
 
 class Studio {
@@ -83,12 +81,8 @@ class Studio {
   /** Where a Shift-click or Shift-arrow range starts. */
   private anchorIndex = 0;
 
-  canUndo = $state(false);
-  canRedo = $state(false);
-
   private listRequest = 0;
   private labelingInFlight = 0;
-  private labelQueue: Promise<unknown> = Promise.resolve();
   private listStale = false;
   private pendingReloads = new Set<ChangeKind>();
   private reloadTimer: ReturnType<typeof setTimeout> | undefined;
@@ -148,7 +142,7 @@ class Studio {
     this.focusIndex = 0;
     this.anchorIndex = 0;
     const listening = [...this.listeners].map((listener) => listener.onProjectLoaded?.());
-    await Promise.all([this.loadClasses(), this.loadImages(), this.loadHistory(), ...listening]);
+    await Promise.all([this.loadClasses(), this.loadImages(), labels.loadHistory(), ...listening]);
   }
 
   async afterOpen(open: () => Promise<ProjectSummary>): Promise<void> {
@@ -226,46 +220,6 @@ class Studio {
     this.selected = new Set(this.images.map((r) => r.id));
   }
 
-  // ================= labels =================
-
-  /** Labels the selection, or the focused image when nothing is selected; `null` clears labels. */
-  async assign(classId: number | null, advance = false): Promise<void> {
-    const focused = this.focused;
-    const ids = this.selected.size > 0 ? [...this.selected] : focused ? [focused.id] : [];
-    if (ids.length === 0) return;
-    // Shown at once, and one labeled image moves the cursor on at once: keys typed in a quick
-    // row label one image each, whatever the round trip takes.
-    this.patchRows(new Map(ids.map((id) => [id, classId])), 'human');
-    if (advance && ids.length === 1 && this.focusIndex < this.images.length - 1) this.focusAt(this.focusIndex + 1);
-    await this.changeLabels(() => call('labels.assign', { imageIds: ids, classId }));
-  }
-
-  /**
-   * Accepts the active head's prediction for the selection (or the focused image); `all`: for
-   * every image listed, after asking when there are many. Images a person labeled keep their label.
-   */
-  async acceptPredictions(all = false): Promise<void> {
-    const focused = this.focused;
-    const rows = all ? this.images : this.images.filter((r) => this.selected.has(r.id) || (this.selected.size === 0 && r.id === focused?.id));
-    const accepted = rows.filter((r) => acceptable(r) && r.classId !== r.predictedClassId);
-    if (accepted.length === 0) {
-      dialogs.showNotice(all ? 'No prediction to accept in this list.' : 'Nothing to accept here: no prediction, or a person labeled it.');
-      return;
-    }
-    if (all && accepted.length > ACCEPT_ASK_OVER) {
-      const sure = await dialogs.confirm({
-        title: `Accept ${accepted.length} predictions?`,
-        message: `Every image listed that has a prediction and no label from a person gets the predicted class, marked as accepted. Ctrl+Z undoes it in one step.`,
-        okLabel: `Accept ${accepted.length} predictions`,
-      });
-      if (!sure) return;
-    }
-    this.patchRows(new Map(accepted.map((r) => [r.id, r.predictedClassId])), 'prediction');
-    if (!all && accepted.length === 1 && this.focusIndex < this.images.length - 1) this.focusAt(this.focusIndex + 1);
-    const imageIds = accepted.map((r) => r.id);
-    await this.changeLabels(() => call('labels.acceptPredictions', { imageIds }));
-  }
-
   /** Puts the cursor on an image (showing all images if the filter hides it) and the keyboard on the grid. */
   async focusImage(id: number): Promise<void> {
     if (!this.images.some((r) => r.id === id)) await this.setFilter({ kind: 'all' });
@@ -275,50 +229,8 @@ class Studio {
     document.querySelector<HTMLElement>('[data-testid="grid"]')?.focus();
   }
 
-  /** Opens the class picker for the selection, or the image under the cursor. */
-  openClassPicker(): void {
-    if (!this.focused) return;
-    if (this.classes.length === 0) dialogs.showNotice('No classes yet — add one in the class panel.');
-    else dialogs.classPickerOpen = true;
-  }
-
-  async assignHotkey(hotkey: number, advance: boolean): Promise<void> {
-    const target = this.classes.find((c) => c.hotkey === hotkey);
-    if (!target) {
-      dialogs.showNotice(`No class has hotkey ${hotkey} — pick one in the class panel.`);
-      return;
-    }
-    await this.assign(target.id, advance);
-  }
-
-  undo(): Promise<void> {
-    return this.changeLabels(() => call('labels.undo', {}), true);
-  }
-
-  redo(): Promise<void> {
-    return this.changeLabels(() => call('labels.redo', {}), true);
-  }
-
-  /**
-   * Label changes reach the services one at a time, in the order they were made: an undo typed
-   * right after a label must undo that label.
-   */
-  private async changeLabels(request: () => Promise<LabelChangeResult>, reveal = false): Promise<void> {
-    this.labelingInFlight++;
-    const run = this.labelQueue.then(() => dialogs.attempt(request));
-    this.labelQueue = run;
-    const result = await run;
-    this.labelingInFlight--;
-    if (result) this.applyChanges(result, reveal);
-    else this.listStale = true; // what was shown did not happen: read the list again
-    if (this.labelingInFlight === 0 && this.listStale) {
-      this.listStale = false;
-      void dialogs.attempt(() => this.loadImages());
-    }
-  }
-
   /** Shows labels at once; `source` is who gave them (undo and redo leave it to the reload that follows). */
-  private patchRows(classIds: Map<number, number | null>, source: LabelSource | null = null): void {
+  patchRows(classIds: Map<number, number | null>, source: LabelSource | null = null): void {
     this.images = this.images.map((r) => {
       if (!classIds.has(r.id)) return r;
       const classId = classIds.get(r.id) ?? null;
@@ -327,31 +239,28 @@ class Studio {
   }
 
   /**
-   * Shows label changes in the rows we have and refreshes the counts; with a filter, the list is
-   * asked again since changed images may now belong in it or not. `reveal` (undo, redo) puts the
-   * cursor on the first changed image, so the user sees what changed.
+   * Runs a label change (labels.svelte.ts) while the list holds: a list read meanwhile would undo
+   * labels still on their way on screen for a moment, so it is read again once none is on its way.
    */
-  private applyChanges(result: LabelChangeResult, reveal = false): void {
-    this.canUndo = result.canUndo;
-    this.canRedo = result.canRedo;
-    if (result.changed.length === 0) return;
-    this.patchRows(new Map(result.changed.map((c) => [c.imageId, c.classId])));
-    const first = result.changed[0].imageId;
-    if (reveal) {
-      const index = this.images.findIndex((r) => r.id === first);
-      if (index >= 0) this.focusAt(index);
-    }
-    if (this.filter.kind !== 'all') void dialogs.attempt(() => this.loadImages(reveal ? first : undefined));
-    void dialogs.attempt(() => this.loadClasses());
-    // The services do not announce labels given from here: the other parts (label next) hear of them now.
-    const labels = new Set<ChangeKind>(['labels']);
-    for (const listener of this.listeners) if (listener.onChange) void dialogs.attempt(() => listener.onChange!(labels));
+  async whileLabeling<T>(change: () => Promise<T | undefined>): Promise<T | undefined> {
+    this.labelingInFlight++;
+    const result = await change();
+    this.labelingInFlight--;
+    if (result === undefined) this.listStale = true; // what was shown did not happen: read the list again
+    return result;
   }
 
-  async loadHistory(): Promise<void> {
-    const history = await call('labels.history', {});
-    this.canUndo = history.canUndo;
-    this.canRedo = history.canRedo;
+  /** After a label change: reads the list again if it went stale meanwhile and no change is on its way. */
+  reloadIfStale(): void {
+    if (this.labelingInFlight === 0 && this.listStale) {
+      this.listStale = false;
+      void dialogs.attempt(() => this.loadImages());
+    }
+  }
+
+  /** Tells the other state modules of changes made from here, which the services do not announce. */
+  tellListeners(kinds: ReadonlySet<ChangeKind>): void {
+    for (const listener of this.listeners) if (listener.onChange) void dialogs.attempt(() => listener.onChange!(kinds));
   }
 
   // ================= classes (their actions: class-actions.ts) =================
@@ -406,7 +315,7 @@ class Studio {
     if (all || kinds.has('classes') || kinds.has('labels')) jobs.push(this.loadClasses());
     if (all || kinds.has('images') || kinds.has('labels') || kinds.has('classes') || kinds.has('predictions') || kinds.has('heads'))
       jobs.push(this.loadImages()); // a deleted head takes its predictions along
-    if (all || kinds.has('labels') || kinds.has('classes')) jobs.push(this.loadHistory());
+    if (all || kinds.has('labels') || kinds.has('classes')) jobs.push(labels.loadHistory());
     for (const listener of this.listeners) if (listener.onChange) jobs.push(listener.onChange(kinds));
     await Promise.all(jobs);
   }
