@@ -6,11 +6,12 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import type { z } from 'zod';
 import { StudioError, errorMessage } from '../core/errors';
+import { isInside } from '../core/paths';
 
 /** Protobuf's own limit on one message: an .onnx file holding its weights inline is at most this big. */
 const MAX_ONNX_BYTES = 2 * 1024 ** 3;
@@ -147,8 +148,3 @@ function checkedSize(stats: { isFile(): boolean; size: number }, path: string, m
   return stats.size;
 }
 
-/** Whether `path` is `folder` or inside it (both resolved). */
-function isInside(folder: string, path: string): boolean {
-  const rel = relative(folder, path);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
-}

@@ -8,10 +8,11 @@ import { createHash } from 'node:crypto';
 import { constants, type Dirent, type Stats } from 'node:fs';
 import { open, opendir, readlink, realpath, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import type { ImportFailure, ImportReport } from '../../shared/contract';
 import type { ClassService } from './class-service';
 import { errorMessage } from '../core/errors';
+import { isInside } from '../core/paths';
 import { decodeForImport, IMAGE_EXTENSIONS, ImageRejected, MAX_FILE_BYTES, type DecodedImage } from './image-decoding';
 import type { JobLeases } from './job-leases';
 import type { LabelService } from './label-service';
@@ -323,7 +324,7 @@ async function scan(
     else if (!target.isDirectory()) failures.push({ path: link, reason: notRegularReason(target) });
     else {
       const real = await realpath(link);
-      if (isInside(await realpath(dirname(link)), real)) {
+      if (isInside(real, await realpath(dirname(link)))) {
         failures.push({ path: link, reason: `Link loop: leads to ${real}, a folder that holds the link; not followed` });
       } else if (visited.has(real)) {
         failures.push({ path: link, reason: `Link to a folder already read in this import (${real}); not read twice` });
@@ -335,11 +336,6 @@ async function scan(
   return true;
 }
 
-/** Whether `path` is `folder` or lies inside it. */
-function isInside(path: string, folder: string): boolean {
-  const rel = relative(folder, path);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-}
 
 /**
  * A regular file's bytes, never more than MAX_FILE_BYTES. Anything else (a device, a FIFO, a
