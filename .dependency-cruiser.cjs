@@ -3,6 +3,7 @@
  *
  *   core      src/shared, src/main/core, src/main/atl   pure: maths, strategies, pooling, errors, shared types
  *   services  src/main/{engines,features,models,export,services}   I/O: files, SQLite, images, teacher networks
+ *   app       src/main/app   the use-cases, the contract's handlers, the job runner, the composition root
  *   fronts    src/main/{cli,web,electron-main}, src/preload, src/renderer
  *
  * A layer imports only from itself and the layers below it; the renderer imports only src/shared.
@@ -10,6 +11,7 @@
  */
 const CORE = '^src/(shared|main/(core|atl))/';
 const SERVICES = '^src/main/(engines|features|models|export|services)/';
+const APP = '^src/main/app/';
 const FRONTS = '^src/(main/(cli|web|electron-main)|preload|renderer)/';
 /** Node's built-in modules that reach outside the process (files, processes, network, threads). */
 const NODE_IO = '^(node:)?(fs|fs/promises|child_process|net|http|https|http2|dgram|worker_threads|cluster)$';
@@ -38,12 +40,23 @@ module.exports = {
       to: { path: '^src/', pathNot: CORE },
     },
     {
-      name: 'services-do-not-import-fronts',
+      name: 'services-do-not-import-app-or-fronts',
       severity: 'error',
       comment:
-        'Engines, features, models, export and services are called by the fronts (CLI, web server, Electron), ' +
-        'never the other way round. Move the shared code down into a service.',
+        'Engines, features, models, export and services are called by the application layer (src/main/app) and the ' +
+        'fronts, never the other way round. Move the shared code down into a service, or pass what the service ' +
+        'needs in as an argument.',
       from: { path: SERVICES },
+      to: { path: [APP, FRONTS] },
+    },
+    {
+      name: 'app-does-not-import-fronts',
+      severity: 'error',
+      comment:
+        'The application layer (src/main/app: use-cases, handlers, job runner) is what every front calls: the CLI, ' +
+        'the web server and Electron. It never imports a front. Move the shared code into src/main/app, or let the ' +
+        'front pass it in (a callback, a service built in its composition root).',
+      from: { path: APP },
       to: { path: FRONTS },
     },
     {

@@ -22,7 +22,7 @@ import { createStrategy, type StrategyName } from '../src/main/atl/strategies';
 import { marginUncertainty, suggestOrder, SUGGEST_DEFAULTS } from '../src/main/atl/suggest';
 import { FeatureCache } from '../src/main/features/feature-cache';
 import type { TeacherService } from '../src/main/models/teacher-service';
-import { createTeacherService } from '../src/main/services/composition-root';
+import { createTeacherService } from '../src/main/app/composition-root';
 import { seededRandom } from '../src/shared/seeded-random';
 
 const SHARED = resolve(import.meta.dirname, '../../shared/datasets');

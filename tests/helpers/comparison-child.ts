@@ -4,7 +4,7 @@
  * Usage: node --import tsx tests/helpers/comparison-child.ts <studio home> <project.atl> <teacher id>
  */
 import { STRATEGY_NAMES } from '../../src/shared/contract';
-import { Studio } from '../../src/main/services/studio';
+import { Studio } from '../../src/main/app/studio';
 
 const [home, projectPath, modelId] = process.argv.slice(2);
 const studio = new Studio({ home, front: 'web' });

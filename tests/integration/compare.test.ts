@@ -9,7 +9,7 @@ import { pairedDifference } from '../../src/main/atl/episodes';
 import { headPredict } from '../../src/main/atl/head-params';
 import { createStrategy } from '../../src/main/atl/strategies';
 import { loadLabeledFeatures } from '../../src/main/services/labeled-features';
-import { Studio } from '../../src/main/services/studio';
+import { Studio } from '../../src/main/app/studio';
 import { STRATEGY_NAMES, type ComparisonConfig, type JobProgress, type StudioEvent } from '../../src/shared/contract';
 import { CIFAR10_MINI, tempDir } from '../helpers/fixtures';
 

@@ -14,7 +14,7 @@ import { ModelStore } from '../../src/main/models/model-store';
 import { TeacherService, type OpenTeacher } from '../../src/main/models/teacher-service';
 import { CIFAR10_MINI, tempDir } from '../helpers/fixtures';
 import type { JobProgress, StudioEvent } from '../../src/shared/contract';
-import { Studio } from '../../src/main/services/studio';
+import { Studio } from '../../src/main/app/studio';
 
 let dir: ReturnType<typeof tempDir>;
 let teachers: TeacherService;

@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JobLeases } from '../../src/main/services/job-leases';
 import { Project } from '../../src/main/services/project';
-import { Studio } from '../../src/main/services/studio';
+import { Studio } from '../../src/main/app/studio';
 import { CIFAR10_MINI, REPO, tempDir } from '../helpers/fixtures';
 
 const CLI = join(REPO, 'bin/atl-studio.mjs');

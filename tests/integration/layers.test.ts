@@ -46,7 +46,8 @@ describe('layer rules', () => {
     write('src/shared/contract.ts', 'export const VERSION = 1;\n');
     write('src/main/core/errors.ts', "import { VERSION } from '../../shared/contract';\nexport const CODE = VERSION;\n");
     write('src/main/atl/maths.ts', "import { CODE } from '../core/errors';\nexport const maths = CODE;\n");
-    write('src/main/cli/main.ts', "import { store } from '../services/store';\nexport const main = store;\n");
+    write('src/main/app/use-case.ts', "import { store } from '../services/store';\nexport const useCase = store;\n");
+    write('src/main/cli/main.ts', "import { useCase } from '../app/use-case';\nexport const main = useCase;\n");
     write('src/renderer/src/view.ts', "import { VERSION } from '../../shared/contract';\nexport const view = VERSION;\n");
     // One wrong import per rule:
     write('src/main/atl/reads-files.ts', "import { readFileSync } from 'node:fs';\nexport const read = readFileSync;\n");
@@ -54,6 +55,8 @@ describe('layer rules', () => {
     write('src/main/core/uses-service.ts', "import { store } from '../services/store';\nexport const uses = store;\n");
     write('src/main/services/store.ts', "import { runCli } from '../cli/run';\nexport const store = runCli;\n");
     write('src/main/cli/run.ts', 'export const runCli = 1;\n');
+    write('src/main/services/calls-app.ts', "import { useCase } from '../app/use-case';\nexport const calls = useCase;\n");
+    write('src/main/app/prints.ts', "import { runCli } from '../cli/run';\nexport const prints = runCli;\n");
     write('src/renderer/src/errors-view.ts', "import { CODE } from '../../main/core/errors';\nexport const shown = CODE;\n");
     write('src/renderer/src/disk.ts', "import { readFileSync } from 'node:fs';\nexport const disk = readFileSync;\n");
 
@@ -67,12 +70,14 @@ describe('layer rules', () => {
         'core-is-pure: src/main/atl/reads-files.ts → fs',
         'renderer-does-no-io: src/renderer/src/disk.ts → fs',
         'renderer-imports-shared-only: src/renderer/src/errors-view.ts → src/main/core/errors.ts',
-        'services-do-not-import-fronts: src/main/services/store.ts → src/main/cli/run.ts',
+        'app-does-not-import-fronts: src/main/app/prints.ts → src/main/cli/run.ts',
+        'services-do-not-import-app-or-fronts: src/main/services/calls-app.ts → src/main/app/use-case.ts',
+        'services-do-not-import-app-or-fronts: src/main/services/store.ts → src/main/cli/run.ts',
       ].sort(),
     );
     // `npm run lint:layers` fails, and its report tells people what to do, not only which rule broke.
     const report = await cruise(tree.path, 'err-long');
-    expect(report.code).toBe(6);
+    expect(report.code).toBe(8);
     expect(report.stdout).toContain('core-is-pure');
     expect(report.stdout).toContain('Move the I/O into src/main/features or src/main/services');
   }, 60_000);

@@ -13,7 +13,7 @@ import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preprocessImage } from '../../src/main/engines/preprocess';
-import { Studio } from '../../src/main/services/studio';
+import { Studio } from '../../src/main/app/studio';
 import type { HeadSummary, ImageRow } from '../../src/shared/contract';
 import { OMNIGLOT_SMALL1, REPO, tempDir } from '../helpers/fixtures';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Project } from '../../src/main/services/project';
-import { Studio } from '../../src/main/services/studio';
+import { Studio } from '../../src/main/app/studio';
 import { corruptLeafPage } from '../helpers/damaged-project';
 import { CIFAR10_MINI, REPO, tempDir } from '../helpers/fixtures';
 

@@ -10,7 +10,7 @@ import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLayersModelFiles } from '../../src/main/engines/tfjs-layers-files';
 import { ModelStore } from '../../src/main/models/model-store';
-import { Studio } from '../../src/main/services/studio';
+import { Studio } from '../../src/main/app/studio';
 import { SHARED, tempDir } from '../helpers/fixtures';
 
 const MODELS = join(SHARED, 'models');

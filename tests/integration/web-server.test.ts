@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Studio } from '../../src/main/services/studio';
+import { Studio } from '../../src/main/app/studio';
 import { MAX_CALL_BODY, MAX_UPLOAD_BYTES, startWebServer, type RunningWebServer } from '../../src/main/web/server';
 import { CIFAR10_MINI, REPO, tempDir } from '../helpers/fixtures';
 

@@ -2,7 +2,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { JobProgress, StudioEvent } from '../../src/shared/contract';
 import { StudioError } from '../../src/main/core/errors';
-import { JobRunner } from '../../src/main/services/job-runner';
+import { JobRunner } from '../../src/main/app/job-runner';
 
 function recorder(): { runner: JobRunner; progress: JobProgress[] } {
   const progress: JobProgress[] = [];

@@ -16,7 +16,7 @@ import type { FeatureSet } from '../atl/features';
 import { parseStrategyNames, STRATEGY_NAMES, type StrategyName } from '../atl/strategies';
 import { FeatureCache } from '../features/feature-cache';
 import { StudioError } from '../core/errors';
-import { createTeacherService } from '../services/composition-root';
+import { createTeacherService } from '../app/composition-root';
 import { checkedFlag, integerFlag, integerListFlag } from './flags';
 
 export interface BenchOptions {

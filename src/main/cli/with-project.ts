@@ -1,7 +1,7 @@
 /** What the project commands share: the project and the teachers, opened for one command. */
 import { resolve } from 'node:path';
 import type { TeacherService } from '../models/teacher-service';
-import { createTeacherService } from '../services/composition-root';
+import { createTeacherService } from '../app/composition-root';
 import { Project } from '../services/project';
 
 /** Opens the project and the teachers, runs `work`, and closes both whatever happens. */

@@ -5,7 +5,7 @@
  */
 import { errorMessage } from '../core/errors';
 import { defaultHome } from '../services/settings-service';
-import { Studio } from '../services/studio';
+import { Studio } from '../app/studio';
 import type { HostMessage, HostRequest } from './host-protocol';
 
 const send = (message: HostMessage) => process.send?.(message);

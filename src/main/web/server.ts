@@ -17,7 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import type { CallResponse, ErrorCode, MediaKind } from '../../shared/contract';
 import { errorMessage, StudioError } from '../core/errors';
-import type { Studio } from '../services/studio';
+import type { Studio } from '../app/studio';
 
 const COOKIE = 'atl_token';
 export const MAX_CALL_BODY = 5 * 1024 * 1024;

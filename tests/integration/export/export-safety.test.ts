@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameS
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Studio } from '../../../src/main/services/studio';
+import { Studio } from '../../../src/main/app/studio';
 import type { HeadSummary } from '../../../src/shared/contract';
 import { CIFAR10_MINI, REPO, tempDir } from '../../helpers/fixtures';
 

@@ -1,7 +1,7 @@
 /** Exporting a trained head (with its teacher) and the project's predictions. */
 import { exportHead } from '../../export/export-service';
 import { writePredictions } from '../../export/predictions-file';
-import { STUDIO_VERSION } from '../studio-version';
+import { STUDIO_VERSION } from '../../services/studio-version';
 import type { Handlers, StudioContext } from './context';
 
 export function exportHandlers(context: StudioContext) {

@@ -1,9 +1,9 @@
 /** The demo project offered on the first launch: generated shapes, a few of them labeled. */
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEMO_SHAPES, writeDemoImages } from './demo-images';
-import { Project, PROJECT_EXTENSION, safeFileName } from './project';
-import type { SettingsService } from './settings-service';
+import { DEMO_SHAPES, writeDemoImages } from '../services/demo-images';
+import { Project, PROJECT_EXTENSION, safeFileName } from '../services/project';
+import type { SettingsService } from '../services/settings-service';
 
 const DEMO_NAME = 'Demo - shapes';
 

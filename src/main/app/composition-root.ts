@@ -4,7 +4,7 @@
  */
 import { ModelStore } from '../models/model-store';
 import { TeacherService } from '../models/teacher-service';
-import { defaultHome } from './settings-service';
+import { defaultHome } from '../services/settings-service';
 
 /** The teachers of the studio home `home` (by default the user's, or ATL_STUDIO_HOME). */
 export function createTeacherService(home: string = defaultHome()): TeacherService {

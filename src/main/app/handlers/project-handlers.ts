@@ -3,8 +3,8 @@ import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { StudioError } from '../../core/errors';
 import { openDemoProject } from '../demo-project';
-import { jobsRunningElsewhere, Project, PROJECT_EXTENSION, safeFileName } from '../project';
-import { STUDIO_VERSION } from '../studio-version';
+import { jobsRunningElsewhere, Project, PROJECT_EXTENSION, safeFileName } from '../../services/project';
+import { STUDIO_VERSION } from '../../services/studio-version';
 import type { Handlers, StudioContext } from './context';
 
 /** Deletes a project file and its SQLite side files, refusing while a job runs in it anywhere. */

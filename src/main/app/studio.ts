@@ -18,11 +18,11 @@ import { projectHandlers } from './handlers/project-handlers';
 import { teacherHandlers } from './handlers/teacher-handlers';
 import { trainingHandlers } from './handlers/training-handlers';
 import { JobRunner } from './job-runner';
-import { Project } from './project';
-import { damagedProject, isCorruption } from './project-db';
-import { SettingsService } from './settings-service';
+import { Project } from '../services/project';
+import { damagedProject, isCorruption } from '../services/project-db';
+import { SettingsService } from '../services/settings-service';
 
-export { STUDIO_VERSION } from './studio-version';
+export { STUDIO_VERSION } from '../services/studio-version';
 
 export interface StudioOptions {
   home: string;

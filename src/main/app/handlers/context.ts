@@ -6,8 +6,8 @@ import type { z } from 'zod';
 import type { contract, Method, Output, StudioEvent } from '../../../shared/contract';
 import type { TeacherService } from '../../models/teacher-service';
 import type { JobRunner } from '../job-runner';
-import type { Project } from '../project';
-import type { SettingsService } from '../settings-service';
+import type { Project } from '../../services/project';
+import type { SettingsService } from '../../services/settings-service';
 
 type ParsedInput<M extends Method> = z.infer<(typeof contract)[M]['input']>;
 
