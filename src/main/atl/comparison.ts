@@ -31,19 +31,37 @@ export function planComparison(itemsByClass: readonly (readonly number[])[], con
     const queries = Math.min(...episodes[0].classes.map((c) => episodes[0].queryLabels.filter((l) => episodes[0].classes[l] === c).length));
     return { plans: [{ shots: 0, ways: episodes[0].classes.length, queries, episodes }], leftOut: [] };
   }
+  const planned = planEpisodes(itemsByClass, config, 'shrink');
+  if (planned.plans.length === 0) throw new StudioError('invalid_input', `Not enough labels to compare: ${planned.leftOut.join('; ')}. Label more images.`);
+  return planned;
+}
+
+export type EpisodeSettings = Pick<ComparisonConfig, 'shots' | 'ways' | 'queries' | 'repeats' | 'seed'>;
+
+/**
+ * `repeats` episodes per shot count, seeded by the seed and the shot count. `shrink` (a project's
+ * labels): shot counts in increasing order, ways and queries as `planComparison` says. `exact`
+ * (`atl-studio bench`): shot counts in the order given, always `ways` and `queries`; only classes
+ * with ≥ shots + queries items take part, and too few of them is an error.
+ */
+export function planEpisodes(
+  itemsByClass: readonly (readonly number[])[],
+  settings: EpisodeSettings,
+  sizes: 'shrink' | 'exact',
+): { plans: ShotPlan[]; leftOut: string[] } {
   const plans: ShotPlan[] = [];
   const leftOut: string[] = [];
   const counts = itemsByClass.map((items) => items.length);
-  for (const shots of [...new Set(config.shots)].sort((a, b) => a - b)) {
-    const plan = fit(counts, shots, config.ways, config.queries);
+  const shotCounts = sizes === 'exact' ? settings.shots : [...new Set(settings.shots)].sort((a, b) => a - b);
+  for (const shots of shotCounts) {
+    const plan = sizes === 'exact' ? { ways: settings.ways, queries: settings.queries } : fit(counts, shots, settings.ways, settings.queries);
     if (!plan) {
       leftOut.push(`${shots}-shot needs 2 classes with ≥ ${shots + 1} labeled images`);
       continue;
     }
-    const episodes = sampleEpisodes(itemsByClass, { shots, ...plan }, config.repeats, mixSeed(config.seed, shots));
+    const episodes = sampleEpisodes(itemsByClass, { shots, ...plan }, settings.repeats, mixSeed(settings.seed, shots));
     plans.push({ shots, ...plan, episodes });
   }
-  if (plans.length === 0) throw new StudioError('invalid_input', `Not enough labels to compare: ${leftOut.join('; ')}. Label more images.`);
   return { plans, leftOut };
 }
 
@@ -88,6 +106,8 @@ export interface RunComparisonOptions {
    */
   onProgress?: (done: number, total: number, message: string) => void;
   mistakesPerCell?: number;
+  /** Each candidate alone after each shot count's strategies (default true; the bench asks for it with --profile). */
+  profile?: boolean;
 }
 
 export async function runComparison(
@@ -117,6 +137,7 @@ export async function runComparison(
     const finished = runs[0].accuracies.length;
     if (finished > 0) addResults(outcome, { ...plan, episodes: plan.episodes.slice(0, finished) }, runs, classCount, options.mistakesPerCell ?? 24);
     if (options.signal?.aborted) return { ...outcome, cancelled: true };
+    if (options.profile === false) continue;
     options.onProgress?.(before, total, `${splits ? 'All labels' : `${plan.shots}-shot`}: each layer alone`);
     outcome.profile.push(...(await layerProfile(features, plan.episodes, plan.shots, options.signal)));
     if (options.signal?.aborted) return { ...outcome, cancelled: true };
