@@ -5,6 +5,7 @@
  * whatever front they came through.
  */
 import { z } from 'zod';
+import { strategyParamProblems } from './strategies';
 
 // ---------- shared shapes ----------
 
@@ -204,6 +205,23 @@ export const StrategyName = z.enum(STRATEGY_NAMES);
 export type StrategyName = z.infer<typeof StrategyName>;
 
 /**
+ * A configured strategy: its name and parameters (see `STRATEGY_PARAMS` in strategies.ts; those
+ * left out take their defaults). Unknown parameters and values out of range are refused, naming the key.
+ */
+export const StrategySpec = z
+  .object({ name: StrategyName, params: z.record(z.string(), z.number()).optional() })
+  .strict()
+  .superRefine(({ name, params }, ctx) => {
+    for (const message of strategyParamProblems(name, params ?? {})) ctx.addIssue({ code: 'custom', path: ['params'], message });
+  });
+export type StrategySpec = z.infer<typeof StrategySpec>;
+/** Where a strategy is asked for: a name (its default parameters) or a spec. */
+export const StrategyChoice = z.union([StrategyName, StrategySpec]);
+export type StrategyChoice = z.infer<typeof StrategyChoice>;
+/** A strategy as it ran or was trained: every parameter, defaults filled in. */
+export const ResolvedStrategy = z.object({ name: StrategyName, params: z.record(z.string(), z.number()) });
+
+/**
  * What a comparison runs. `episodes`: N-way K-shot episodes over the human-labeled images, for each
  * shot count (ways and queries shrink to what the labels allow, and the result says what was
  * used). `splits`: repeated stratified splits of all labels (a `testFraction` of each class held
@@ -212,7 +230,7 @@ export type StrategyName = z.infer<typeof StrategyName>;
 export const ComparisonConfig = z
   .object({
     modelId: z.string().min(1),
-    strategies: z.array(StrategyName).min(1),
+    strategies: z.array(StrategyChoice).min(1),
     mode: z.enum(['episodes', 'splits']),
     /** Episodes mode only (splits use every label). */
     shots: z.array(z.number().int().min(1).max(100)).min(1).max(8),
@@ -239,6 +257,10 @@ export const ComparisonSummary = z.object({
   teacherName: z.string(),
   /** Why it failed, or what was left out (e.g. a shot count the labels cannot support). */
   message: z.string().nullable(),
+  /** The strategies asked for, with every parameter (runs made before parameters were stored: their defaults). */
+  strategies: z.array(ResolvedStrategy),
+  /** The studio that ran it; null for runs made before it was stored. */
+  studioVersion: z.string().nullable(),
 });
 export type ComparisonSummary = z.infer<typeof ComparisonSummary>;
 
@@ -248,7 +270,8 @@ export type ComparisonSummary = z.infer<typeof ComparisonSummary>;
  * the number of classes taking part, `queries` the smallest class's held-out count, `repeats` the splits.
  */
 export const ComparisonCell = z.object({
-  strategy: StrategyName,
+  /** The strategy's label: its name, with the parameters that differ from their defaults (`strategyLabel`). */
+  strategy: z.string(),
   shots: z.number().int(),
   ways: z.number().int(),
   queries: z.number().int(),
@@ -270,11 +293,11 @@ export const ComparisonDetail = ComparisonSummary.extend({
   classes: z.array(z.object({ id: z.number().int(), name: z.string(), color: z.string() })),
   cells: z.array(ComparisonCell),
   /** Query counts, summed over episodes: matrix[t][p] for classes[t] predicted as classes[p]. */
-  confusion: z.array(z.object({ strategy: StrategyName, shots: z.number().int(), matrix: z.array(z.array(z.number().int())) })),
+  confusion: z.array(z.object({ strategy: z.string(), shots: z.number().int(), matrix: z.array(z.array(z.number().int())) })),
   /** The images most often misclassified, per strategy and shots (up to 24 each). */
   mistakes: z.array(
     z.object({
-      strategy: StrategyName,
+      strategy: z.string(),
       shots: z.number().int(),
       imageId: z.number().int(),
       trueClassId: z.number().int(),
@@ -332,6 +355,10 @@ export const HeadSummary = z.object({
   name: z.string(),
   createdAt: z.string(),
   strategy: StrategyName,
+  /** Every parameter it was trained with (heads trained before parameters were stored: the defaults). */
+  params: z.record(z.string(), z.number()),
+  /** The studio that trained it; null for heads trained before it was stored. */
+  studioVersion: z.string().nullable(),
   modelId: z.string(),
   teacherName: z.string(),
   teacherSha256: z.string(),
@@ -426,7 +453,7 @@ export const contract = {
 
   /** Trains a head with one strategy on every human label (features extracted as needed); a job. */
   'heads.train': {
-    input: z.object({ modelId: z.string().min(1), strategy: StrategyName, name: z.string().trim().min(1).max(200).optional() }).strict(),
+    input: z.object({ modelId: z.string().min(1), strategy: StrategyChoice, name: z.string().trim().min(1).max(200).optional() }).strict(),
     output: z.object({ jobId: z.string() }),
   },
   'heads.list': { input: Empty, output: z.array(HeadSummary) },

@@ -12,8 +12,8 @@ import type { ComparisonCell, StrategyName } from './contract';
 export type VerdictCell = Pick<ComparisonCell, 'strategy' | 'shots' | 'mean' | 'repeats' | 'deltaVsPenultimate' | 'deltaCi95' | 'winner'>;
 
 export interface Verdict {
-  /** What to train. */
-  strategy: StrategyName;
+  /** What to train: a strategy's label (its name, with any parameters that differ from the defaults). */
+  strategy: string;
   /** The column it was read at: labels per class, 0 for all labels (splits). */
   shots: number;
   /** better: reliably ahead of `penultimate`; baseline: nothing is, so the simplest; only: nothing else was run. */
@@ -40,7 +40,7 @@ function reliablyBetter(cell: VerdictCell): boolean {
 }
 
 interface ColumnAnswer {
-  strategy: StrategyName;
+  strategy: string;
   kind: Verdict['kind'];
   /** After "Train `x`: ". */
   reason: string;

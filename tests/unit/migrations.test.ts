@@ -14,6 +14,7 @@ const RELEASED_SHA256: Record<number, string> = {
   4: 'c6c31bef410667838df33d26274a8b9c4a14d3ae11deff42e716de0e4050d158',
   5: 'd57092a9753209fc15e8ae339cdf93578d79f033830049ab30013cd9316082d2',
   6: '5bd4e36fe6d67a62fe15cbabf9af48252fee25cc0de0d460ab74f043b22f74fc',
+  7: 'aabd5865ce99ea72c17580ff19ebf4308f5aa15c14530c38668f740661e85ac5',
 };
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');

@@ -5,10 +5,12 @@
  * winner of each column (only when its paired difference to the runner-up is clear of 0),
  * confusion counts, the most often misclassified images, and each candidate's profile.
  */
-import type { ComparisonConfig, StrategyName } from '../../shared/contract';
+import type { ComparisonConfig } from '../../shared/contract';
+import { strategyLabel } from '../../shared/strategies';
 import { StudioError } from '../core/errors';
 import { meanCi95, mixSeed, pairedDifference, sampleEpisodes, stratifiedSplits, type Episode } from './episodes';
-import { layerProfile, runEpisodesAsync, summarize, type LayerProfilePoint, type StrategyResult, type StrategyRun } from './evaluate';
+import { layerProfile, runEpisodesAsync, summarize, type LayerProfilePoint, type StrategyResult, type StrategyRun, type StrategyToRun } from './evaluate';
+import { resolveStrategy, type ResolvedStrategySpec } from './strategies';
 import type { FeatureSet } from './features';
 
 export interface ShotPlan {
@@ -85,13 +87,13 @@ export interface ComparisonCellResult extends StrategyResult {
 
 export interface ComparisonOutcome {
   cells: ComparisonCellResult[];
-  /** Per strategy and shots: counts[t][p], in the class indices of `itemsByClass`. */
-  confusion: { strategy: StrategyName; shots: number; matrix: number[][] }[];
+  /** Per strategy (its label, as in every field here) and shots: counts[t][p], in the class indices of `itemsByClass`. */
+  confusion: { strategy: string; shots: number; matrix: number[][] }[];
   /** Items misclassified, with how often, per strategy and shots: the most frequent first, up to `mistakesPerCell`. */
-  mistakes: { strategy: StrategyName; shots: number; item: number; trueClass: number; predictedClass: number; count: number }[];
+  mistakes: { strategy: string; shots: number; item: number; trueClass: number; predictedClass: number; count: number }[];
   profile: LayerProfilePoint[];
   /** Per shots: each strategy's accuracy per episode (what the store keeps). */
-  episodeAccuracies: { shots: number; strategy: StrategyName; accuracies: number[] }[];
+  episodeAccuracies: { shots: number; strategy: string; accuracies: number[] }[];
   /** Strategies alone, without the profile. */
   strategiesSeconds: number;
   /** Cancelled: the shot counts finished, and the episodes finished of the one that was running, are kept. */
@@ -114,11 +116,10 @@ export async function runComparison(
   features: FeatureSet,
   classCount: number,
   plans: readonly ShotPlan[],
-  requested: readonly StrategyName[],
+  requested: readonly StrategyToRun[],
   options: RunComparisonOptions = {},
 ): Promise<ComparisonOutcome> {
-  // Every result is paired with penultimate, so it always runs.
-  const strategies: StrategyName[] = requested.includes('penultimate') ? [...requested] : ['penultimate', ...requested];
+  const strategies = strategiesToCompare(requested);
   const total = plans.reduce((a, p) => a + p.episodes.length, 0);
   let before = 0;
   const outcome: ComparisonOutcome = { cells: [], confusion: [], mistakes: [], profile: [], episodeAccuracies: [], strategiesSeconds: 0, cancelled: false };
@@ -143,6 +144,16 @@ export async function runComparison(
     if (options.signal?.aborted) return { ...outcome, cancelled: true };
   }
   return outcome;
+}
+
+/**
+ * The strategies asked for, each once (by label), with every parameter. Every result is paired with
+ * `penultimate` (its default parameters), so it always runs, first unless asked for elsewhere.
+ */
+export function strategiesToCompare(requested: readonly StrategyToRun[]): ResolvedStrategySpec[] {
+  const byLabel = new Map<string, ResolvedStrategySpec>();
+  for (const spec of requested.map(resolveStrategy)) byLabel.set(strategyLabel(spec), byLabel.get(strategyLabel(spec)) ?? spec);
+  return byLabel.has('penultimate') ? [...byLabel.values()] : [resolveStrategy('penultimate'), ...byLabel.values()];
 }
 
 /** One shot count's cells, confusion counts, most misclassified items and per-episode accuracies, from its runs. */

@@ -8,10 +8,16 @@ import { meanCi95, pairedDifference } from './episodes';
 import type { FeatureSet } from './features';
 import { accuracy } from './matrix';
 import { BlockHead } from './strategies/strategy';
-import { createStrategy, type StrategyName } from './strategies';
+import { cloneStrategy, createStrategy, type ResolvedStrategySpec, type Strategy } from './strategies';
+import type { StrategyChoice } from '../../shared/contract';
+import { strategyLabel } from '../../shared/strategies';
+
+/** A strategy to run: a name (its defaults) or a configured one. */
+export type StrategyToRun = StrategyChoice | ResolvedStrategySpec;
 
 export interface StrategyRun {
-  strategy: StrategyName;
+  /** Its label: the name, with the parameters that differ from their defaults (`strategyLabel`). */
+  strategy: string;
   /** Query accuracy per episode, in episode order. */
   accuracies: number[];
   /** Summed over episodes: candidate key → weight in the fitted head (see `StrategyDescription`). */
@@ -25,7 +31,7 @@ export interface StrategyRun {
 export function runEpisodes(
   features: FeatureSet,
   episodes: readonly Episode[],
-  strategies: readonly StrategyName[],
+  strategies: readonly StrategyToRun[],
   onEpisode?: (done: number) => void,
 ): StrategyRun[] {
   const runs = emptyRuns(strategies);
@@ -33,7 +39,7 @@ export function runEpisodes(
     runEpisode(features, episode, runs);
     onEpisode?.(e + 1);
   });
-  return runs;
+  return runs.map(withoutPrototype);
 }
 
 /**
@@ -43,7 +49,7 @@ export function runEpisodes(
 export async function runEpisodesAsync(
   features: FeatureSet,
   episodes: readonly Episode[],
-  strategies: readonly StrategyName[],
+  strategies: readonly StrategyToRun[],
   options: { signal?: AbortSignal; onEpisode?: (done: number) => void } = {},
 ): Promise<StrategyRun[]> {
   const runs = emptyRuns(strategies);
@@ -56,20 +62,31 @@ export async function runEpisodesAsync(
       yielded = performance.now();
     }
   }
-  return runs;
+  return runs.map(withoutPrototype);
 }
 
-function emptyRuns(strategies: readonly StrategyName[]): StrategyRun[] {
-  return strategies.map((strategy) => ({ strategy, accuracies: [], chosen: new Map(), seconds: 0, predictions: [] }));
+/** A run and the unfitted strategy each episode clones (built first: a bad parameter fails before any episode). */
+type PendingRun = StrategyRun & { prototype: Strategy };
+
+function emptyRuns(strategies: readonly StrategyToRun[]): PendingRun[] {
+  return strategies.map((choice) => {
+    const prototype = createStrategy(choice);
+    const strategy = strategyLabel({ name: prototype.name, params: prototype.getParams() });
+    return { strategy, prototype, accuracies: [], chosen: new Map(), seconds: 0, predictions: [] };
+  });
+}
+
+function withoutPrototype({ prototype: _, ...run }: PendingRun): StrategyRun {
+  return run;
 }
 
 /** Fits every strategy on the episode's support and scores it on its queries, appending to `runs`. */
-function runEpisode(features: FeatureSet, episode: Episode, runs: StrategyRun[]): void {
+function runEpisode(features: FeatureSet, episode: Episode, runs: PendingRun[]): void {
   const support = features.select(episode.support);
   const query = features.select(episode.query);
   for (const run of runs) {
     const started = performance.now();
-    const model = createStrategy(run.strategy).fit(support, episode.supportLabels);
+    const model = cloneStrategy(run.prototype).fit(support, episode.supportLabels);
     const predicted = model.predict(query);
     run.seconds += (performance.now() - started) / 1000;
     run.accuracies.push(accuracy(predicted, episode.queryLabels));
@@ -79,7 +96,8 @@ function runEpisode(features: FeatureSet, episode: Episode, runs: StrategyRun[])
 }
 
 export interface StrategyResult {
-  strategy: StrategyName;
+  /** The run's label (see `StrategyRun`). */
+  strategy: string;
   shots: number;
   mean: number;
   ci95: number;

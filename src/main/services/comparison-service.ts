@@ -1,10 +1,12 @@
 /**
- * Strategy comparisons on a project: a run is stored when it starts (its configuration), and its
+ * Strategy comparisons on a project: a run is stored when it starts (its configuration, each
+ * strategy with every parameter, the studio's version), and its
  * results when it ends, in one transaction: per-cell summaries, per-episode accuracies, confusion
  * counts, the most misclassified images, and the per-layer profile. Past runs reopen as they were.
  */
-import type { ComparisonConfig, ComparisonDetail, ComparisonSummary, RunStatus, StrategyName } from '../../shared/contract';
+import type { ComparisonConfig, ComparisonDetail, ComparisonSummary, RunStatus } from '../../shared/contract';
 import { planComparison, runComparison } from '../atl/comparison';
+import { resolveStrategy } from '../atl/strategies';
 import type { FeatureLayer } from '../engines/feature-extractor';
 import type { OpenTeacher } from '../models/teacher-service';
 import { StudioError } from '../core/errors';
@@ -13,6 +15,7 @@ import { loadLabeledFeatures } from './labeled-features';
 import type { Project } from './project';
 import { nowIso } from './meta';
 import type { ProjectDb } from './project-db';
+import { STUDIO_VERSION } from './studio-version';
 
 interface RunRow {
   id: number;
@@ -25,6 +28,9 @@ interface RunRow {
   message: string | null;
   classes: string | null;
   timings: string | null;
+  /** JSON [{name, params}]; null for runs made before migration 7 (the config's strategies, defaults). */
+  strategies: string | null;
+  studio_version: string | null;
 }
 
 export interface ComparisonProgress {
@@ -59,11 +65,15 @@ export class ComparisonService {
 
   create(config: ComparisonConfig, teacher: OpenTeacher, name?: string): number {
     const label = name ?? (config.mode === 'splits' ? `${config.repeats} splits of all labels` : `${config.shots.join('/')}-shot episodes`);
+    // A bad parameter fails here, before the run is stored.
+    const strategies = config.strategies.map(resolveStrategy);
     // The run is 'running' from here and this process holds its lease until `run` ends.
     return this.db.transaction(() => {
       const result = this.db
-        .prepare(`INSERT INTO comparison_runs (name, created_at, status, config, teacher_name, teacher_key) VALUES (?, ?, 'running', ?, ?, ?)`)
-        .run(label, nowIso(), JSON.stringify(config), teacher.entry.name, teacher.key);
+        .prepare(
+          `INSERT INTO comparison_runs (name, created_at, status, config, teacher_name, teacher_key, strategies, studio_version) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)`,
+        )
+        .run(label, nowIso(), JSON.stringify(config), teacher.entry.name, teacher.key, JSON.stringify(strategies), STUDIO_VERSION);
       this.leases.hold('comparison', Number(result.lastInsertRowid));
       return Number(result.lastInsertRowid);
     })();
@@ -149,7 +159,7 @@ export class ComparisonService {
     const row = this.db.prepare('SELECT * FROM comparison_runs WHERE id = ?').get(id) as RunRow | undefined;
     if (!row) throw new StudioError('not_found', `No comparison run ${id}`);
     const cells = this.db.prepare('SELECT * FROM comparison_cells WHERE run_id = ? ORDER BY shots, rowid').all(id) as {
-      strategy: StrategyName;
+      strategy: string;
       shots: number;
       ways: number;
       queries: number;
@@ -196,8 +206,8 @@ export class ComparisonService {
     };
   }
 
-  /** Accuracy per episode, in episode order, for one strategy and shot count. */
-  episodeAccuracies(id: number, strategy: StrategyName, shots: number): number[] {
+  /** Accuracy per episode, in episode order, for one strategy (its label) and shot count. */
+  episodeAccuracies(id: number, strategy: string, shots: number): number[] {
     return (
       this.db.prepare('SELECT accuracy FROM comparison_episodes WHERE run_id = ? AND strategy = ? AND shots = ? ORDER BY episode').all(id, strategy, shots) as {
         accuracy: number;
@@ -229,14 +239,17 @@ export class ComparisonService {
 }
 
 function toSummary(row: RunRow): ComparisonSummary {
+  const config = JSON.parse(row.config) as ComparisonConfig;
   return {
     id: row.id,
     name: row.name,
     createdAt: row.created_at,
     finishedAt: row.finished_at,
     status: row.status,
-    config: JSON.parse(row.config),
+    config,
     teacherName: row.teacher_name,
     message: row.message,
+    strategies: row.strategies ? JSON.parse(row.strategies) : config.strategies.map(resolveStrategy),
+    studioVersion: row.studio_version,
   };
 }

@@ -2,15 +2,16 @@
  * Trained heads: a strategy fitted on every human label of the project, stored with what it needs
  * to predict later (the candidates it reads, their normalization means, its weights) and with
  * what tells the user how good it is (cross-validated accuracy on the labels) and where it came
- * from (teacher id, weights sha256).
+ * from (teacher id, weights sha256, the strategy's every parameter, the studio's version).
  */
 import { createHash } from 'node:crypto';
-import type { HeadSummary, StrategyName } from '../../shared/contract';
+import type { HeadSummary, StrategyChoice, StrategyName } from '../../shared/contract';
+import { defaultParams, strategyLabel } from '../../shared/strategies';
 import { mixSeed, meanCi95, stratifiedSplits } from '../atl/episodes';
 import { runEpisodesAsync } from '../atl/evaluate';
 import type { Candidate } from '../atl/features';
 import type { HeadParams } from '../atl/head-params';
-import { createStrategy } from '../atl/strategies';
+import { createStrategy, resolveStrategy } from '../atl/strategies';
 import type { FeatureLayer } from '../engines/feature-extractor';
 import type { OpenTeacher } from '../models/teacher-service';
 import { StudioError } from '../core/errors';
@@ -19,6 +20,7 @@ import type { Project } from './project';
 import { nowIso } from './meta';
 import { alignedCopy, blobOf, concatenated } from './typed-blobs';
 import type { ProjectDb } from './project-db';
+import { STUDIO_VERSION } from './studio-version';
 
 /** Ten stratified splits holding out a quarter of each class: enough for a CI, quick for every strategy. */
 export const HEAD_CV = { splits: 10, testFraction: 0.25, seed: 1 };
@@ -44,6 +46,9 @@ interface HeadRow {
   cv_splits: number;
   cv_confusion: string | null;
   labels_fingerprint: string | null;
+  /** JSON: every parameter; null for heads trained before migration 7 (their strategy's defaults). */
+  params: string | null;
+  studio_version: string | null;
 }
 
 /** What training reports: the labeled images' features, then each cross-validation split, then the fit on all labels. */
@@ -68,9 +73,11 @@ export class HeadService {
     project: Project,
     teacher: OpenTeacher,
     inUse: readonly FeatureLayer[],
-    strategy: StrategyName,
+    strategy: StrategyChoice,
     options: { name?: string; signal?: AbortSignal; onProgress?: (progress: TrainingProgress) => void } = {},
   ): Promise<HeadSummary | null> {
+    // A bad parameter fails here, before any feature is extracted.
+    const spec = resolveStrategy(strategy);
     // The labels as they are now: the head is stale once they differ.
     const fingerprint = labelsFingerprint(this.db);
     const labeled = await loadLabeledFeatures(project, teacher, inUse, {
@@ -90,7 +97,7 @@ export class HeadService {
     let cv: { mean: number; ci95: number; confusion: number[][] } | null = null;
     if (byClass.filter((rows) => rows.length >= 2).length >= 2) {
       const splits = stratifiedSplits(byClass, HEAD_CV.testFraction, HEAD_CV.splits, mixSeed(HEAD_CV.seed));
-      const [run] = await runEpisodesAsync(labeled.features, splits, [strategy], {
+      const [run] = await runEpisodesAsync(labeled.features, splits, [spec], {
         signal: options.signal,
         onEpisode: (done) =>
           options.onProgress?.({
@@ -114,18 +121,18 @@ export class HeadService {
     await new Promise((resolve) => setImmediate(resolve));
     const rows = byClass.flat();
     const labels = Int32Array.from(byClass.flatMap((r, c) => r.map(() => c)));
-    const params = createStrategy(strategy).fit(labeled.features.select(rows), labels).toHead();
+    const params = createStrategy(spec).fit(labeled.features.select(rows), labels).toHead();
     const candidates = params.blocks.map((b) => labeled.features.candidate(b.key));
     const classes = labeled.classes.map((c) => ({ id: c.id, name: c.name, labels: c.rows.length }));
     const result = this.db
       .prepare(
-        `INSERT INTO heads (name, created_at, strategy, model_id, teacher_name, teacher_sha256, teacher_key, classes, candidates, weighting, means, kept, coef, intercept, cv_accuracy, cv_ci95, cv_splits, cv_confusion, labels_fingerprint)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO heads (name, created_at, strategy, model_id, teacher_name, teacher_sha256, teacher_key, classes, candidates, weighting, means, kept, coef, intercept, cv_accuracy, cv_ci95, cv_splits, cv_confusion, labels_fingerprint, params, studio_version)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
-        options.name ?? `${strategy} · ${teacher.entry.name}`,
+        options.name ?? `${strategyLabel(spec)} · ${teacher.entry.name}`,
         nowIso(),
-        strategy,
+        spec.name,
         teacher.entry.id,
         teacher.entry.name,
         teacher.weightsSha256,
@@ -142,6 +149,8 @@ export class HeadService {
         cv ? HEAD_CV.splits : 0,
         cv ? JSON.stringify(cv.confusion) : null,
         fingerprint,
+        JSON.stringify(spec.params),
+        STUDIO_VERSION,
       );
     return this.get(Number(result.lastInsertRowid)).summary;
   }
@@ -235,6 +244,8 @@ function toSummary(row: HeadRow, labels: CurrentLabels): HeadSummary {
     name: row.name,
     createdAt: row.created_at,
     strategy: row.strategy,
+    params: row.params ? JSON.parse(row.params) : defaultParams(row.strategy),
+    studioVersion: row.studio_version,
     modelId: row.model_id,
     teacherName: row.teacher_name,
     teacherSha256: row.teacher_sha256,

@@ -234,6 +234,16 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 6,
     sql: `ALTER TABLE heads ADD COLUMN labels_fingerprint TEXT;`,
   },
+  // 7: strategies as data: the full configuration and the studio version of every head and comparison run.
+  {
+    version: 7,
+    sql: `
+  ALTER TABLE heads ADD COLUMN params TEXT;                 -- JSON {parameter: value}, every one; NULL: trained before, its defaults
+  ALTER TABLE heads ADD COLUMN studio_version TEXT;         -- NULL: trained before it was stored
+  ALTER TABLE comparison_runs ADD COLUMN strategies TEXT;   -- JSON [{name, params}] with every parameter; NULL: the config's names, defaults
+  ALTER TABLE comparison_runs ADD COLUMN studio_version TEXT;
+`,
+  },
 ];
 
 /** The migration that brings a project to `version`. */

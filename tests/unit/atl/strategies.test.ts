@@ -183,7 +183,7 @@ describe('five shots in a foreign domain', () => {
 
   it('the logistic head on a set of b candidates uses C·b (each block is scaled by 1/√b); the penultimate alone keeps C', () => {
     const e = episode(FOREIGN_DOMAIN, 5, 3);
-    const atl = new AtlStrategy({ logistic: { C: 0.5 } }).fit(e.support, e.supportLabels);
+    const atl = new AtlStrategy({ C: 0.5 }).fit(e.support, e.supportLabels);
     const keys = Object.keys(atl.describe().candidates);
     expect(keys.length).toBeGreaterThan(1);
     expect(atl.toHead()).toEqual(new BlockHead(keys, 'logistic', { C: 0.5 * keys.length }).fit(e.support, e.supportLabels).toHead());

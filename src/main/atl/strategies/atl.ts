@@ -19,95 +19,61 @@
  * apart than the penultimate does (a lower mean pairwise cosine, `meanPairwiseCosine`), those
  * candidates are used instead; otherwise the penultimate is kept.
  */
+import { defaultParams, resolveParams, type ParamsOf } from '../../../shared/strategies';
 import type { FeatureSet } from '../features';
-import { LOGISTIC_REGRESSION_DEFAULTS, type LogisticRegressionOptions } from '../logistic-regression';
 import { classCount } from '../matrix';
-import {
-  FOLD_DEFAULTS,
-  greedyForwardSelection,
-  heldOutLogLikelihoods,
-  meanPairwiseCosine,
-  supportFolds,
-  tStatistic,
-  type FoldOptions,
-} from '../support-cv';
-import { heldOutTables } from './held-out';
-import { SetStrategy, type HeadKind, type SetChoice, type StrategyDescription, type StrategyName } from './strategy';
-
-export interface AtlOptions {
-  head: HeadKind;
-  /** Add a candidate only when it raises held-out accuracy by at least this (a fraction; 0: while it does not drop). */
-  epsilon: number;
-  /** Most candidates in the chosen set. */
-  maxSize: number;
-  /** Replace the penultimate only when the paired t statistic of the held-out log-likelihood gain reaches this. */
-  guardT: number;
-  /**
-   * One shot per class: use the hidden candidates whose support rows are less alike than the
-   * penultimate's (mean pairwise cosine) when there are at least this many; else the penultimate.
-   */
-  oneShotMinLayers: number;
-  /**
-   * Two or more examples per class: when at least this many hidden candidates find the support's
-   * rows less alike than the penultimate does (the same domain check as one shot), the teacher's
-   * domain is foreign and the greedy set is used without the guard.
-   */
-  foreignMinLayers: number;
-  folds: FoldOptions;
-  logistic: Partial<LogisticRegressionOptions>;
-}
+import { greedyForwardSelection, heldOutLogLikelihoods, meanPairwiseCosine, supportFolds, tStatistic } from '../support-cv';
+import { foldOptions, heldOutTables } from './held-out';
+import { logisticOptions, SetStrategy, type HeadKind, type SetChoice, type StrategyDescription, type StrategyName } from './strategy';
 
 /**
- * ε = 0 and up to 8 candidates: averaging several good blocks' distances cancels part of their
- * errors even where 25 held-out examples are too few to show a gain of one more. guardT = 1.645 is
- * a tuned threshold, not a 5 % test (it is the normal's one-sided 5 % point; Student's t with ~24
- * degrees of freedom needs ≈ 1.71, and the set is the best of many on the same examples): strict
- * enough that the optimism of picking the best of dozens of candidates rarely passes it. oneShotMinLayers = 4: in the teacher's
- * own domain one to three of its last spatial candidates spread the support more than its
- * penultimate (ResNet-56 on CIFAR-10, development episodes; five at most), out of its domain more
- * (see docs/atl.md, "One shot per class"). foreignMinLayers = 4: the same count as a domain check
- * on a 5-shot support (development episodes: in domain it reached 4 in 3 of 200 episodes, on
- * MobileNet never, out of domain in every one).
+ * The parameters (defaults and why: `STRATEGY_PARAMS` in src/shared/strategies.ts): `epsilon`,
+ * the least gain in held-out accuracy that adds a candidate; `maxSize`, the most candidates in the
+ * set; `guardT`, the paired t statistic of the held-out log-likelihood gain needed to replace the
+ * penultimate; `oneShotMinLayers`, with one shot per class, how many hidden candidates must find
+ * the support's rows less alike than the penultimate (mean pairwise cosine) to use them;
+ * `foreignMinLayers`, with two or more, how many must do so for the domain to count as foreign (no
+ * guard); the fold and logistic-regression parameters.
  */
-export const ATL_DEFAULTS: AtlOptions = {
-  head: 'logistic',
-  epsilon: 0,
-  maxSize: 8,
-  guardT: 1.645,
-  oneShotMinLayers: 4,
-  foreignMinLayers: 4,
-  folds: FOLD_DEFAULTS,
-  logistic: {},
-};
+export type AtlParams = ParamsOf<'atl'>;
+/** The parameters, and the head: `ncm` makes it `ncm-atl`. */
+export type AtlOptions = Partial<AtlParams> & { head?: HeadKind };
+export const ATL_DEFAULTS: Required<AtlOptions> = { head: 'logistic', ...defaultParams('atl') };
 
 export class AtlStrategy extends SetStrategy {
   readonly name: StrategyName;
-  readonly options: AtlOptions;
+  private readonly params: AtlParams;
 
-  constructor(options: Partial<AtlOptions> = {}) {
-    const full = { ...ATL_DEFAULTS, ...options };
-    super(full.head, full.logistic);
-    this.options = full;
-    this.name = full.head === 'ncm' ? 'ncm-atl' : 'atl';
+  constructor(options: AtlOptions = {}) {
+    const { head = 'logistic', ...given } = options;
+    const params = resolveParams('atl', given);
+    super(head, logisticOptions(params));
+    this.params = params;
+    this.name = head === 'ncm' ? 'ncm-atl' : 'atl';
+  }
+
+  /** `ncm-atl` has no logistic head, so no logistic parameters. */
+  getParams(): Record<string, number> {
+    return this.name === 'ncm-atl' ? resolveParams('ncm-atl', this.params) : { ...this.params };
   }
 
   protected choose(features: FeatureSet, labels: Int32Array): SetChoice {
     const penultimate = features.penultimate.key;
     const classes = classCount(labels);
-    const folds = supportFolds(labels, classes, this.options.folds);
+    const folds = supportFolds(labels, classes, foldOptions(this.params));
     if (!folds) return this.chooseOneShot(features);
     const tables = heldOutTables(features, labels, classes, folds);
-    const { chosen } = greedyForwardSelection(tables, labels, classes, this.options);
+    const { chosen } = greedyForwardSelection(tables, labels, classes, this.params);
     if (chosen.length === 1 && chosen[0] === penultimate) return { keys: chosen };
     // Each of b blocks enters the head scaled by 1/√b; C·b gives each block the penalty it would have alone.
-    const choice: SetChoice = { keys: chosen, logistic: { C: (this.options.logistic.C ?? LOGISTIC_REGRESSION_DEFAULTS.C) * chosen.length } };
-    if (this.spreadCount(features) >= this.options.foreignMinLayers) return choice;
+    const choice: SetChoice = { keys: chosen, logistic: { C: this.params.C * chosen.length } };
+    if (this.spreadCount(features) >= this.params.foreignMinLayers) return choice;
     const summed = new Float64Array(labels.length * classes);
     for (const key of chosen) tables.get(key)!.forEach((v, i) => (summed[i] += v));
     const gain = heldOutLogLikelihoods(summed, chosen.length, labels, classes);
     const baseline = heldOutLogLikelihoods(tables.get(penultimate)!, 1, labels, classes);
     const t = tStatistic(gain.map((v, i) => v - baseline[i]));
-    return t >= this.options.guardT ? choice : { keys: [penultimate], fallback: 'guard' };
+    return t >= this.params.guardT ? choice : { keys: [penultimate], fallback: 'guard' };
   }
 
   /** How many hidden candidates find the support's rows less alike than the penultimate does (mean pairwise cosine of raw rows). */
@@ -127,6 +93,6 @@ export class AtlStrategy extends SetStrategy {
     if (features.rows < 2) return { keys: [penultimate], fallback: 'one-shot' };
     const similarity = meanPairwiseCosine(features.block(penultimate));
     const spread = features.keys.filter((key) => key !== penultimate && meanPairwiseCosine(features.block(key)) < similarity);
-    return spread.length >= this.options.oneShotMinLayers ? { keys: spread, fallback: 'one-shot-hidden' } : { keys: [penultimate], fallback: 'one-shot' };
+    return spread.length >= this.params.oneShotMinLayers ? { keys: spread, fallback: 'one-shot-hidden' } : { keys: [penultimate], fallback: 'one-shot' };
   }
 }

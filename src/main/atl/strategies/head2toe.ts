@@ -12,26 +12,16 @@
  * unit-norm input every head here gets).
  */
 import { StudioError } from '../../core/errors';
+import { resolveParams, type ParamsOf } from '../../../shared/strategies';
 import { BlockNormalizer, type FeatureSet } from '../features';
-import { GroupLassoLogisticRegression, selectColumns, type GroupLassoOptions } from '../group-lasso';
-import { LogisticRegression, type LogisticRegressionOptions } from '../logistic-regression';
+import { GroupLassoLogisticRegression, selectColumns } from '../group-lasso';
+import { LogisticRegression } from '../logistic-regression';
 import { accuracy, rowNormalized } from '../matrix';
 import { headParams, type HeadParams } from '../head-params';
-import type { Strategy, StrategyDescription } from './strategy';
+import { logisticOptions, type Strategy, type StrategyDescription } from './strategy';
 
-export interface Head2ToeOptions {
-  /** Fraction of all features kept for the final head. */
-  keepFraction: number;
-  groupLasso: Partial<GroupLassoOptions>;
-  logistic: Partial<LogisticRegressionOptions>;
-}
-
-/**
- * 1 % of the features: about 170 of ResNet-56's ~17 000, about the n·classes groups a 5-shot
- * 5-way group lasso can switch on (the paper picked the fraction per task by validation, which a
- * 25-image support cannot afford).
- */
-export const HEAD2TOE_DEFAULTS: Head2ToeOptions = { keepFraction: 0.01, groupLasso: {}, logistic: {} };
+/** `keepFraction` of all features is kept; the group lasso's and the final head's parameters (see `STRATEGY_PARAMS`). */
+export type Head2ToeParams = ParamsOf<'head2toe'>;
 
 interface Fitted {
   normalizer: BlockNormalizer;
@@ -42,21 +32,27 @@ interface Fitted {
 
 export class Head2ToeStrategy implements Strategy {
   readonly name = 'head2toe' as const;
-  readonly options: Head2ToeOptions;
+  private readonly params: Head2ToeParams;
   private fitted: Fitted | null = null;
 
-  constructor(options: Partial<Head2ToeOptions> = {}) {
-    this.options = { ...HEAD2TOE_DEFAULTS, ...options };
+  constructor(options: Partial<Head2ToeParams> = {}) {
+    this.params = resolveParams('head2toe', options);
+  }
+
+  getParams(): Record<string, number> {
+    return { ...this.params };
   }
 
   fit(features: FeatureSet, labels: Int32Array): this {
     const normalizer = new BlockNormalizer(features.keys, 'feature').fit(features);
     const x = normalizer.transform(features);
-    const scorer = new GroupLassoLogisticRegression(this.options.groupLasso).fit(x, labels);
-    const count = Math.max(1, Math.round(this.options.keepFraction * x.cols));
+    const { alpha, lassoMaxIterations, lassoTolerance, workingSet, maxRounds, keepFraction } = this.params;
+    const lasso = { alpha, maxIterations: lassoMaxIterations, tolerance: lassoTolerance, workingSet, maxRounds };
+    const scorer = new GroupLassoLogisticRegression(lasso).fit(x, labels);
+    const count = Math.max(1, Math.round(keepFraction * x.cols));
     // In column order: cache-friendly copies, and each candidate's kept features are contiguous.
     const kept = scorer.top(count);
-    const head = new LogisticRegression(this.options.logistic).fit(rowNormalized(selectColumns(x, kept)), labels);
+    const head = new LogisticRegression(logisticOptions(this.params)).fit(rowNormalized(selectColumns(x, kept)), labels);
     this.fitted = { normalizer, kept, head, shares: keptShares(features, kept) };
     return this;
   }

@@ -1,7 +1,8 @@
 /**
- * The shape every strategy shares (scikit-learn style: hyper-parameters in the constructor,
- * `fit` on the support, then `predict`), and the head most of them end in: chosen candidates
- * normalized (`BlockNormalizer`) and concatenated, then logistic regression or nearest class mean.
+ * The shape every strategy shares (scikit-learn style: hyper-parameters in the constructor and
+ * back from `getParams`, `fit` on the support, then `predict`), and the head most of them end in:
+ * chosen candidates normalized (`BlockNormalizer`) and concatenated, then logistic regression or
+ * nearest class mean. The parameters, their defaults and ranges: `STRATEGY_PARAMS` in src/shared/strategies.ts.
  */
 import { StudioError } from '../../core/errors';
 import { BlockNormalizer, type FeatureSet } from '../features';
@@ -11,6 +12,7 @@ import { accuracy } from '../matrix';
 import { NearestClassMean } from '../nearest-class-mean';
 
 import { STRATEGY_NAMES, type StrategyName } from '../../../shared/contract';
+import type { ParamsOf } from '../../../shared/strategies';
 
 export { STRATEGY_NAMES, type StrategyName };
 
@@ -40,6 +42,16 @@ export interface Strategy {
   describe(): StrategyDescription;
   /** The fitted head in its portable form (what a trained head stores and an export rebuilds). */
   toHead(): HeadParams;
+  /** Every hyper-parameter, defaults filled in: `createStrategy({ name, params })` builds the same strategy. */
+  getParams(): Record<string, number>;
+}
+
+/** The logistic-regression head's parameters (every strategy with that head takes them). */
+export type LogisticParams = ParamsOf<'penultimate'>;
+
+/** The logistic-regression options among a strategy's parameters. */
+export function logisticOptions(params: LogisticParams): LogisticRegressionOptions {
+  return { C: params.C, maxIterations: params.maxIterations, tolerance: params.tolerance };
 }
 
 export type HeadKind = 'logistic' | 'ncm';
@@ -87,8 +99,10 @@ export abstract class SetStrategy implements Strategy {
 
   constructor(
     protected readonly headKind: HeadKind,
-    protected readonly logistic: Partial<LogisticRegressionOptions>,
+    protected readonly logistic: LogisticRegressionOptions,
   ) {}
+
+  abstract getParams(): Record<string, number>;
 
   /** The candidates to use, from the support alone. */
   protected abstract choose(features: FeatureSet, labels: Int32Array): SetChoice;

@@ -10,10 +10,11 @@ import type {
   ComparisonSummary,
   HeadSummary,
   JobProgress,
+  StrategyChoice,
   StrategyName,
   TeacherInfo,
 } from '../../../shared/contract';
-import { STRATEGY_INFO } from '../../../shared/strategies';
+import { STRATEGY_INFO, strategyLabel } from '../../../shared/strategies';
 import { comparisonVerdict } from '../../../shared/verdict';
 import { call } from './api';
 import { JobClient } from './jobs.svelte';
@@ -118,7 +119,7 @@ class Comparison implements StudioListener {
 
   // ----- trained heads -----
   heads = $state.raw<HeadSummary[]>([]);
-  trainStrategy = $state<StrategyName>('atl');
+  trainStrategy = $state<StrategyChoice>('atl');
   private trainer = new JobClient('heads.train', { onSettled: (job) => this.finishTraining(job) });
   trainJob = $derived<JobProgress | null>(this.trainer.job);
   training = $state(false);
@@ -208,7 +209,8 @@ class Comparison implements StudioListener {
     this.primary = detail;
     // The heads panel offers to train what the run shown recommends.
     const recommended = comparisonVerdict(detail.cells)?.strategy;
-    if (recommended) this.trainStrategy = recommended;
+    const spec = [...detail.strategies, { name: 'penultimate' as const, params: {} }].find((s) => strategyLabel(s) === recommended);
+    if (spec) this.trainStrategy = spec;
     if (this.secondary?.id === id) this.secondary = null;
   }
 
@@ -266,7 +268,7 @@ class Comparison implements StudioListener {
 
   /** Trains a stale head again: the same strategy and teacher, on the labels as they are now. */
   retrain(head: HeadSummary): Promise<void> {
-    return this.train(head.strategy, head.modelId, `head-${head.id}`);
+    return this.train({ name: head.strategy, params: head.params }, head.modelId, `head-${head.id}`);
   }
 
   /** The form's mode, with its own default count when the count was left at the other mode's default. */
