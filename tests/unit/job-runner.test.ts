@@ -18,7 +18,7 @@ describe('JobRunner', () => {
     const settled: number[] = [];
     const jobId = runner.start(
       'extract',
-      async (_signal, report) => {
+      async ({ report }) => {
         // 10 of 40 were cached already; this run worked 20 items in 4 s: 5 a second, 10 left → 2 s.
         report({ done: 30, processed: 20, total: 40, elapsedSeconds: 4, message: 'Extracting', detail: { cached: 10 } });
       },
@@ -45,7 +45,7 @@ describe('JobRunner', () => {
     const { runner, progress } = recorder();
     const jobId = runner.start(
       'import',
-      (signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve())),
+      ({ signal }) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve())),
       () => undefined,
     );
     expect(() => runner.assertNone('close the project')).toThrow(
@@ -63,7 +63,7 @@ describe('JobRunner', () => {
     try {
       runner.start(
         'train',
-        async (_signal, report) => {
+        async ({ report }) => {
           report({ done: 1, processed: 1, total: 3, elapsedSeconds: 1, message: 'Fitting', detail: {} });
           throw new Error('the disk went away');
         },
@@ -82,7 +82,7 @@ describe('JobRunner', () => {
 
   it('cancels every running job at once (what dispose does)', async () => {
     const { runner, progress } = recorder();
-    const untilAborted = (signal: AbortSignal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+    const untilAborted = ({ signal }: { signal: AbortSignal }) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
     runner.start('import', untilAborted, () => undefined);
     runner.start('compare', untilAborted, () => undefined);
     runner.cancelAll();

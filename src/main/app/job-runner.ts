@@ -18,7 +18,15 @@ export interface JobReport {
   detail: Record<string, number>;
 }
 
-export type JobWork = (signal: AbortSignal, report: (progress: JobReport) => void) => Promise<void>;
+/** What a running job is given: the signal that cancels it and where it reports its progress. */
+export interface JobHandle {
+  signal: AbortSignal;
+  report: (progress: JobReport) => void;
+}
+
+export type JobWork<T> = (job: JobHandle) => Promise<T>;
+
+type JobListener = (event: StudioEvent) => void;
 
 /** An extraction's progress as a job report: images cached before count as done, not as this run's rate. */
 export function extractionReport(p: ExtractionProgress, message: string): JobReport {
@@ -45,47 +53,35 @@ export function phaseClock(): (phase: string) => number {
   };
 }
 
+/**
+ * Every front's jobs go through one runner: the studio's (started in the background, followed
+ * through events) and the CLI's (run to the end, progress printed from the same events).
+ */
 export class JobRunner {
   private readonly controllers = new Map<string, AbortController>();
   private readonly running = new Set<Promise<unknown>>();
+  private readonly listeners = new Set<JobListener>();
 
-  constructor(private readonly emit: (event: StudioEvent) => void) {}
+  constructor(listener?: JobListener) {
+    if (listener) this.listeners.add(listener);
+  }
+
+  /** Calls `listener` with each job's progress events; returns what unsubscribes it. */
+  onEvent(listener: JobListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   /** Starts `work` in the background and returns its job id; `onSettled` runs after the last event. */
-  start(kind: JobProgress['kind'], work: JobWork, onSettled: () => void): string {
-    const jobId = randomUUID();
-    const controller = new AbortController();
-    this.controllers.set(jobId, controller);
-    let last: JobReport = { done: 0, processed: 0, total: 0, elapsedSeconds: 0, message: 'Starting', detail: {} };
-    const send = (state: JobProgress['state']) => {
-      // The rate counts work done in this run only (not images found already cached).
-      const rate = last.elapsedSeconds > 0 ? last.processed / last.elapsedSeconds : 0;
-      const eta = rate > 0 && last.total > 0 ? (last.total - last.done) / rate : null;
-      const { done, total, message, detail } = last;
-      this.emit({ type: 'job.progress', job: { jobId, kind, state, done, total, ratePerSecond: rate, etaSeconds: eta, message, detail } });
-    };
-    const run = work(controller.signal, (progress) => {
-      last = progress;
-      send('running');
-    })
-      .then(
-        () => (controller.signal.aborted ? 'cancelled' : 'done') as JobProgress['state'],
-        (error) => {
-          console.error(`${kind} failed: ${errorMessage(error)}`);
-          last = { ...last, message: errorMessage(error) };
-          return 'failed' as const;
-        },
-      )
-      .then((state) => {
-        send(state);
-        onSettled();
-      })
-      .finally(() => {
-        this.controllers.delete(jobId);
-        this.running.delete(run);
-      });
-    this.running.add(run);
+  start(kind: JobProgress['kind'], work: JobWork<unknown>, onSettled: () => void = () => undefined): string {
+    const { jobId, result } = this.launch(kind, work, onSettled, { logFailure: true });
+    result.catch(() => undefined); // told through the job's 'failed' event (and the log)
     return jobId;
+  }
+
+  /** Runs `work` as a job to its end (with the same events) and returns its result, or rejects with its error. */
+  run<T>(kind: JobProgress['kind'], work: JobWork<T>): Promise<T> {
+    return this.launch(kind, work, () => undefined, { logFailure: false }).result;
   }
 
   /** Asks a running job to stop; `notRunning` is the error's message when there is no such job. */
@@ -107,5 +103,51 @@ export class JobRunner {
   /** Waits for the running jobs to settle. */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  /** Starts `work`; its result settles after the job's last event and `onSettled`. */
+  private launch<T>(
+    kind: JobProgress['kind'],
+    work: JobWork<T>,
+    onSettled: () => void,
+    { logFailure }: { logFailure: boolean },
+  ): { jobId: string; result: Promise<T> } {
+    const jobId = randomUUID();
+    const controller = new AbortController();
+    this.controllers.set(jobId, controller);
+    let last: JobReport = { done: 0, processed: 0, total: 0, elapsedSeconds: 0, message: 'Starting', detail: {} };
+    const send = (state: JobProgress['state']) => {
+      // The rate counts work done in this run only (not images found already cached).
+      const rate = last.elapsedSeconds > 0 ? last.processed / last.elapsedSeconds : 0;
+      const eta = rate > 0 && last.total > 0 ? (last.total - last.done) / rate : null;
+      const { done, total, message, detail } = last;
+      const event: StudioEvent = { type: 'job.progress', job: { jobId, kind, state, done, total, ratePerSecond: rate, etaSeconds: eta, message, detail } };
+      for (const listener of this.listeners) listener(event);
+    };
+    const report = (progress: JobReport) => {
+      last = progress;
+      send('running');
+    };
+    // A work that throws before its first await fails the job like one that rejects.
+    const result = new Promise<T>((resolve) => resolve(work({ signal: controller.signal, report })));
+    const settled = result
+      .then(
+        () => (controller.signal.aborted ? 'cancelled' : 'done') as JobProgress['state'],
+        (error) => {
+          if (logFailure) console.error(`${kind} failed: ${errorMessage(error)}`);
+          last = { ...last, message: errorMessage(error) };
+          return 'failed' as const;
+        },
+      )
+      .then((state) => {
+        send(state);
+        onSettled();
+      })
+      .finally(() => {
+        this.controllers.delete(jobId);
+        this.running.delete(settled);
+      });
+    this.running.add(settled);
+    return { jobId, result: settled.then(() => result) };
   }
 }

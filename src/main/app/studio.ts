@@ -1,14 +1,15 @@
 /**
  * The studio's application layer as one object: every front (Electron IPC, the web server, the CLI,
  * tests) calls `studio.call(method, input)`, which validates the input with the contract's zod
- * schema and dispatches it to a handler. The Studio keeps the open project, the job runner and the
- * events; the handlers live in ./handlers/, one module per area.
+ * schema and dispatches it to a handler. The Studio keeps the open project and the events; its
+ * services (settings, teachers, job runner) are handed in by the front's composition root. The
+ * handlers live in ./handlers/, one module per area, and call the use-cases in this folder.
  */
 import { existsSync } from 'node:fs';
 import { contract, isMethod, type CallResponse, type Input, type Method, type Output, type StudioEvent } from '../../shared/contract';
 import { errorMessage, StudioError } from '../core/errors';
 import type { TeacherService } from '../models/teacher-service';
-import { createTeacherService } from './composition-root';
+import { createServices, type StudioServices } from './composition-root';
 import { openDemoProject } from './demo-project';
 import type { Handlers, StudioContext } from './handlers/context';
 import { exportHandlers } from './handlers/export-handlers';
@@ -17,29 +18,30 @@ import { libraryHandlers } from './handlers/library-handlers';
 import { projectHandlers } from './handlers/project-handlers';
 import { teacherHandlers } from './handlers/teacher-handlers';
 import { trainingHandlers } from './handlers/training-handlers';
-import { JobRunner } from './job-runner';
+import type { JobRunner } from './job-runner';
 import { Project } from '../services/project';
 import { damagedProject, isCorruption } from '../services/project-db';
-import { SettingsService } from '../services/settings-service';
+import type { SettingsService } from '../services/settings-service';
 
 export { STUDIO_VERSION } from '../services/studio-version';
 
-export interface StudioOptions {
-  home: string;
-  front: 'electron' | 'web';
-}
+/** The front the studio serves, and its services: those its composition root built, or those of a studio home. */
+export type StudioOptions = { front: 'electron' | 'web' } & ({ services: StudioServices } | { home: string });
 
 export class Studio {
   readonly settings: SettingsService;
   readonly teachers: TeacherService;
   private current: Project | null = null;
-  private readonly jobs = new JobRunner((event) => this.emit(event));
+  private readonly jobs: JobRunner;
   private readonly listeners = new Set<(event: StudioEvent) => void>();
   private readonly handlers: Handlers;
 
   constructor(options: StudioOptions) {
-    this.settings = new SettingsService(options.home);
-    this.teachers = createTeacherService(options.home);
+    const services = 'services' in options ? options.services : createServices(options.home);
+    this.settings = services.settings;
+    this.teachers = services.teachers;
+    this.jobs = services.jobs;
+    this.jobs.onEvent((event) => this.emit(event));
     // A getter, so that the handlers always see the project open now, not the one open at construction.
     const openProject = () => this.current;
     const context: StudioContext = {

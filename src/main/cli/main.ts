@@ -7,11 +7,11 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errorMessage, StudioError } from '../core/errors';
-import type { ImportProgress } from '../services/import-service';
 import { Pooling } from '../../shared/contract';
 import { Project } from '../services/project';
-import { createTeacherService } from '../app/composition-root';
-import { defaultHome } from '../services/settings-service';
+import { createServices, createTeacherService } from '../app/composition-root';
+import { extractFeatures, planExtraction } from '../app/extract-features';
+import { importImages } from '../app/import-images';
 import { Studio } from '../app/studio';
 import { checkAccessToken, startWebServer } from '../web/server';
 import { registerBenchCommand } from './bench-command';
@@ -20,12 +20,16 @@ import { registerPredictCommands } from './predict-commands';
 import { registerRecoverCommand } from './recover-command';
 import { openInBrowser } from './open-browser';
 import { choiceFlag, integerFlag, USAGE_ERROR } from './flags';
+import { runJob, withProject } from './with-project';
 
 const program = new Command()
   .name('atl-studio')
   .description('ATL Studio: label a few images per class, train by adaptive transfer learning')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride(); // usage errors end in the catch at the bottom, with USAGE_ERROR
+
+/** This process's services (the composition root), handed to every command. */
+const services = createServices();
 
 program
   .command('create')
@@ -44,43 +48,33 @@ program
   .option('--labels-from-folders', "label each image with its parent folder's path relative to the imported folder")
   .option('--json', 'print a JSON summary')
   .action(async (projectPath: string, paths: string[], options: { labelsFromFolders?: boolean; json?: boolean }) => {
-    const project = Project.open(resolve(projectPath));
-    const controller = new AbortController();
-    process.once('SIGINT', () => controller.abort());
     const started = Date.now();
-    try {
-      const report = await project.imports.run({
-        roots: paths,
-        labelsFromFolders: Boolean(options.labelsFromFolders),
-        signal: controller.signal,
-        onProgress: options.json || !process.stderr.isTTY ? undefined : printProgress,
-      });
-      const seconds = (Date.now() - started) / 1000;
-      const summary = {
-        status: report.status,
-        found: report.found,
-        imported: report.imported,
-        duplicates: report.duplicates,
-        skipped: report.skipped,
-        failed: report.failed,
-        seconds,
-        imagesPerSecond: report.found > 0 ? report.found / seconds : 0,
-      };
-      if (options.json) {
-        console.log(JSON.stringify(summary, null, 2));
-      } else {
-        if (process.stderr.isTTY) process.stderr.write('\n');
-        console.log(
-          `${report.status}: ${report.imported} imported, ${report.duplicates} duplicates skipped, ` +
-            `${report.failed.length} failed, ${report.skipped} non-image files skipped (${seconds.toFixed(1)} s)`,
-        );
-        for (const failure of report.failed) console.log(`  failed: ${failure.path}: ${failure.reason}`);
-      }
-      if (report.status === 'cancelled') process.exitCode = 130;
-      else if (report.status === 'failed') process.exitCode = 1; // a path given could not be imported
-    } finally {
-      project.close();
+    const input = { paths, labelsFromFolders: Boolean(options.labelsFromFolders) };
+    const report = await withProject(projectPath, (project) =>
+      runJob(services.jobs, 'import', (job) => importImages(project, input, job), { quiet: options.json }),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    const summary = {
+      status: report.status,
+      found: report.found,
+      imported: report.imported,
+      duplicates: report.duplicates,
+      skipped: report.skipped,
+      failed: report.failed,
+      seconds,
+      imagesPerSecond: report.found > 0 ? report.found / seconds : 0,
+    };
+    if (options.json) {
+      console.log(JSON.stringify(summary, null, 2));
+    } else {
+      console.log(
+        `${report.status}: ${report.imported} imported, ${report.duplicates} duplicates skipped, ` +
+          `${report.failed.length} failed, ${report.skipped} non-image files skipped (${seconds.toFixed(1)} s)`,
+      );
+      for (const failure of report.failed) console.log(`  failed: ${failure.path}: ${failure.reason}`);
     }
+    if (report.status === 'cancelled') process.exitCode = 130;
+    else if (report.status === 'failed') process.exitCode = 1; // a path given could not be imported
   });
 
 program
@@ -88,9 +82,8 @@ program
   .description('show what a project holds')
   .argument('<project>', '.atl project file')
   .option('--json', 'print JSON')
-  .action((projectPath: string, options: { json?: boolean }) => {
-    const project = Project.open(resolve(projectPath));
-    try {
+  .action((projectPath: string, options: { json?: boolean }) =>
+    withProject(projectPath, async (project) => {
       const { images, labeled } = project.images.count();
       const info = {
         name: project.name,
@@ -103,10 +96,8 @@ program
         console.log(`${info.name}: ${images} images, ${info.classes.length} classes, ${info.unlabeled} unlabeled`);
         for (const c of info.classes) console.log(`  ${c.name}: ${c.count}`);
       }
-    } finally {
-      project.close();
-    }
-  });
+    }),
+  );
 
 const models = program.command('models').description('teachers: list, fetch, import').option('--json', 'print JSON');
 
@@ -180,29 +171,14 @@ program
   .option('--json', 'print a JSON summary')
   .action(async (projectPath: string, options: { model: string; layers: string; pooling: Pooling; batch: number; json?: boolean }) => {
     const { pooling } = options;
-    const project = Project.open(resolve(projectPath));
-    const teachers = createTeacherService();
-    const controller = new AbortController();
-    process.once('SIGINT', () => controller.abort());
-    try {
-      const teacher = await teachers.get(options.model);
-      const layers = await teachers.resolveLayers(options.model, options.layers === 'all' ? 'all' : options.layers.split(','));
-      const engine = teacher.extractor.describe();
+    const input = { modelId: options.model, layers: options.layers === 'all' ? ('all' as const) : options.layers.split(','), pooling, batchSize: options.batch };
+    await withProject(projectPath, async (project) => {
+      const plan = await planExtraction(services.teachers, input);
+      const { engine, layers } = plan;
       if (!options.json) {
         console.error(`Engine: ${engine.engine} · ${engine.backend} · ${engine.device}${engine.fallbackReason ? ` (fallback: ${engine.fallbackReason})` : ''}`);
       }
-      const report = await project.extractFeatures({
-        extractor: teacher.extractor,
-        teacherKey: teacher.key,
-        layers,
-        pooling,
-        batchSize: options.batch,
-        signal: controller.signal,
-        onProgress: options.json || !process.stderr.isTTY ? undefined : (p) => {
-          const rate = p.elapsedSeconds > 0 ? (p.done / p.elapsedSeconds).toFixed(1) : '–';
-          process.stderr.write(`\r${p.cached + p.done}/${p.total} images (${p.cached} cached) · ${rate} img/s · ${p.failed} failed   `);
-        },
-      });
+      const report = await runJob(services.jobs, 'extract', (job) => extractFeatures(project, plan, input, job), { quiet: options.json });
       const summary = {
         model: options.model,
         engine,
@@ -218,7 +194,6 @@ program
       };
       if (options.json) console.log(JSON.stringify(summary, null, 2));
       else {
-        if (process.stderr.isTTY) process.stderr.write('\n');
         console.log(
           `${report.computed} computed, ${report.cached} already cached, ${report.failures.length} failed ` +
             `(${report.elapsedSeconds.toFixed(1)} s, ${report.imagesPerSecond.toFixed(1)} images/s)`,
@@ -226,10 +201,7 @@ program
         for (const failure of report.failures) console.log(`  failed: ${failure.path}: ${failure.reason}`);
       }
       if (report.cancelled) process.exitCode = 130;
-    } finally {
-      project.close();
-      await teachers.dispose();
-    }
+    });
   });
 
 program
@@ -241,32 +213,24 @@ program
   .action(async (options: { port?: number; token?: string; open?: boolean }) => {
     const rendererDir = fileURLToPath(new URL('../../../out/renderer', import.meta.url));
     if (!existsSync(rendererDir)) throw new StudioError('not_found', 'The renderer is not built yet: run `npm run build` first.');
-    const studio = new Studio({ home: defaultHome(), front: 'web' });
+    const studio = new Studio({ front: 'web', services });
     await studio.start();
     const web = await startWebServer({ studio, rendererDir, port: options.port, token: options.token });
     console.log(`ATL Studio (web mode) is running. Open:\n  ${web.url}\nStudio home: ${studio.settings.home}\nPress Ctrl+C to stop.`);
     if (options.open) openInBrowser(web.url);
-    const stop = async () => {
-      await web.close();
-      await studio.dispose();
-      process.exit(0);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    await new Promise((stop) => {
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await web.close();
+    await studio.dispose();
+    process.exit(0);
   });
 
 registerBenchCommand(program);
-registerTrainCommand(program);
-registerPredictCommands(program);
+registerTrainCommand(program, services);
+registerPredictCommands(program, services);
 registerRecoverCommand(program);
-
-function printProgress(p: ImportProgress): void {
-  const rate = p.elapsedSeconds > 0 ? p.done / p.elapsedSeconds : 0;
-  const eta = rate > 0 ? Math.round((p.found - p.done) / rate) : 0;
-  process.stderr.write(
-    `\r${p.done}/${p.found} files · ${rate.toFixed(0)} img/s · ETA ${eta}s · ${p.imported} new, ${p.duplicates} dup, ${p.failed} failed   `,
-  );
-}
 
 // A reader that stops early (`atl-studio models | head -1`) is no error: stop quietly.
 for (const stream of [process.stdout, process.stderr]) {
@@ -276,9 +240,13 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-program.parseAsync(process.argv).catch((error: unknown) => {
-  // Commander has printed its message already (a bad flag, an unknown command, --help).
-  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : USAGE_ERROR);
-  console.error(`atl-studio: ${errorMessage(error)}`);
-  process.exit(1);
-});
+program
+  .parseAsync(process.argv)
+  // Engines keep threads and sessions open: the command is over, let them go.
+  .then(() => services.teachers.dispose())
+  .catch((error: unknown) => {
+    // Commander has printed its message already (a bad flag, an unknown command, --help).
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : USAGE_ERROR);
+    console.error(`atl-studio: ${errorMessage(error)}`);
+    process.exit(1);
+  });

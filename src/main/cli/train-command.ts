@@ -5,10 +5,12 @@
  */
 import type { Command } from 'commander';
 import { StrategyName } from '../../shared/contract';
+import type { StudioServices } from '../app/composition-root';
+import { planTraining, trainHead } from '../app/train';
 import { choiceFlag } from './flags';
-import { withProject } from './with-project';
+import { runJob, withProject } from './with-project';
 
-export function registerTrainCommand(program: Command): Command {
+export function registerTrainCommand(program: Command, { teachers, jobs }: StudioServices): Command {
   return program
     .command('train')
     .description("train a classifier head on a project's labels with one strategy and store it in the project")
@@ -18,17 +20,10 @@ export function registerTrainCommand(program: Command): Command {
     .option('--name <name>', 'a name for the head')
     .option('--json', 'print JSON')
     .action(async (projectPath: string, options: { strategy: StrategyName; model?: string; name?: string; json?: boolean }) => {
-      const controller = new AbortController();
-      process.once('SIGINT', () => controller.abort());
-      await withProject(projectPath, async (project, teachers) => {
-        const modelId = options.model ?? teachers.store.defaultId;
-        const teacher = await teachers.get(modelId);
-        const head = await project.heads.train(project, teacher, await teachers.resolveLayers(modelId, 'all'), options.strategy, {
-          name: options.name,
-          signal: controller.signal,
-          onProgress: options.json || !process.stderr.isTTY ? undefined : ({ message }) => process.stderr.write(`\r${message}   `),
-        });
-        if (!options.json && process.stderr.isTTY) process.stderr.write('\n');
+      await withProject(projectPath, async (project) => {
+        const input = { modelId: options.model ?? teachers.store.defaultId, strategy: options.strategy, name: options.name };
+        const plan = await planTraining(project, teachers, input);
+        const head = await runJob(jobs, 'train', (job) => trainHead(project, plan, input, job), { quiet: options.json });
         if (!head) {
           console.error('Cancelled: no head was stored.');
           process.exitCode = 130;

@@ -4,13 +4,13 @@
  * never blocks Electron's main thread. Talks over the fork's IPC channel (host-protocol.ts).
  */
 import { errorMessage } from '../core/errors';
-import { defaultHome } from '../services/settings-service';
+import { createServices } from '../app/composition-root';
 import { Studio } from '../app/studio';
 import type { HostMessage, HostRequest } from './host-protocol';
 
 const send = (message: HostMessage) => process.send?.(message);
 
-const studio = new Studio({ home: defaultHome(), front: 'electron' });
+const studio = new Studio({ front: 'electron', services: createServices() });
 studio.onEvent((event) => send({ type: 'event', event }));
 await studio.start();
 

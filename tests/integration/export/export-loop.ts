@@ -3,11 +3,13 @@
  * packages, and prints a line after each: export-safety.test.ts kills it (kill -9) at random moments.
  * Usage: node --import tsx export-loop.ts <project.atl> <head id> <folder>
  */
+import { createTeacherService } from '../../../src/main/app/composition-root';
 import { withProject } from '../../../src/main/cli/with-project';
 import { exportHead } from '../../../src/main/export/export-service';
 
 const [projectPath, headId, folder] = process.argv.slice(2);
-await withProject(projectPath, async (project, teachers) => {
+const teachers = createTeacherService();
+await withProject(projectPath, async (project) => {
   const head = project.heads.get(Number(headId));
   const teacher = await teachers.get(head.summary.modelId);
   for (let n = 1; ; n++) {

@@ -1,41 +1,16 @@
 /** The teachers (list, inspect, choose layers, import) and the features they extract for the project. */
-import type { Pooling } from '../../../shared/contract';
-import { extractionReport } from '../job-runner';
-import { teacherDetail, teacherInfo } from '../teacher-info';
+import { extractFeatures, planExtraction } from '../extract-features';
+import { importTeacher, inspectTeacher, listTeachers, removeTeacher, setTeacherLayers } from '../teachers';
 import type { Handlers, StudioContext } from './context';
-
-async function startExtraction(context: StudioContext, modelId: string, layerRequest: 'all' | string[], pooling: Pooling): Promise<string> {
-  const project = context.requireProject();
-  const teacher = await context.teachers.get(modelId);
-  const layers = await context.teachers.resolveLayers(modelId, layerRequest);
-  const engine = teacher.extractor.describe();
-  const device = `${engine.engine} · ${engine.backend} · ${engine.device}`;
-  return context.jobs.start(
-    'extract',
-    async (signal, report) => {
-      await project.extractFeatures({
-        extractor: teacher.extractor,
-        teacherKey: teacher.key,
-        layers,
-        pooling,
-        signal,
-        onProgress: (p) => report(extractionReport(p, `Extracting ${teacher.entry.name} features on ${device}`)),
-      });
-    },
-    () => context.emit({ type: 'project.changed', what: 'images' }),
-  );
-}
 
 export function teacherHandlers(context: StudioContext) {
   const { teachers } = context;
   return {
-    'models.list': () => teachers.store.list().map(teacherInfo),
-    'models.inspect': ({ id }) => teacherDetail(teachers, id),
-    'models.setLayers': async ({ id, layers }) => {
-      await teachers.setEnabledLayers(id, layers);
-      return teacherDetail(teachers, id);
-    },
-    'models.import': async ({ path }) => teacherInfo(await teachers.store.import(path)),
+    'models.list': () => listTeachers(teachers),
+    'models.inspect': ({ id }) => inspectTeacher(teachers, id),
+    'models.setLayers': ({ id, layers }) => setTeacherLayers(teachers, id, layers),
+    'models.import': ({ path, ...options }) => importTeacher(teachers, path, options),
+    'models.remove': async ({ id }) => ({ filesLeft: await removeTeacher(teachers, id) }),
 
     'features.status': async ({ modelId, pooling }) => {
       const project = context.requireProject();
@@ -55,9 +30,16 @@ export function teacherHandlers(context: StudioContext) {
           .map((f) => ({ path: paths.get(f.imageSha256)!, reason: f.reason })),
       };
     },
-    'features.extract': async ({ modelId, layers, pooling }) => {
+    'features.extract': async (input) => {
       context.jobs.assertNone('extract features');
-      return { jobId: await startExtraction(context, modelId, layers, pooling) };
+      const project = context.requireProject();
+      const plan = await planExtraction(teachers, input);
+      const jobId = context.jobs.start(
+        'extract',
+        (job) => extractFeatures(project, plan, input, job),
+        () => context.emit({ type: 'project.changed', what: 'images' }),
+      );
+      return { jobId };
     },
   } satisfies Partial<Handlers>;
 }
