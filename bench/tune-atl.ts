@@ -2,7 +2,7 @@
  * The tuning of `atl`'s hyper-parameters (docs/atl.md), rerun: each chosen value against its
  * neighbours, one parameter at a time around the defaults, on development episodes (seed 1001) of
  * the DEVELOPMENT data sets only, with both teachers.
- *   npm run bench:tune                 the grid, 100 episodes per shot count; writes docs/data/tune-atl.json
+ *   npm run bench:tune [-- --episodes N]   the grid, 100 episodes per shot count; writes docs/data/tune-atl.json
  *   npm run bench:tune -- --quick      a small check: ResNet-56 on cifar10-mini, 20 episodes; bench-results/tune-atl-quick.json
  * Then `npm run docs:numbers` puts the tables into docs/atl.md.
  */
@@ -16,7 +16,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 /** A count no teacher's candidates reach: the rule never fires. */
 const NEVER = 1e9;
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, episodes: { type: 'string', default: '100' } } });
 
 const oneShot: Variant[] = [1, 2, 3, 5, 6, NEVER].map((n) => ({
   id: `one-shot-min-${n === NEVER ? 'never' : n}`,
@@ -56,5 +56,6 @@ await tune({
   ],
   build: (params) => createStrategy({ name: 'atl', params }),
   quick: args.quick!,
+  episodes: Number(args.episodes),
   out: resolve(ROOT, args.quick ? 'bench-results/tune-atl-quick.json' : 'docs/data/tune-atl.json'),
 });

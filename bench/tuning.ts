@@ -12,6 +12,7 @@ import { accuracy } from '../src/main/atl/matrix';
 import { createStrategy, type Strategy } from '../src/main/atl/strategies';
 import { DEVELOPMENT, featureCachePath, TEACHERS } from './datasets';
 import { loadBenchFeatures } from './features';
+import { markdownTable, signedPoints } from './markdown';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -67,6 +68,8 @@ export interface TuneOptions {
   variants: Variant[];
   build: (params: Record<string, number>) => Strategy;
   quick: boolean;
+  /** Episodes per shot count (default 100; quick: 20). */
+  episodes?: number;
   /** Where the JSON goes. */
   out: string;
 }
@@ -74,7 +77,7 @@ export interface TuneOptions {
 /** Runs the grid, prints the tables, writes the JSON. Quick: ResNet-56 on cifar10-mini only, 20 episodes. */
 export async function tune(options: TuneOptions): Promise<TuneReport> {
   const started = new Date();
-  const settings = { ways: 5, shots: [1, 5], queries: 15, episodes: options.quick ? 20 : 100, seed: DEVELOPMENT_SEED };
+  const settings = { ways: 5, shots: [1, 5], queries: 15, episodes: options.quick ? 20 : (options.episodes ?? 100), seed: DEVELOPMENT_SEED };
   const pairs = TEACHERS.flatMap((teacher) => DEVELOPMENT.map((dataset) => ({ teacher, dataset })));
   const configs: TuneConfig[] = [];
   for (const { teacher, dataset } of options.quick ? pairs.slice(0, 1) : pairs) {
@@ -143,16 +146,6 @@ export async function tune(options: TuneOptions): Promise<TuneReport> {
 
 const TEACHER_SHORT: Record<string, string> = { resnet56_cifar10: 'R-56', 'mobilenet_v1_0.75_224': 'MobileNet' };
 const DATASET_SHORT: Record<string, string> = { 'cifar10-mini': 'CIFAR', 'fashion-mnist-subset': 'Fashion', 'omniglot-small1': 'Omniglot' };
-
-/** Signed points with a real minus sign; a value that rounds to zero is +0.0. */
-export function signedPoints(fraction: number): string {
-  const s = (100 * Math.abs(fraction)).toFixed(1);
-  return fraction < 0 && s !== '0.0' ? `−${s}` : `+${s}`;
-}
-
-export function markdownTable(header: string[], rows: string[][]): string {
-  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-}
 
 /**
  * Variants × (teacher, data set) at one shot count: Δ vs `penultimate` in points, the defaults'
