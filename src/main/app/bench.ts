@@ -12,9 +12,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { planEpisodes, runComparison, type ComparisonOutcome } from '../atl/comparison';
 import { pairedDifference } from '../atl/episodes';
-import type { LayerProfilePoint, StrategyResult } from '../atl/evaluate';
+import type { LayerProfilePoint, StrategyResult, StrategyToRun } from '../atl/evaluate';
 import { FeatureSet } from '../atl/features';
-import type { StrategyName } from '../atl/strategies';
 import { StudioError } from '../core/errors';
 import { candidatePlan, loadCandidateFeatures, type CandidateFeatures } from '../features/candidate-features';
 import type { ExtractionImage } from '../features/extraction';
@@ -31,7 +30,8 @@ export interface BenchOptions {
   shots: number[];
   queries: number;
   episodes: number;
-  strategies: StrategyName[];
+  /** Names or configured strategies; `penultimate` (its defaults) always runs too. */
+  strategies: readonly StrategyToRun[];
   seed: number;
   /** Feature cache file; default: one per data folder in the OS temp folder. */
   cache?: string;

@@ -6,7 +6,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runBench, type BenchOptions, type BenchReport } from '../app/bench';
-import { parseStrategyNames, STRATEGY_NAMES } from '../atl/strategies';
+import { parseStrategySpecs } from '../atl/strategies';
 import { checkedFlag, integerFlag, integerListFlag } from './flags';
 
 // bench/results.ts and tests import these from here too.
@@ -23,7 +23,9 @@ export function registerBenchCommand(program: Command): Command {
     .option('--queries <n>', 'test images per class per episode', integerFlag('--queries', 1, 1000), 15)
     .option('--episodes <n>', 'episodes per shot count (the same for every strategy)', integerFlag('--episodes', 1, 100_000), 300)
     .addOption(
-      new Option('--strategies <list>', `'all' or a comma-separated list`).argParser(checkedFlag(parseStrategyNames)).default([...STRATEGY_NAMES], 'all'),
+      new Option('--strategies <list>', `'all' or a comma-separated list; each a name or configured, as atl(maxSize=2)`)
+        .argParser(checkedFlag(parseStrategySpecs))
+        .default(parseStrategySpecs('all'), 'all'),
     )
     .option('--seed <n>', 'episode seed', integerFlag('--seed', 0, 2 ** 32 - 1), 1)
     .option('--json <out.json>', 'also write the results as JSON')
