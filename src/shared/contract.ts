@@ -187,6 +187,28 @@ export const TeacherDetail = z.object({
 });
 export type TeacherDetail = z.infer<typeof TeacherDetail>;
 
+/**
+ * The preprocessing given to an ONNX teacher imported without a sidecar, each with its resize
+ * policy: imagenet = RGB/255 then ImageNet mean/std, centre crop; inception = RGB scaled to
+ * [-1, 1], stretched; unit = RGB/255, stretched.
+ */
+export const TeacherPreprocessing = z.enum(['imagenet', 'inception', 'unit']);
+export type TeacherPreprocessing = z.infer<typeof TeacherPreprocessing>;
+
+export const TeacherImport = z
+  .object({
+    /** A TF.js layers- or graph-model folder, an .onnx with its model.json sidecar, or any .onnx image backbone. */
+    path: z.string().min(1).max(4096),
+    /** Default: the file's or folder's name. */
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'A teacher id is letters, digits, . _ -').max(200).optional(),
+    name: z.string().trim().min(1).max(200).optional(),
+    /** Only for an .onnx without sidecar (a sidecar gives them). */
+    preprocess: TeacherPreprocessing.optional(),
+    size: z.number().int().min(8).max(4096).optional(),
+  })
+  .strict();
+export type TeacherImport = z.infer<typeof TeacherImport>;
+
 export const Pooling = z.enum(['gap', 'gmp', 'spatial']);
 export type Pooling = z.infer<typeof Pooling>;
 
@@ -428,8 +450,10 @@ export const contract = {
     input: z.object({ id: z.string(), layers: z.array(z.string()).min(1) }).strict(),
     output: TeacherDetail,
   },
-  /** A TF.js layers-model folder, or an .onnx file with its model.json sidecar. */
-  'models.import': { input: z.object({ path: Path }).strict(), output: TeacherInfo },
+  /** A TF.js folder, an .onnx with its model.json sidecar, or any .onnx image backbone (its layers found from the graph). */
+  'models.import': { input: TeacherImport, output: TeacherInfo },
+  /** Removes a teacher the studio installed in its home (its own files only). */
+  'models.remove': { input: z.object({ id: z.string() }).strict(), output: z.object({ filesLeft: z.array(z.string()) }) },
 
   'features.status': { input: z.object({ modelId: z.string(), pooling: Pooling }).strict(), output: FeatureStatus },
   /** Extracts (or completes) the cached features of every project image; a job with progress. */
@@ -553,4 +577,25 @@ export const CallResponse = z.union([
 export type CallResponse = z.infer<typeof CallResponse>;
 
 /** Where a front finds image bytes: web mode serves /media/..., Electron the atl-media:// protocol. */
-export type MediaKind = 'thumb' | 'image';
+export const MediaKind = z.enum(['thumb', 'image']);
+export type MediaKind = z.infer<typeof MediaKind>;
+
+/**
+ * A request for an image's bytes, as both fronts read it from their URL (`/media/thumb/12`,
+ * `atl-media://thumb/12`): the id may come as text, but only as a whole number.
+ */
+export const MediaRequest = z
+  .object({ kind: MediaKind, id: z.union([Id, z.string().regex(/^\d{1,15}$/).transform(Number).pipe(Id)]) })
+  .strict();
+
+export type MediaResponse =
+  | { ok: true; bytes: Uint8Array; contentType: string }
+  | { ok: false; error: { code: ErrorCode; message: string } };
+
+/** The HTTP status both fronts answer a failed media request with. */
+export function mediaStatus(code: ErrorCode): number {
+  if (code === 'invalid_input') return 400;
+  if (code === 'not_found') return 404;
+  if (code === 'no_project') return 409;
+  return 500;
+}

@@ -14,7 +14,7 @@ import { StudioError, errorMessage } from '../core/errors';
 import { isInside } from '../core/paths';
 
 /** Protobuf's own limit on one message: an .onnx file holding its weights inline is at most this big. */
-const MAX_ONNX_BYTES = 2 * 1024 ** 3;
+export const MAX_ONNX_BYTES = 2 * 1024 ** 3;
 
 /** JSON files beside a model (model.json, sidecars, labels) hold text, never weights. */
 export const MAX_JSON_BYTES = 64 * 1024 ** 2;

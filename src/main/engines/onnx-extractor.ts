@@ -69,12 +69,20 @@ class OnnxExtractor extends EngineExtractor {
       const known = this.session.outputNames.join(', ');
       throw new StudioError('invalid_input', `No output named ${unknown.join(', ')}; this teacher has ${known}`);
     }
-    const input = new ort.Tensor('float32', batch, batchShape(batchSize, this.preprocess));
-    const results = await this.session.run({ [this.session.inputNames[0]]: input }, [...layerNames]);
+    // A graph exported with a fixed batch of 1 runs one image at a time.
+    const perRun = this.session.inputMetadata[0]?.isTensor && this.session.inputMetadata[0].shape[0] === 1 ? 1 : batchSize;
+    const runs: ort.InferenceSession.OnnxValueMapType[] = [];
+    const imageLength = batch.length / batchSize;
+    for (let start = 0; start < batchSize; start += perRun) {
+      const images = batch.subarray(start * imageLength, (start + perRun) * imageLength);
+      const input = new ort.Tensor('float32', images, batchShape(perRun, this.preprocess));
+      runs.push(await this.session.run({ [this.session.inputNames[0]]: input }, [...layerNames]));
+    }
     const maps = new Map<string, FeatureMap>();
     for (const name of layerNames) {
-      const tensor = results[name];
-      maps.set(name, { data: tensor.data as Float32Array, shape: [...tensor.dims] });
+      const tensors = runs.map((results) => results[name]);
+      const data = tensors.length === 1 ? (tensors[0].data as Float32Array) : concatenate(tensors.map((t) => t.data as Float32Array));
+      maps.set(name, { data, shape: [batchSize, ...tensors[0].dims.slice(1)] });
     }
     return maps;
   }
@@ -82,6 +90,16 @@ class OnnxExtractor extends EngineExtractor {
   async dispose(): Promise<void> {
     await this.session.release();
   }
+}
+
+function concatenate(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }
 
 /** A session on CUDA when its provider is installed and loads, else on CPU with the reason kept. */

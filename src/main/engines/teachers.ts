@@ -63,6 +63,8 @@ const OnnxSidecar = z.object({
     mean: z.tuple([z.number(), z.number(), z.number()]),
     std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]),
   }),
+  /** How images are resized to `input.size` (default 'stretch'). */
+  resize: z.enum(['stretch', 'center-crop']).optional(),
   outputs: z.array(z.object({ name: z.string() })),
   /** Candidate layers from input to output; the last one is the pooled penultimate layer. */
   feature_outputs: z.array(z.string()).min(1),
@@ -83,7 +85,7 @@ export async function onnxSidecarTeacher(dir: string): Promise<TeacherSpec> {
     preprocess: {
       width: input.size[1],
       height: input.size[0],
-      resize: 'stretch',
+      resize: sidecar.resize ?? 'stretch',
       normalization: { kind: 'mean-std', mean: input.mean, std: input.std },
       channelOrder: input.channel_order,
       layout: input.layout,

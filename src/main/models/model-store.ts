@@ -5,7 +5,7 @@
  * (ATL_STUDIO_MODELS, and ../shared/models beside a development checkout). The studio never needs
  * the network to run: only `fetch` downloads, and offline it copies from an extra root instead.
  */
-import { constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { copyFile, cp, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { basename, delimiter, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ import {
   type TeacherSpec,
 } from '../engines/teachers';
 import { weightFilePaths } from '../engines/tfjs-layers-files';
+import { prepareBareOnnxTeacher, type BareOnnxOptions } from '../engines/onnx-import';
 import { errorMessage, StudioError } from '../core/errors';
 import { downloadVerified, sha256OfFile } from './download';
 
@@ -70,6 +71,12 @@ export interface TeacherEntry {
   isDefault: boolean;
   /** Why an installed teacher cannot load (a malformed atl-teacher.json or model.json, naming the file), or null. */
   problem: string | null;
+}
+
+/** What `models import` may say about a new teacher; preprocess and size only for a bare .onnx (a sidecar gives them). */
+export interface TeacherImportOptions extends BareOnnxOptions {
+  /** Default: the file's or folder's name. */
+  id?: string;
 }
 
 export interface LoadedTeacher {
@@ -206,9 +213,10 @@ export class ModelStore {
    * opened on them) before anything is copied, and only the teacher's own files are copied (what
    * its model files name, and its sidecars), never the rest of the folder. Nothing already in the
    * home is replaced. Files of a known teacher that is not installed yet are checked against its
-   * pinned sha256 and installed as that teacher.
+   * pinned sha256 and installed as that teacher. An .onnx file with no model.json beside it is
+   * inspected instead (see `importBareOnnx`).
    */
-  async import(path: string): Promise<TeacherEntry> {
+  async import(path: string, options: TeacherImportOptions = {}): Promise<TeacherEntry> {
     const source = resolve(path);
     const stats = statOrNull(source);
     if (!stats) throw new StudioError('not_found', `Nothing at ${source}`);
@@ -220,17 +228,14 @@ export class ModelStore {
     if (!isOnnx && !existsSync(join(folder, 'model.json'))) {
       throw new StudioError('bad_file', `${folder} has no model.json: import a TF.js layers- or graph-model folder, or an .onnx file`);
     }
-    // No leading dot: dot folders are imports in progress.
-    const id = basename(isOnnx ? basename(source, '.onnx') : folder)
-      .replace(/[^A-Za-z0-9._-]/g, '_')
-      .replace(/^\./, '_');
-    const known = this.manifest.teachers.find((t) => t.id === id);
-    if (this.list().some((t) => t.id === id && t.dir !== null)) throw new StudioError('conflict', `A teacher named '${id}' is installed already`);
-    const target = join(this.modelsDir, id);
-    if (id === LAYER_CHOICES_DIR || existsSync(target)) {
-      const why = id === LAYER_CHOICES_DIR ? 'the studio keeps the layers each teacher uses there' : 'it is left as it is';
-      throw new StudioError('conflict', `${target} already holds files (${why}): rename the model's ${isOnnx ? 'file' : 'folder'} and import it again`);
+    const bare = isOnnx && !existsSync(join(folder, 'model.json'));
+    if (!bare && (options.preprocess !== undefined || options.size !== undefined)) {
+      throw new StudioError('invalid_input', `${join(folder, 'model.json')} gives this teacher's preprocessing and size: leave out --preprocess and --size`);
     }
+    const id = this.newTeacherId(options.id ?? basename(isOnnx ? basename(source, '.onnx') : folder), isOnnx ? 'file' : 'folder');
+    if (bare) return this.importBareOnnx(source, id, options);
+    const known = this.manifest.teachers.find((t) => t.id === id);
+    const target = join(this.modelsDir, id);
     if (known) {
       for (const [file, sha] of Object.entries(known.files)) {
         const filePath = join(folder, file);
@@ -269,18 +274,94 @@ export class ModelStore {
         await copyFile(from, join(staging, file), constants.COPYFILE_EXCL);
       }
       if (!known) {
-        const record = { id, name: spec.name, format: spec.format, kind, description: `Imported from ${source}`, license: 'see the source' };
+        const record = { id, name: options.name ?? spec.name, format: spec.format, kind, description: `Imported from ${source}`, license: 'see the source' };
         writeFileSync(join(staging, IMPORT_RECORD), JSON.stringify(record, null, 2));
       }
-      // Fails rather than replaces when another import took the name meanwhile.
-      await rename(staging, target);
+      await this.publish(staging, target);
     } catch (error) {
       await rm(staging, { recursive: true, force: true });
+      throw error;
+    }
+    return this.get(id);
+  }
+
+  /**
+   * A bare .onnx image backbone (no sidecar): its inventory is found from the graph, and a copy
+   * rewritten to expose it is stored with a generated model.json, so it loads as an 'onnx-sidecar'
+   * teacher. The copy must open in ONNX Runtime before it is published; a failure leaves nothing.
+   */
+  private async importBareOnnx(source: string, id: string, options: TeacherImportOptions): Promise<TeacherEntry> {
+    const file = `${id}.onnx`;
+    const { model, sidecar } = await prepareBareOnnxTeacher(source, file, options);
+    const staging = await mkdtemp(join(this.modelsDir, `.${id}.importing-`));
+    try {
+      writeFileSync(join(staging, file), model);
+      writeFileSync(join(staging, 'model.json'), JSON.stringify(sidecar, null, 2));
+      const spec = await onnxSidecarTeacher(staging);
+      const { createOnnxExtractor } = await import('../engines/onnx-extractor');
+      await (await createOnnxExtractor(spec, { cuda: false, threads: 1 })).dispose();
+      const { source_sha256: sha } = sidecar.generated as { source_sha256: string };
+      const description = `Imported from ${source} (sha256 ${sha}), its layers found from the graph; preprocessing ${String(sidecar.preprocess)}`;
+      const record = { id, name: spec.name, format: 'onnx', kind: 'onnx-sidecar', description, license: 'see the source' };
+      writeFileSync(join(staging, IMPORT_RECORD), JSON.stringify(record, null, 2));
+      await this.publish(staging, join(this.modelsDir, id));
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      throw error;
+    }
+    return this.get(id);
+  }
+
+  /** A valid id not in use (no leading dot: dot folders are imports in progress), else a clear refusal. */
+  private newTeacherId(wanted: string, what: 'file' | 'folder'): string {
+    const id = wanted.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\./, '_');
+    if (this.list().some((t) => t.id === id && t.dir !== null)) throw new StudioError('conflict', `A teacher named '${id}' is installed already`);
+    const target = join(this.modelsDir, id);
+    if (id === LAYER_CHOICES_DIR || existsSync(target)) {
+      const why = id === LAYER_CHOICES_DIR ? 'the studio keeps the layers each teacher uses there' : 'it is left as it is';
+      throw new StudioError('conflict', `${target} already holds files (${why}): rename the model's ${what} (or give another --id) and import it again`);
+    }
+    return id;
+  }
+
+  /** Moves a finished staging folder into place; fails rather than replaces when another import took the name meanwhile. */
+  private async publish(staging: string, target: string): Promise<void> {
+    try {
+      await rename(staging, target);
+    } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new StudioError('conflict', `${target} appeared while importing: it is left as it is`);
       throw error;
     }
-    return this.get(id);
+  }
+
+  /**
+   * Removes a teacher the studio installed in its home (imported or fetched): only its own files,
+   * then its folder if that leaves it empty, and its layer choice. A teacher loading from another
+   * folder (ATL_STUDIO_MODELS, ../shared) is never touched. Returns what was left in its folder.
+   */
+  async remove(id: string): Promise<string[]> {
+    const entry = this.get(id);
+    if (!entry.dir) throw new StudioError('not_found', `Teacher '${id}' is not installed: nothing to remove`);
+    if (dirname(entry.dir) !== this.modelsDir) {
+      throw new StudioError('conflict', `Teacher '${id}' loads from ${entry.dir}, outside the studio home: the studio removes only the teachers it installed`);
+    }
+    const pinned = this.manifest.teachers.find((t) => t.id === id);
+    let files: string[];
+    if (pinned) files = Object.keys({ ...pinned.files, ...pinned.optionalFiles });
+    else {
+      try {
+        const { kind } = readImportRecord(entry.dir);
+        files = [IMPORT_RECORD, ...(await ownFiles(kind, entry.dir, await readSpec(kind, entry.dir)))];
+      } catch (error) {
+        throw new StudioError('bad_file', `Teacher '${id}' cannot tell which files are its own (${errorMessage(error)}): remove ${entry.dir} by hand`);
+      }
+    }
+    for (const file of files) await rm(join(entry.dir, file), { force: true });
+    await rm(join(this.modelsDir, LAYER_CHOICES_DIR, `${id}.json`), { force: true });
+    const left = readdirSafe(entry.dir);
+    if (left.length === 0) rmdirSync(entry.dir);
+    return left;
   }
 
   private importedEntry(id: string): TeacherEntry {

@@ -143,6 +143,13 @@ export class TeacherService {
     return teacher.extractor.layers.filter((l) => wanted.includes(l.name));
   }
 
+  /** Closes the teacher's engine, if open, so that its files can go or be replaced. */
+  async forget(id: string): Promise<void> {
+    const opening = this.open.get(id);
+    this.open.delete(id);
+    await opening?.then((t) => t.extractor.dispose()).catch(() => undefined);
+  }
+
   async dispose(): Promise<void> {
     for (const opening of this.open.values()) {
       await opening.then((t) => t.extractor.dispose()).catch(() => undefined);
