@@ -142,8 +142,11 @@ async function loadTeachersFeatures(
   const cache = FeatureCache.openFile(cachePath);
   const loaded: CandidateFeatures[] = [];
   try {
-    for (const id of ids) {
-      const teacher = await teachers.get(id);
+    // Every teacher opens (installed, verified, its engine ready) before the first one extracts.
+    const opened = [];
+    for (const id of ids) opened.push(await teachers.get(id));
+    for (const [t, id] of ids.entries()) {
+      const teacher = opened[t];
       const engine = teacher.extractor.describe();
       log(`Teacher ${id} on ${engine.engine} · ${engine.backend} · ${engine.device}; cache ${cachePath}\n`);
       const features = await loadCandidateFeatures({
