@@ -98,6 +98,7 @@ export async function runBench(
   const candidates = featureSets.flatMap((f) => f.keys);
   log(`Features ready in ${extractSeconds.toFixed(1)} s: ${common.length} images, ${candidates.length} candidates\n`);
 
+  // Items are feature rows; each shot count's episodes draw among the classes with ≥ shots + queries of them.
   const itemsByClass = classes.map(({ name }) => common.flatMap((image, item) => (images[image].className === name ? [item] : [])));
   const { plans } = planEpisodes(
     itemsByClass,
