@@ -4,6 +4,7 @@
  * converted by the studio and saved with only its final output, a graph exported with a fixed
  * batch of 1, and the bad files each refused with what is wrong, leaving nothing in the store.
  */
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
@@ -15,7 +16,7 @@ import { convertTfjsLayersModel } from '../../src/main/engines/tfjs-to-onnx';
 import { GraphBuilder } from '../../src/main/engines/onnx-graph';
 import { ModelStore } from '../../src/main/models/model-store';
 import { TeacherService, type OpenTeacher } from '../../src/main/models/teacher-service';
-import { CIFAR10_MINI, SHARED, tempDir } from '../helpers/fixtures';
+import { CIFAR10_MINI, REPO, SHARED, tempDir } from '../helpers/fixtures';
 
 const MODELS = join(SHARED, 'models');
 const THIRD_PARTY = join(MODELS, 'third-party/mobilenetv2-12-int8.onnx');
@@ -258,6 +259,24 @@ describe('the teachers use-case (what the Models view and `atl-studio models` ca
     expect(existsSync(join(store.modelsDir, 'layers/short-lived.json'))).toBe(false);
     expect(listTeachers(teachers).map((t) => t.id)).not.toContain('short-lived');
     expect(readdirSync(join(source, '..'))).toEqual(['resnet20_to_remove.onnx']);
+  });
+
+  it('through `atl-studio models import|remove`: flags checked first, the inventory and the preprocessing printed', async () => {
+    const home = join(dir.path, 'cli-home');
+    const cli = (...args: string[]) => spawnSync(process.execPath, [join(REPO, 'bin/atl-studio.mjs'), ...args], { env: { ...process.env, ATL_STUDIO_HOME: home }, encoding: 'utf8' });
+    const source = bareCopy(join(MODELS, 'resnet20_cifar10/resnet20_cifar10.onnx'), 'resnet20_cli');
+    const bad = cli('models', 'import', source, '--preprocess', 'bogus');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--preprocess is imagenet, inception or unit/);
+
+    const imported = cli('models', 'import', source, '--id', 'cli_resnet', '--preprocess', 'imagenet');
+    expect(imported.stderr).toBe('');
+    expect(imported.stdout).toMatch(/Imported teacher 'cli_resnet' into .*cli-home\/models\/cli_resnet\n  10 block layers \(stem … stage3_block2\), penultimate pooled \(64-d\)/);
+    const listed = cli('models');
+    expect(listed.stdout).toMatch(/ cli_resnet \(onnx\): onnxruntime · cpu · CPU[^\n]*\n(    fallback: [^\n]*\n)?    input: 32×32 RGB, center-crop, \(x\/255 − mean\) \/ std, NCHW\n    11 of 11 layers in use: stem, /);
+    const removed = cli('models', 'remove', 'cli_resnet');
+    expect(removed.stdout).toBe("Removed teacher 'cli_resnet'\n");
+    expect(existsSync(join(home, 'models/cli_resnet'))).toBe(false);
   });
 
   it('never removes a teacher loading from outside the studio home', async () => {

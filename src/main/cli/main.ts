@@ -4,17 +4,18 @@
  */
 import { Command, CommanderError } from 'commander';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errorMessage, StudioError } from '../core/errors';
 import { Pooling } from '../../shared/contract';
 import { Project } from '../services/project';
-import { createServices, createTeacherService } from '../app/composition-root';
+import { createServices } from '../app/composition-root';
 import { extractFeatures, planExtraction } from '../app/extract-features';
 import { importImages } from '../app/import-images';
 import { Studio } from '../app/studio';
 import { checkAccessToken, startWebServer } from '../web/server';
 import { registerBenchCommand } from './bench-command';
+import { registerModelsCommand } from './models-command';
 import { registerTrainCommand } from './train-command';
 import { registerPredictCommands } from './predict-commands';
 import { registerRecoverCommand } from './recover-command';
@@ -99,67 +100,6 @@ program
     }),
   );
 
-const models = program.command('models').description('teachers: list, fetch, import').option('--json', 'print JSON');
-
-models.action(async (options: { json?: boolean }) => {
-  const teachers = createTeacherService();
-  try {
-    const listed = [];
-    for (const entry of teachers.store.list()) {
-      // A broken teacher is not installed for any use, as in the studio's own list.
-      const base = { id: entry.id, name: entry.name, format: entry.format, installed: entry.dir !== null && entry.problem === null, default: entry.isDefault };
-      if (!entry.dir) {
-        listed.push({ ...base, engine: null, layers: [], problem: `not installed: run \`atl-studio models fetch ${entry.id}\`` });
-        continue;
-      }
-      try {
-        const { teacher, layers } = await teachers.inventory(entry.id);
-        const engine = teacher.extractor.describe();
-        listed.push({
-          ...base,
-          engine: { ...engine, available: true },
-          layers: layers.map((l) => ({ name: l.name, shape: l.shape, depth: l.depth, penultimate: l.penultimate, enabled: l.enabled })),
-        });
-      } catch (error) {
-        listed.push({ ...base, engine: null, layers: [], problem: errorMessage(error) });
-      }
-    }
-    if (options.json) {
-      console.log(JSON.stringify(listed, null, 2));
-      return;
-    }
-    for (const t of listed) {
-      const engine = t.engine ? `${t.engine.engine} · ${t.engine.backend} · ${t.engine.device}` : (t as { problem?: string }).problem;
-      console.log(`${t.default ? '*' : ' '} ${t.id} (${t.format}): ${engine}`);
-      if (t.engine?.fallbackReason) console.log(`    fallback: ${t.engine.fallbackReason}`);
-      const enabled = t.layers.filter((l) => l.enabled);
-      if (t.layers.length > 0) console.log(`    ${enabled.length} of ${t.layers.length} layers in use: ${enabled.map((l) => l.name).join(', ')}`);
-    }
-  } finally {
-    await teachers.dispose();
-  }
-});
-
-models
-  .command('fetch')
-  .description('install a teacher into the studio home: download (sha256-checked), or copy a local copy when offline')
-  .argument('[id]', 'teacher id (default: the default teacher)')
-  .action(async (id: string | undefined) => {
-    const { store } = createTeacherService();
-    const target = id ?? store.defaultId;
-    const how = await store.fetch(target, (line) => console.log(`  ${line}`));
-    console.log(`${target}: ${how === 'present' ? 'already installed and verified' : how} → ${join(store.modelsDir, target)}`);
-  });
-
-models
-  .command('import')
-  .description('import a teacher: a TF.js layers-model folder, or an .onnx file with its model.json sidecar')
-  .argument('<path>')
-  .action(async (path: string) => {
-    const entry = await createTeacherService().store.import(path);
-    console.log(`Imported teacher '${entry.id}' into ${entry.dir}`);
-  });
-
 program
   .command('extract')
   .description("compute and cache the pooled features of a project's images")
@@ -228,6 +168,7 @@ program
   });
 
 registerBenchCommand(program);
+registerModelsCommand(program, services.teachers);
 registerTrainCommand(program, services);
 registerPredictCommands(program, services);
 registerRecoverCommand(program);

@@ -3,17 +3,17 @@
  * Models view calls (app/teachers.ts).
  */
 import type { Command } from 'commander';
-import { createTeacherService } from '../app/composition-root';
 import { fetchTeacher, importTeacher, removeTeacher, surveyTeachers } from '../app/teachers';
 import { TeacherPreprocessing } from '../../shared/contract';
 import { ONNX_PREPROCESSING } from '../engines/onnx-import';
+import type { TeacherService } from '../models/teacher-service';
 import { choiceFlag, integerFlag } from './flags';
 
-export function registerModelsCommand(program: Command): Command {
+/** `teachers`: the process's teacher service (the composition root's), disposed of by each command when it ends. */
+export function registerModelsCommand(program: Command, teachers: TeacherService): Command {
   const models = program.command('models').description('teachers: list, fetch, import, remove').option('--json', 'print JSON');
 
   models.action(async (options: { json?: boolean }) => {
-    const teachers = createTeacherService();
     try {
       const surveyed = await surveyTeachers(teachers);
       if (options.json) {
@@ -49,7 +49,7 @@ export function registerModelsCommand(program: Command): Command {
     .description('install a teacher into the studio home: download (sha256-checked), or copy a local copy when offline')
     .argument('[id]', 'teacher id (default: the default teacher)')
     .action(async (id: string | undefined) => {
-      const { id: fetched, how, dir } = await fetchTeacher(createTeacherService(), id, (line) => console.log(`  ${line}`));
+      const { id: fetched, how, dir } = await fetchTeacher(teachers, id, (line) => console.log(`  ${line}`));
       console.log(`${fetched}: ${how === 'present' ? 'already installed and verified' : how} → ${dir}`);
     });
 
@@ -66,7 +66,6 @@ export function registerModelsCommand(program: Command): Command {
     .option('--preprocess <kind>', `an .onnx without sidecar: ${kinds} (default: imagenet for NCHW, inception for NHWC)`, choiceFlag('--preprocess', TeacherPreprocessing.options))
     .option('--size <n>', "an .onnx without sidecar: input size in pixels (default: the graph's)", integerFlag('--size', 8, 4096))
     .action(async (path: string, options: { id?: string; name?: string; preprocess?: TeacherPreprocessing; size?: number }) => {
-      const teachers = createTeacherService();
       try {
         const info = await importTeacher(teachers, path, options);
         const { teacher, layers } = await teachers.inventory(info.id);
@@ -83,7 +82,6 @@ export function registerModelsCommand(program: Command): Command {
     .description('remove a teacher the studio installed in its home (its own files only; never one loading from another folder)')
     .argument('<id>')
     .action(async (id: string) => {
-      const teachers = createTeacherService();
       const left = await removeTeacher(teachers, id);
       console.log(`Removed teacher '${id}'${left.length > 0 ? `; its folder keeps files that are not its own: ${left.join(', ')}` : ''}`);
     });
