@@ -1,6 +1,6 @@
 import { mount } from 'svelte';
 import App from './App.svelte';
-import { THEME_KEY } from './lib/studio.svelte';
+import { THEME_KEY } from './lib/theme.svelte';
 import './app.css';
 
 // The theme is saved by the studio; this copy only avoids a flash of the wrong one at start-up.

@@ -1,37 +1,38 @@
 /**
  * What the class panel does with classes: create, rename, recolor, give a hotkey, reorder, merge
- * and delete. The list itself, and the grid's filter on it, live in `studio`.
+ * and delete. The list itself lives in project.svelte.ts.
  */
 import type { ClassInfo } from '../../../shared/contract';
 import { call } from './api';
 import { dialogs } from './dialogs.svelte';
-import { studio } from './studio.svelte';
+import { grid } from './grid.svelte';
+import { project } from './project.svelte';
 import { labels } from './labels.svelte';
 
 class ClassActions {
   async createClass(name: string): Promise<boolean> {
     const created = await dialogs.attempt(() => call('classes.create', { name }));
-    if (created) await dialogs.attempt(() => studio.loadClasses());
+    if (created) await dialogs.attempt(() => project.loadClasses());
     return created !== undefined;
   }
 
   async updateClass(id: number, changes: { name?: string; color?: string; hotkey?: number | null }): Promise<void> {
     // A hotkey moves from its previous owner, so the whole list is read again.
-    if (await dialogs.attempt(() => call('classes.update', { id, ...changes }))) await dialogs.attempt(() => studio.loadClasses());
+    if (await dialogs.attempt(() => call('classes.update', { id, ...changes }))) await dialogs.attempt(() => project.loadClasses());
   }
 
   async moveClass(id: number, offset: -1 | 1): Promise<void> {
-    const ids = studio.classes.map((c) => c.id);
+    const ids = project.classes.map((c) => c.id);
     const from = ids.indexOf(id);
     const to = from + offset;
     if (from < 0 || to < 0 || to >= ids.length) return;
     [ids[from], ids[to]] = [ids[to], ids[from]];
     const classes = await dialogs.attempt(() => call('classes.reorder', { ids }));
-    if (classes) studio.setClasses(classes);
+    if (classes) project.setClasses(classes);
   }
 
   async mergeClass(source: ClassInfo): Promise<void> {
-    const others = studio.classes.filter((c) => c.id !== source.id);
+    const others = project.classes.filter((c) => c.id !== source.id);
     if (others.length === 0) {
       dialogs.showError('Merging needs another class to merge into.');
       return;
@@ -68,8 +69,8 @@ class ClassActions {
 
   /** Merges and deletes relabel images, outside the undo history. */
   private async afterClassesRemoved(classes: ClassInfo[]): Promise<void> {
-    studio.setClasses(classes);
-    await dialogs.attempt(() => Promise.all([studio.loadImages(), labels.loadHistory()]));
+    project.setClasses(classes);
+    await dialogs.attempt(() => Promise.all([grid.loadImages(), labels.loadHistory()]));
   }
 }
 

@@ -2,7 +2,7 @@
  * The Compare view's state: the comparison form, stored runs (one open, and optionally a second
  * beside it), the running comparison, and the project's trained heads. Only this module calls
  * the `compare.*` and `heads.*` methods; it follows its jobs with job clients (jobs.svelte.ts) and
- * hears changes through `studio.listen`.
+ * hears changes through `workspace.listen`.
  */
 import type {
   ComparisonConfig,
@@ -18,7 +18,8 @@ import { STRATEGY_INFO, strategyLabel } from '../../../shared/strategies';
 import { comparisonVerdict } from '../../../shared/verdict';
 import { call } from './api';
 import { JobClient } from './jobs.svelte';
-import { studio, type ChangeKind, type StudioListener } from './studio.svelte';
+import { grid } from './grid.svelte';
+import { workspace, type ChangeKind, type StudioListener } from './workspace.svelte';
 import { dialogs } from './dialogs.svelte';
 
 /** Every strategy, in the order tables and charts list them. */
@@ -133,7 +134,7 @@ class Comparison implements StudioListener {
   private detailRequest = 0;
 
   constructor() {
-    studio.listen(this);
+    workspace.listen(this);
   }
 
   /** Opens the view: teachers for the form, the stored runs and the trained heads. */
@@ -279,8 +280,8 @@ class Comparison implements StudioListener {
 
   /** Shows an image of a run in the preview, over this view (Esc comes back). */
   async previewImage(imageId: number): Promise<void> {
-    await studio.focusImage(imageId);
-    if (studio.focused?.id === imageId) dialogs.previewOpen = true;
+    await grid.focusImage(imageId);
+    if (grid.focused?.id === imageId) dialogs.previewOpen = true;
     else dialogs.showNotice('That image is no longer in the project.');
   }
 

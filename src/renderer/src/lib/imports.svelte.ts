@@ -7,7 +7,7 @@ import type { ImportReport, JobProgress } from '../../../shared/contract';
 import { call, uploadFiles, type UploadItem } from './api';
 import { dialogs } from './dialogs.svelte';
 import { JobClient, jobBoard } from './jobs.svelte';
-import { studio, type StudioListener } from './studio.svelte';
+import { workspace, type StudioListener } from './workspace.svelte';
 
 /** While an import runs, the grid reads the new images this often (its end reloads everything). */
 const LIVE_RELOAD_MS = 2000;
@@ -25,7 +25,7 @@ class Imports implements StudioListener {
   private lastLiveReload = 0;
 
   constructor() {
-    studio.listen(this);
+    workspace.listen(this);
     jobBoard.onProgress((job) => this.followImport(job));
   }
 
@@ -83,7 +83,7 @@ class Imports implements StudioListener {
   private async finishImport(): Promise<void> {
     await this.loadReports();
     this.importReport = this.reports[0] ?? null;
-    studio.scheduleReload('project');
+    workspace.scheduleReload('project');
   }
 
   private async loadReports(): Promise<void> {
@@ -99,8 +99,8 @@ class Imports implements StudioListener {
   private followImport(job: JobProgress): void {
     if (job.kind === 'import' && job.state === 'running' && Date.now() - this.lastLiveReload > LIVE_RELOAD_MS) {
       this.lastLiveReload = Date.now();
-      studio.scheduleReload('images');
-      studio.scheduleReload('classes');
+      workspace.scheduleReload('images');
+      workspace.scheduleReload('classes');
     }
   }
 

@@ -1,30 +1,45 @@
 /**
  * Labeling: labels given by hand or hotkey, accepted predictions, and undo/redo. Changes show at
- * once in the grid and reach the services one at a time, in the order they were made.
+ * once in the grid and reach the services one at a time, in the order they were made. Whether
+ * undo and redo can run is read again when a project opens and when labels or classes change.
  */
 import type { LabelChangeResult } from '../../../shared/contract';
 import { call } from './api';
 import { dialogs } from './dialogs.svelte';
-import { acceptable, studio, type ChangeKind } from './studio.svelte';
+import { acceptable, grid } from './grid.svelte';
+import { project } from './project.svelte';
+import { workspace, type ChangeKind, type StudioListener } from './workspace.svelte';
 
 /** Accepting more predictions than this at once asks first. */
 const ACCEPT_ASK_OVER = 20;
 
-class Labels {
+class Labels implements StudioListener {
   canUndo = $state(false);
   canRedo = $state(false);
 
   private labelQueue: Promise<unknown> = Promise.resolve();
 
+  constructor() {
+    workspace.listen(this);
+  }
+
+  onProjectLoaded(): Promise<void> {
+    return this.loadHistory();
+  }
+
+  async onChange(kinds: ReadonlySet<ChangeKind>): Promise<void> {
+    if (kinds.has('project') || kinds.has('labels') || kinds.has('classes')) await this.loadHistory();
+  }
+
   /** Labels the selection, or the focused image when nothing is selected; `null` clears labels. */
   async assign(classId: number | null, advance = false): Promise<void> {
-    const focused = studio.focused;
-    const ids = studio.selected.size > 0 ? [...studio.selected] : focused ? [focused.id] : [];
+    const focused = grid.focused;
+    const ids = grid.selected.size > 0 ? [...grid.selected] : focused ? [focused.id] : [];
     if (ids.length === 0) return;
     // Shown at once, and one labeled image moves the cursor on at once: keys typed in a quick
     // row label one image each, whatever the round trip takes.
-    studio.patchRows(new Map(ids.map((id) => [id, classId])), 'human');
-    if (advance && ids.length === 1 && studio.focusIndex < studio.images.length - 1) studio.focusAt(studio.focusIndex + 1);
+    grid.patchRows(new Map(ids.map((id) => [id, classId])), 'human');
+    if (advance && ids.length === 1 && grid.focusIndex < grid.images.length - 1) grid.focusAt(grid.focusIndex + 1);
     await this.changeLabels(() => call('labels.assign', { imageIds: ids, classId }));
   }
 
@@ -33,8 +48,8 @@ class Labels {
    * every image listed, after asking when there are many. Images a person labeled keep their label.
    */
   async acceptPredictions(all = false): Promise<void> {
-    const focused = studio.focused;
-    const rows = all ? studio.images : studio.images.filter((r) => studio.selected.has(r.id) || (studio.selected.size === 0 && r.id === focused?.id));
+    const focused = grid.focused;
+    const rows = all ? grid.images : grid.images.filter((r) => grid.selected.has(r.id) || (grid.selected.size === 0 && r.id === focused?.id));
     const accepted = rows.filter((r) => acceptable(r) && r.classId !== r.predictedClassId);
     if (accepted.length === 0) {
       dialogs.showNotice(all ? 'No prediction to accept in this list.' : 'Nothing to accept here: no prediction, or a person labeled it.');
@@ -48,21 +63,21 @@ class Labels {
       });
       if (!sure) return;
     }
-    studio.patchRows(new Map(accepted.map((r) => [r.id, r.predictedClassId])), 'prediction');
-    if (!all && accepted.length === 1 && studio.focusIndex < studio.images.length - 1) studio.focusAt(studio.focusIndex + 1);
+    grid.patchRows(new Map(accepted.map((r) => [r.id, r.predictedClassId])), 'prediction');
+    if (!all && accepted.length === 1 && grid.focusIndex < grid.images.length - 1) grid.focusAt(grid.focusIndex + 1);
     const imageIds = accepted.map((r) => r.id);
     await this.changeLabels(() => call('labels.acceptPredictions', { imageIds }));
   }
 
   /** Opens the class picker for the selection, or the image under the cursor. */
   openClassPicker(): void {
-    if (!studio.focused) return;
-    if (studio.classes.length === 0) dialogs.showNotice('No classes yet — add one in the class panel.');
+    if (!grid.focused) return;
+    if (project.classes.length === 0) dialogs.showNotice('No classes yet — add one in the class panel.');
     else dialogs.classPickerOpen = true;
   }
 
   async assignHotkey(hotkey: number, advance: boolean): Promise<void> {
-    const target = studio.classes.find((c) => c.hotkey === hotkey);
+    const target = project.classes.find((c) => c.hotkey === hotkey);
     if (!target) {
       dialogs.showNotice(`No class has hotkey ${hotkey} — pick one in the class panel.`);
       return;
@@ -83,13 +98,13 @@ class Labels {
    * right after a label must undo that label.
    */
   private async changeLabels(request: () => Promise<LabelChangeResult>, reveal = false): Promise<void> {
-    const result = await studio.whileLabeling(() => {
+    const result = await grid.whileLabeling(() => {
       const run = this.labelQueue.then(() => dialogs.attempt(request));
       this.labelQueue = run;
       return run;
     });
     if (result) this.applyChanges(result, reveal);
-    studio.reloadIfStale();
+    grid.reloadIfStale();
   }
 
   /**
@@ -101,16 +116,16 @@ class Labels {
     this.canUndo = result.canUndo;
     this.canRedo = result.canRedo;
     if (result.changed.length === 0) return;
-    studio.patchRows(new Map(result.changed.map((c) => [c.imageId, c.classId])));
+    grid.patchRows(new Map(result.changed.map((c) => [c.imageId, c.classId])));
     const first = result.changed[0].imageId;
     if (reveal) {
-      const index = studio.images.findIndex((r) => r.id === first);
-      if (index >= 0) studio.focusAt(index);
+      const index = grid.images.findIndex((r) => r.id === first);
+      if (index >= 0) grid.focusAt(index);
     }
-    if (studio.filter.kind !== 'all') void dialogs.attempt(() => studio.loadImages(reveal ? first : undefined));
-    void dialogs.attempt(() => studio.loadClasses());
+    if (grid.filter.kind !== 'all') void dialogs.attempt(() => grid.loadImages(reveal ? first : undefined));
+    void dialogs.attempt(() => project.loadClasses());
     // The services do not announce labels given from here: the other parts (label next) hear of them now.
-    studio.tellListeners(new Set<ChangeKind>(['labels']));
+    workspace.tellOthers(this, new Set<ChangeKind>(['labels']));
   }
 
   async loadHistory(): Promise<void> {

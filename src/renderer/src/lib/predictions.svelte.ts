@@ -1,13 +1,14 @@
 /**
  * Predictions and what to label next: the active head and how much of the project it predicted,
  * running a head over the project (a job), the label-next queue, and exports of a head or of its
- * predictions. Accepting predictions is labeling, so it lives in `studio` with the undo queue.
+ * predictions. Accepting predictions is labeling, so it lives in labels.svelte.ts with the undo queue.
  * Only this module calls `predictions.*`, `suggest.next` and `export.*`.
  */
 import type { ExportResult, HeadSummary, JobProgress, PredictionStatus, Suggestion } from '../../../shared/contract';
 import { call } from './api';
 import { JobClient } from './jobs.svelte';
-import { studio, type ChangeKind, type StudioListener } from './studio.svelte';
+import { project } from './project.svelte';
+import { workspace, type ChangeKind, type StudioListener } from './workspace.svelte';
 import { dialogs } from './dialogs.svelte';
 
 const SUGGESTIONS = 20;
@@ -42,7 +43,7 @@ export function bytes(n: number): string {
 
 /** Where exports go by default: the studio's projects folder, next to the project files. */
 export function exportPath(name: string): string {
-  const base = studio.info?.projectsDir ?? '';
+  const base = project.info?.projectsDir ?? '';
   const separator = base.includes('\\') && !base.includes('/') ? '\\' : '/';
   return base ? `${base.replace(/[\\/]+$/, '')}${separator}${name}` : name;
 }
@@ -71,7 +72,7 @@ class Predictions implements StudioListener {
   private suggestTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
-    studio.listen(this);
+    workspace.listen(this);
   }
 
   private async load(): Promise<void> {

@@ -1,22 +1,23 @@
 /**
  * What the project bar and the welcome screen do with projects: create, open, close, rename,
- * delete, forget a recent one. Each asks the services, then has `studio` read the studio's state
- * (and, for a project now open, everything the workspace shows) again.
+ * delete, forget a recent one. Each asks the services, then reads the studio's info again (and,
+ * for a project now open, the workspace loads everything it shows of it).
  */
 import { call } from './api';
 import { dialogs } from './dialogs.svelte';
-import { studio } from './studio.svelte';
+import { project } from './project.svelte';
+import { workspace } from './workspace.svelte';
 
 class ProjectActions {
   createProject(name: string): Promise<void> {
-    return studio.afterOpen(() => call('project.create', { name }));
+    return workspace.afterOpen(() => call('project.create', { name }));
   }
 
   /** From inside a project: asks for a name, then creates the project and opens it instead. */
   async newProject(): Promise<void> {
     const name = await dialogs.ask({
       title: 'New project',
-      message: `An empty project, saved in ${studio.info?.projectsDir}. “${studio.project?.name}” closes; Switch project brings it back.`,
+      message: `An empty project, saved in ${project.info?.projectsDir}. “${project.current?.name}” closes; Switch project brings it back.`,
       okLabel: 'Create project',
       input: { label: 'Project name', value: '' },
     });
@@ -27,53 +28,53 @@ class ProjectActions {
   }
 
   openProject(path: string): Promise<void> {
-    return studio.afterOpen(() => call('project.open', { path }));
+    return workspace.afterOpen(() => call('project.open', { path }));
   }
 
   openDemo(): Promise<void> {
-    return studio.afterOpen(() => call('project.openDemo', {}));
+    return workspace.afterOpen(() => call('project.openDemo', {}));
   }
 
   async closeProject(): Promise<void> {
     if ((await dialogs.attempt(() => call('project.close', {}))) === undefined) return;
     dialogs.previewOpen = false;
     dialogs.importOpen = false;
-    await studio.refreshInfo();
+    await project.refreshInfo();
   }
 
   async renameProject(): Promise<void> {
-    const project = studio.project;
-    if (!project) return;
+    const current = project.current;
+    if (!current) return;
     const name = await dialogs.ask({
       title: 'Rename project',
       message: 'The name shows in the title bar and the recent projects list.',
       okLabel: 'Rename',
-      input: { label: 'Project name', value: project.name },
+      input: { label: 'Project name', value: current.name },
     });
-    if (!name?.trim() || name.trim() === project.name) return;
-    if (await dialogs.attempt(() => call('project.rename', { name: name.trim() }))) await studio.refreshInfo();
+    if (!name?.trim() || name.trim() === current.name) return;
+    if (await dialogs.attempt(() => call('project.rename', { name: name.trim() }))) await project.refreshInfo();
   }
 
   async deleteProject(): Promise<void> {
-    const project = studio.project;
-    if (!project) return;
+    const current = project.current;
+    if (!current) return;
     const sure = await dialogs.confirm({
-      title: `Delete “${project.name}”?`,
-      message: `This deletes the project file ${project.path} from disk, with its ${project.images} images' thumbnails, labels and classes. It cannot be undone. Your original image files are not touched.`,
+      title: `Delete “${current.name}”?`,
+      message: `This deletes the project file ${current.path} from disk, with its ${current.images} images' thumbnails, labels and classes. It cannot be undone. Your original image files are not touched.`,
       okLabel: 'Delete project',
       danger: true,
     });
     if (!sure) return;
     // Closed first, so that the file is no longer in use when it is deleted.
     if ((await dialogs.attempt(() => call('project.close', {}))) === undefined) return;
-    await dialogs.attempt(() => call('project.delete', { path: project.path, confirm: true }));
+    await dialogs.attempt(() => call('project.delete', { path: current.path, confirm: true }));
     dialogs.previewOpen = false;
     dialogs.importOpen = false;
-    await studio.refreshInfo();
+    await project.refreshInfo();
   }
 
   async forgetRecent(path: string): Promise<void> {
-    if ((await dialogs.attempt(() => call('project.forgetRecent', { path }))) !== undefined) await studio.refreshInfo();
+    if ((await dialogs.attempt(() => call('project.forgetRecent', { path }))) !== undefined) await project.refreshInfo();
   }
 }
 

@@ -7,7 +7,8 @@ import type { FeatureStatus, JobProgress, Pooling, TeacherDetail, TeacherInfo } 
 import { call } from './api';
 import { dialogs } from './dialogs.svelte';
 import { JobClient, jobBoard } from './jobs.svelte';
-import { studio, type ChangeKind, type StudioListener } from './studio.svelte';
+import { project } from './project.svelte';
+import { workspace, type ChangeKind, type StudioListener } from './workspace.svelte';
 
 /** How often the Models view reads the cached count again while an extraction runs. */
 const FEATURE_STATUS_REFRESH_MS = 500;
@@ -33,7 +34,7 @@ class Teachers implements StudioListener {
   private lastStatusRefresh = 0;
 
   constructor() {
-    studio.listen(this);
+    workspace.listen(this);
     jobBoard.onProgress((job) => this.followExtraction(job));
   }
 
@@ -90,7 +91,7 @@ class Teachers implements StudioListener {
 
   async loadFeatureStatus(): Promise<void> {
     const modelId = this.teacherDetail?.teacher.id;
-    if (!modelId || !studio.project) return;
+    if (!modelId || !project.current) return;
     const request = ++this.statusRequest;
     const pooling = this.pooling;
     const status = await dialogs.attempt(() => call('features.status', { modelId, pooling }));
@@ -102,7 +103,7 @@ class Teachers implements StudioListener {
   /** Extracts the enabled layers of the selected teacher for every image of the project. */
   async startExtraction(): Promise<void> {
     const modelId = this.teacherDetail?.teacher.id;
-    if (!modelId || !studio.project) return;
+    if (!modelId || !project.current) return;
     const pooling = this.pooling;
     // Everything may have been cached already: then the job settles before its id comes back.
     const started = await dialogs.attempt(() => this.extracting.start({ modelId, layers: 'all', pooling }));

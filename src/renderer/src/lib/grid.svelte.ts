@@ -1,0 +1,166 @@
+/**
+ * The image grid: the rows listed (with their filter and sort), the keyboard cursor and the
+ * selection, and where their thumbnails are served. Labeling (labels.svelte.ts) shows its changes
+ * here at once (`patchRows`) and holds list reads back while its changes are on their way.
+ */
+import type { ImageFilter, ImageRow, ImageSort, LabelSource, MediaKind } from '../../../shared/contract';
+import { call, mediaUrl } from './api';
+import { dialogs } from './dialogs.svelte';
+
+/** The filter as the toolbar's <select> spells it: `all`, `unlabeled`, `class:<id>` or `predicted:<id>`. */
+export function filterKey(filter: ImageFilter): string {
+  return filter.kind === 'class' || filter.kind === 'predicted' ? `${filter.kind}:${filter.classId}` : filter.kind;
+}
+
+export function parseFilterKey(key: string): ImageFilter {
+  const [kind, id] = key.split(':');
+  if (kind === 'class' || kind === 'predicted') return { kind, classId: Number(id) };
+  return key === 'unlabeled' ? { kind: 'unlabeled' } : { kind: 'all' };
+}
+
+/** An image whose prediction can be accepted: predicted, and not labeled by a person. */
+export const acceptable = (row: ImageRow) => row.predictedClassId !== null && row.source !== 'human';
+
+class Grid {
+  // The list is raw: replaced wholesale, never mutated in place.
+  images = $state.raw<ImageRow[]>([]);
+  filter = $state.raw<ImageFilter>({ kind: 'all' });
+  sort = $state<ImageSort>('import');
+
+  // Selection: ids, plus a keyboard cursor (index into `images`).
+  selected = $state.raw(new Set<number>());
+  focusIndex = $state(0);
+  focused = $derived<ImageRow | null>(this.images[this.focusIndex] ?? null);
+  /** Where a Shift-click or Shift-arrow range starts. */
+  private anchorIndex = 0;
+
+  /**
+   * Image ids restart in every project, so media URLs carry a key of the project session:
+   * without it the browser shows the previous project's cached thumbnails.
+   */
+  private mediaKey = $state('');
+  private listRequest = 0;
+  private labelingInFlight = 0;
+  private listStale = false;
+
+  /** Where a thumbnail or the full image of the open project is served. */
+  mediaUrl(kind: MediaKind, id: number): string {
+    return `${mediaUrl(kind, id)}?p=${this.mediaKey}`;
+  }
+
+  /** Empties the grid for a project just opened: all images, nothing selected, new media URLs. */
+  reset(): void {
+    this.mediaKey = Date.now().toString(36);
+    this.filter = { kind: 'all' };
+    this.images = [];
+    this.selected = new Set();
+    this.focusIndex = 0;
+    this.anchorIndex = 0;
+  }
+
+  /** Reads the list again; the cursor stays on `focusId`, by default the image it is on when the list arrives. */
+  async loadImages(focusId?: number | null): Promise<void> {
+    const request = ++this.listRequest;
+    const rows = await call('images.list', { filter: this.filter, sort: this.sort });
+    if (request !== this.listRequest) return; // a newer request owns the list
+    // Read before labels still on their way were saved: it would undo them on screen for a moment.
+    if (this.labelingInFlight > 0) {
+      this.listStale = true;
+      return;
+    }
+    this.setRows(rows, focusId === undefined ? (this.focused?.id ?? null) : focusId);
+  }
+
+  /** Replaces the list, keeping the cursor on `focusId` when it is still listed, else near where it was. */
+  private setRows(rows: ImageRow[], focusId: number | null): void {
+    this.images = rows;
+    const index = focusId === null ? -1 : rows.findIndex((r) => r.id === focusId);
+    this.focusIndex = index >= 0 ? index : Math.max(0, Math.min(this.focusIndex, rows.length - 1));
+    this.anchorIndex = Math.min(this.anchorIndex, Math.max(rows.length - 1, 0));
+    if (this.selected.size > 0) {
+      const listed = new Set(rows.map((r) => r.id));
+      const kept = [...this.selected].filter((id) => listed.has(id));
+      if (kept.length !== this.selected.size) this.selected = new Set(kept);
+    }
+  }
+
+  async setFilter(filter: ImageFilter): Promise<void> {
+    this.filter = filter;
+    this.focusIndex = 0;
+    await dialogs.attempt(() => this.loadImages(null));
+  }
+
+  async setSort(sort: ImageSort): Promise<void> {
+    this.sort = sort;
+    await dialogs.attempt(() => this.loadImages());
+  }
+
+  /** Moves the cursor; selection follows it unless `mode` says to extend it or leave it. */
+  focusAt(index: number, mode: 'select' | 'extend' | 'keep' = 'select'): void {
+    if (this.images.length === 0) return;
+    const clamped = Math.max(0, Math.min(index, this.images.length - 1));
+    this.focusIndex = clamped;
+    if (mode === 'select') {
+      this.anchorIndex = clamped;
+      this.selected = new Set([this.images[clamped].id]);
+    } else if (mode === 'extend') {
+      const [from, to] = [Math.min(this.anchorIndex, clamped), Math.max(this.anchorIndex, clamped)];
+      this.selected = new Set(this.images.slice(from, to + 1).map((r) => r.id));
+    }
+  }
+
+  toggleSelected(index: number): void {
+    const row = this.images[index];
+    if (!row) return;
+    const next = new Set(this.selected);
+    if (next.has(row.id)) next.delete(row.id);
+    else next.add(row.id);
+    this.selected = next;
+    this.focusIndex = index;
+    this.anchorIndex = index;
+  }
+
+  selectAll(): void {
+    this.selected = new Set(this.images.map((r) => r.id));
+  }
+
+  /** Puts the cursor on an image (showing all images if the filter hides it) and the keyboard on the grid. */
+  async focusImage(id: number): Promise<void> {
+    if (!this.images.some((r) => r.id === id)) await this.setFilter({ kind: 'all' });
+    const index = this.images.findIndex((r) => r.id === id);
+    if (index < 0) return;
+    this.focusAt(index);
+    document.querySelector<HTMLElement>('[data-testid="grid"]')?.focus();
+  }
+
+  /** Shows labels at once; `source` is who gave them (undo and redo leave it to the reload that follows). */
+  patchRows(classIds: Map<number, number | null>, source: LabelSource | null = null): void {
+    this.images = this.images.map((r) => {
+      if (!classIds.has(r.id)) return r;
+      const classId = classIds.get(r.id) ?? null;
+      return { ...r, classId, source: classId === null ? null : (source ?? r.source) };
+    });
+  }
+
+  /**
+   * Runs a label change (labels.svelte.ts) while the list holds: a list read meanwhile would undo
+   * labels still on their way on screen for a moment, so it is read again once none is on its way.
+   */
+  async whileLabeling<T>(change: () => Promise<T | undefined>): Promise<T | undefined> {
+    this.labelingInFlight++;
+    const result = await change();
+    this.labelingInFlight--;
+    if (result === undefined) this.listStale = true; // what was shown did not happen: read the list again
+    return result;
+  }
+
+  /** After a label change: reads the list again if it went stale meanwhile and no change is on its way. */
+  reloadIfStale(): void {
+    if (this.labelingInFlight === 0 && this.listStale) {
+      this.listStale = false;
+      void dialogs.attempt(() => this.loadImages());
+    }
+  }
+}
+
+export const grid = new Grid();
