@@ -76,6 +76,17 @@ module.exports = {
       from: { path: '^src/renderer/' },
       to: { path: [NODE_IO, PACKAGE_IO] },
     },
+    // The renderer's state modules (src/renderer/src/lib) each hold one concern; a cycle between two
+    // of them means one concern leaked into the other (labels ↔ studio was one).
+    {
+      name: 'renderer-no-cycles',
+      severity: 'error',
+      comment:
+        'Two renderer modules import each other (directly or through others). Move what both need into the lower ' +
+        'one, or let the lower one be told through a listener (workspace.listen) instead of importing the upper one.',
+      from: { path: '^src/renderer/' },
+      to: { circular: true },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -59,6 +59,9 @@ describe('layer rules', () => {
     write('src/main/app/prints.ts', "import { runCli } from '../cli/run';\nexport const prints = runCli;\n");
     write('src/renderer/src/errors-view.ts', "import { CODE } from '../../main/core/errors';\nexport const shown = CODE;\n");
     write('src/renderer/src/disk.ts', "import { readFileSync } from 'node:fs';\nexport const disk = readFileSync;\n");
+    // A cycle is reported once, at the module the cruiser meets first.
+    write('src/renderer/src/grid.ts', "import { labeled } from './labels';\nexport const grid = labeled;\n");
+    write('src/renderer/src/labels.ts', "import { grid } from './grid';\nexport const labeled = 1;\nexport const shown = grid;\n");
 
     const json = await cruise(tree.path, 'json');
     const violations = (JSON.parse(json.stdout) as { summary: { violations: Violation[] } }).summary.violations;
@@ -70,6 +73,7 @@ describe('layer rules', () => {
         'core-is-pure: src/main/atl/reads-files.ts → fs',
         'renderer-does-no-io: src/renderer/src/disk.ts → fs',
         'renderer-imports-shared-only: src/renderer/src/errors-view.ts → src/main/core/errors.ts',
+        'renderer-no-cycles: src/renderer/src/grid.ts → src/renderer/src/labels.ts',
         'app-does-not-import-fronts: src/main/app/prints.ts → src/main/cli/run.ts',
         'services-do-not-import-app-or-fronts: src/main/services/calls-app.ts → src/main/app/use-case.ts',
         'services-do-not-import-app-or-fronts: src/main/services/store.ts → src/main/cli/run.ts',
@@ -77,7 +81,7 @@ describe('layer rules', () => {
     );
     // `npm run lint:layers` fails, and its report tells people what to do, not only which rule broke.
     const report = await cruise(tree.path, 'err-long');
-    expect(report.code).toBe(8);
+    expect(report.code).toBe(9);
     expect(report.stdout).toContain('core-is-pure');
     expect(report.stdout).toContain('Move the I/O into src/main/features or src/main/services');
   }, 60_000);
