@@ -58,6 +58,20 @@ describe('Electron service host', () => {
     const missing = (await request({ type: 'media', kind: 'image', imageId: 99_999 })) as HostMessage & { type: 'media' };
     expect(missing.bytes).toBeNull();
     expect(missing.error).toMatch(/No image with id 99999/);
+    expect(missing.code).toBe('not_found');
+  });
+
+  it('validates media requests through the contract, as web mode does: the id as the URL gives it, or invalid_input', async () => {
+    const list = (await request({ type: 'call', method: 'images.list', input: { filter: { kind: 'all' }, sort: 'import' } })) as HostMessage & {
+      type: 'call';
+    };
+    const first = (list.response as { result: { id: number }[] }).result[0].id;
+    const fromUrl = (await request({ type: 'media', kind: 'thumb', imageId: String(first) })) as HostMessage & { type: 'media' };
+    expect(fromUrl.contentType).toBe('image/webp');
+    for (const [kind, imageId] of [['thumb', 0], ['thumb', 1.5], ['thumb', '-1'], ['thumb', 'abc'], ['video', first]] as const) {
+      const bad = (await request({ type: 'media', kind, imageId })) as HostMessage & { type: 'media' };
+      expect({ kind, imageId, bytes: bad.bytes, code: bad.code }).toEqual({ kind, imageId, bytes: null, code: 'invalid_input' });
+    }
   });
 
   it('pushes events while it works', async () => {

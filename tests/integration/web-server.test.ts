@@ -151,6 +151,16 @@ describe('web mode server', () => {
     expect(JSON.parse(broken.body).error.message).toMatch(/not valid JSON/);
   });
 
+  it('validates image requests through the contract: a bad kind or id is 400, and with no project open 409', async () => {
+    for (const path of ['/media/thumb/0', '/media/thumb/abc', '/media/thumb/1.5', '/media/video/1', '/media/thumb/', '/media/image/99999999999999999999']) {
+      const reply = await send(path, { headers: cookie() });
+      expect({ path, status: reply.status }).toEqual({ path, status: 400 });
+    }
+    const noProject = await send('/media/image/1', { headers: cookie() });
+    expect(noProject.status).toBe(409);
+    expect(noProject.body).toMatch(/No project is open/);
+  });
+
   it('runs the studio through the contract: create, import, list, thumbnails', async () => {
     const created = JSON.parse((await callApi('project.create', { name: 'web test' })).body);
     expect(created).toMatchObject({ ok: true, result: { name: 'web test', images: 0 } });

@@ -6,7 +6,19 @@
  * handlers live in ./handlers/, one module per area, and call the use-cases in this folder.
  */
 import { existsSync } from 'node:fs';
-import { contract, isMethod, type CallResponse, type Input, type Method, type Output, type StudioEvent } from '../../shared/contract';
+import type { z } from 'zod';
+import {
+  contract,
+  isMethod,
+  MediaRequest,
+  type CallResponse,
+  type ErrorCode,
+  type Input,
+  type MediaResponse,
+  type Method,
+  type Output,
+  type StudioEvent,
+} from '../../shared/contract';
 import { errorMessage, StudioError } from '../core/errors';
 import type { TeacherService } from '../models/teacher-service';
 import { createServices, type StudioServices } from './composition-root';
@@ -22,6 +34,16 @@ import type { JobRunner } from './job-runner';
 import { Project } from '../services/project';
 import { damagedProject, isCorruption } from '../services/project-db';
 import type { SettingsService } from '../services/settings-service';
+
+/** `input` parsed by `schema`, or an invalid_input error naming what is wrong. */
+function validated<S extends z.ZodType>(what: string, schema: S, input: unknown): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new StudioError('invalid_input', `${what}: ${issue.path.join('.') || 'input'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
 
 export { STUDIO_VERSION } from '../services/studio-version';
 
@@ -105,24 +127,22 @@ export class Studio {
   async call(method: string, rawInput: unknown): Promise<CallResponse> {
     try {
       if (!isMethod(method)) throw new StudioError('invalid_input', `Unknown method ${method}`);
-      const parsed = contract[method].input.safeParse(rawInput ?? {});
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new StudioError('invalid_input', `${method}: ${issue.path.join('.') || 'input'}: ${issue.message}`);
-      }
       const handler = this.handlers[method] as (input: unknown) => unknown;
-      return { ok: true, result: await handler(parsed.data) };
+      return { ok: true, result: await handler(validated(method, contract[method].input, rawInput ?? {})) };
     } catch (error) {
-      if (error instanceof StudioError) return { ok: false, error: { code: error.code, message: error.message } };
-      if ((error as { code?: string }).code === 'SQLITE_FULL' || (error as { code?: string }).code === 'ENOSPC') {
-        return { ok: false, error: { code: 'io', message: 'The disk is full: nothing was written. Free some space and try again.' } };
-      }
-      // Damage the check at open leaves out (the feature cache) shows when it is read.
-      if (isCorruption(error) && this.current) {
-        return { ok: false, error: { code: 'damaged', message: damagedProject(this.current.path, errorMessage(error)).message } };
-      }
-      console.error(error);
-      return { ok: false, error: { code: 'internal', message: errorMessage(error) } };
+      return this.failure(error);
+    }
+  }
+
+  /** An image's bytes for the renderer (both fronts' media URLs): validated and answered like a call. */
+  async media(kind: unknown, id: unknown): Promise<MediaResponse> {
+    try {
+      const request = validated('media', MediaRequest, { kind, id });
+      const images = this.requireProject().images;
+      const { bytes, contentType } = request.kind === 'thumb' ? images.thumbnail(request.id) : await images.preview(request.id);
+      return { ok: true, bytes, contentType };
+    } catch (error) {
+      return this.failure(error);
     }
   }
 
@@ -145,6 +165,20 @@ export class Studio {
     this.current = null;
     this.listeners.clear();
     await this.teachers.dispose();
+  }
+
+  /** A failed call's response: the StudioError's code, or the code of what the failure means. */
+  private failure(error: unknown): { ok: false; error: { code: ErrorCode; message: string } } {
+    if (error instanceof StudioError) return { ok: false, error: { code: error.code, message: error.message } };
+    if ((error as { code?: string }).code === 'SQLITE_FULL' || (error as { code?: string }).code === 'ENOSPC') {
+      return { ok: false, error: { code: 'io', message: 'The disk is full: nothing was written. Free some space and try again.' } };
+    }
+    // Damage the check at open leaves out (the feature cache) shows when it is read.
+    if (isCorruption(error) && this.current) {
+      return { ok: false, error: { code: 'damaged', message: damagedProject(this.current.path, errorMessage(error)).message } };
+    }
+    console.error(error);
+    return { ok: false, error: { code: 'internal', message: errorMessage(error) } };
   }
 
   private emit(event: StudioEvent): void {

@@ -8,7 +8,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MEDIA_SCHEME } from '../../shared/bridge';
-import { methods, type CallResponse, type MediaKind } from '../../shared/contract';
+import { mediaStatus, methods, type CallResponse } from '../../shared/contract';
 import type { HostMessage, HostRequest } from './host-protocol';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -101,13 +101,13 @@ app.whenReady().then(() => {
     return result.canceled ? [] : result.filePaths;
   });
 
+  // atl-media://<kind>/<id>: the service host's studio validates both, as for a call.
   protocol.handle(MEDIA_SCHEME, async (request) => {
     const url = new URL(request.url);
-    const imageId = Number(url.pathname.replace(/^\//, ''));
-    const kind = url.hostname as MediaKind;
-    if ((kind !== 'thumb' && kind !== 'image') || !Number.isInteger(imageId)) return new Response('Bad media URL', { status: 400 });
-    const reply = (await host.request({ type: 'media', kind, imageId })) as HostMessage & { type: 'media' };
-    if (!reply.bytes) return new Response(reply.error ?? 'Not found', { status: 404 });
+    const reply = (await host.request({ type: 'media', kind: url.hostname, imageId: url.pathname.replace(/^\//, '') })) as HostMessage & {
+      type: 'media';
+    };
+    if (!reply.bytes) return new Response(reply.error ?? 'Not found', { status: mediaStatus(reply.code ?? 'not_found') });
     return new Response(Buffer.from(reply.bytes), { headers: { 'content-type': reply.contentType } });
   });
 

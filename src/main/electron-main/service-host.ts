@@ -3,7 +3,6 @@
  * modules (better-sqlite3, sharp) then run under the Node they were installed for, and long work
  * never blocks Electron's main thread. Talks over the fork's IPC channel (host-protocol.ts).
  */
-import { errorMessage } from '../core/errors';
 import { createServices } from '../app/composition-root';
 import { Studio } from '../app/studio';
 import type { HostMessage, HostRequest } from './host-protocol';
@@ -19,13 +18,9 @@ process.on('message', async (request: HostRequest) => {
     send({ id: request.id, type: 'call', response: await studio.call(request.method, request.input) });
     return;
   }
-  try {
-    const project = studio.requireProject();
-    const media = request.kind === 'thumb' ? project.images.thumbnail(request.imageId) : await project.images.preview(request.imageId);
-    send({ id: request.id, type: 'media', bytes: media.bytes, contentType: media.contentType });
-  } catch (error) {
-    send({ id: request.id, type: 'media', bytes: null, contentType: 'text/plain', error: errorMessage(error) });
-  }
+  const media = await studio.media(request.kind, request.imageId);
+  if (media.ok) send({ id: request.id, type: 'media', bytes: media.bytes, contentType: media.contentType });
+  else send({ id: request.id, type: 'media', bytes: null, contentType: 'text/plain', error: media.error.message, code: media.error.code });
 });
 
 process.on('disconnect', async () => {

@@ -15,7 +15,7 @@ import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import type { CallResponse, ErrorCode, MediaKind } from '../../shared/contract';
+import { mediaStatus, type CallResponse, type ErrorCode } from '../../shared/contract';
 import { errorMessage, StudioError } from '../core/errors';
 import type { Studio } from '../app/studio';
 
@@ -155,18 +155,13 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
     if (req.method === 'POST' && url.pathname === '/api/upload') {
       return receiveUpload(req, res, url, options.studio.settings.home);
     }
-    const media = /^\/media\/(thumb|image)\/(\d+)$/.exec(url.pathname);
+    // /media/<kind>/<id>: the studio validates both, as for a call.
+    const media = /^\/media\/([^/]*)\/([^/]*)$/.exec(url.pathname);
     if (req.method === 'GET' && media) {
-      try {
-        const id = Number(media[2]);
-        const project = options.studio.requireProject();
-        const { bytes, contentType } =
-          (media[1] as MediaKind) === 'thumb' ? project.images.thumbnail(id) : await project.images.preview(id);
-        res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'private, max-age=60' });
-        return void res.end(bytes);
-      } catch (error) {
-        return sendText(res, error instanceof StudioError && error.code === 'not_found' ? 404 : 500, errorMessage(error));
-      }
+      const answer = await options.studio.media(decodePath(media[1]), decodePath(media[2]));
+      if (!answer.ok) return sendText(res, mediaStatus(answer.error.code), answer.error.message);
+      res.writeHead(200, { 'Content-Type': answer.contentType, 'Cache-Control': 'private, max-age=60' });
+      return void res.end(answer.bytes);
     }
     if (req.method === 'GET') return serveStatic(res, rendererDir, url.pathname);
     return sendText(res, 405, 'Method not allowed');
