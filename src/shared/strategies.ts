@@ -116,7 +116,7 @@ export function strategyParamProblems(name: StrategyName, params: Record<string,
       return [`${name} has no parameter "${key}" (${known.length > 0 ? `it takes ${known.join(', ')}` : 'it takes none'})`];
     }
     const problem = valueProblem(info, value);
-    return problem ? [`${name}: ${key} ${problem} (got ${JSON.stringify(value)})`] : [];
+    return problem ? [`${name}: ${key} ${problem} (got ${typeof value === 'number' ? value : JSON.stringify(value)})`] : [];
   });
 }
 
@@ -133,7 +133,8 @@ function valueProblem(info: ParamInfo, value: unknown): string | null {
  * else the name with the parameters that differ, sorted, e.g. `atl(C=0.5,maxSize=2)`.
  * `parseStrategySpecs` reads the same syntax back.
  */
-export function strategyLabel(spec: { name: StrategyName; params?: Record<string, number> }): string {
+export function strategyLabel(choice: StrategyName | { name: StrategyName; params?: Record<string, number> }): string {
+  const spec = typeof choice === 'string' ? { name: choice } : choice;
   const defaults: Record<string, number> = defaultParams(spec.name);
   const changed = Object.entries(spec.params ?? {})
     .filter(([key, value]) => defaults[key] !== value)

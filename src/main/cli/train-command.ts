@@ -1,13 +1,14 @@
 /**
- * `atl-studio train <project.atl> --strategy <name>`: trains a head on every human label of the
- * project (extracting features as needed), stores it in the project, and prints its id and
- * cross-validated accuracy.
+ * `atl-studio train <project.atl> --strategy <name>[(key=value,…)]`: trains a head on every human
+ * label of the project (extracting features as needed), stores it in the project, and prints its
+ * id and cross-validated accuracy.
  */
 import type { Command } from 'commander';
 import { StrategyName } from '../../shared/contract';
+import { parseStrategySpec, type ResolvedStrategySpec } from '../atl/strategies';
 import type { StudioServices } from '../app/composition-root';
 import { planTraining, trainHead } from '../app/train';
-import { choiceFlag } from './flags';
+import { checkedFlag, choiceFlag } from './flags';
 import { runJob, withProject } from './with-project';
 
 export function registerTrainCommand(program: Command, { teachers, jobs }: StudioServices): Command {
@@ -15,11 +16,15 @@ export function registerTrainCommand(program: Command, { teachers, jobs }: Studi
     .command('train')
     .description("train a classifier head on a project's labels with one strategy and store it in the project")
     .argument('<project>', '.atl project file')
-    .requiredOption('--strategy <name>', StrategyName.options.join(' | '), choiceFlag('--strategy', StrategyName.options))
+    .requiredOption(
+      '--strategy <strategy>',
+      `${StrategyName.options.join(' | ')}; with parameters other than the defaults: e.g. 'atl(maxSize=2,C=0.5)'`,
+      strategyFlag,
+    )
     .option('--model <id>', 'teacher id (default: the default teacher)')
     .option('--name <name>', 'a name for the head')
     .option('--json', 'print JSON')
-    .action(async (projectPath: string, options: { strategy: StrategyName; model?: string; name?: string; json?: boolean }) => {
+    .action(async (projectPath: string, options: { strategy: ResolvedStrategySpec; model?: string; name?: string; json?: boolean }) => {
       await withProject(projectPath, async (project) => {
         const input = { modelId: options.model ?? teachers.store.defaultId, strategy: options.strategy, name: options.name };
         const plan = await planTraining(project, teachers, input);
@@ -33,6 +38,8 @@ export function registerTrainCommand(program: Command, { teachers, jobs }: Studi
           id: head.id,
           name: head.name,
           strategy: head.strategy,
+          params: head.params,
+          studio_version: head.studioVersion,
           model: head.modelId,
           cv_accuracy: head.cvAccuracy,
           cv_ci95: head.cvCi95,
@@ -47,4 +54,10 @@ export function registerTrainCommand(program: Command, { teachers, jobs }: Studi
         }
       });
     });
+}
+
+/** A strategy name (refused with the list of names when unknown), with parameters in parentheses if any. */
+function strategyFlag(value: string): ResolvedStrategySpec {
+  choiceFlag('--strategy', StrategyName.options)(value.replace(/\(.*$/s, '').trim());
+  return checkedFlag(parseStrategySpec)(value);
 }

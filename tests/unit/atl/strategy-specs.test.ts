@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { runComparison } from '../../../src/main/atl/comparison';
 import { sampleEpisodes } from '../../../src/main/atl/episodes';
-import { runEpisodes } from '../../../src/main/atl/evaluate';
+import { runEpisodes, type StrategyToRun } from '../../../src/main/atl/evaluate';
 import { GROUP_LASSO_DEFAULTS } from '../../../src/main/atl/group-lasso';
 import { LOGISTIC_REGRESSION_DEFAULTS } from '../../../src/main/atl/logistic-regression';
 import { cloneStrategy, createStrategy, parseStrategySpecs, STRATEGY_NAMES } from '../../../src/main/atl/strategies';
@@ -71,7 +71,7 @@ describe('parameters', () => {
     expect(() => createStrategy({ name: 'atl', params: { maxSize: 2.5 } })).toThrow('atl: maxSize must be a whole number (got 2.5)');
     expect(() => createStrategy({ name: 'penultimate', params: { C: 0 } })).toThrow('penultimate: C must be > 0 (got 0)');
     expect(() => createStrategy({ name: 'head2toe', params: { keepFraction: 1.5 } })).toThrow('head2toe: keepFraction must be ≤ 1 (got 1.5)');
-    expect(() => createStrategy({ name: 'atl', params: { guardT: Number.NaN } })).toThrow('atl: guardT must be a finite number (got null)');
+    expect(() => createStrategy({ name: 'atl', params: { guardT: Number.NaN } })).toThrow('atl: guardT must be a finite number (got NaN)');
     expect(() => createStrategy({ name: 'magic' as 'atl' })).toThrow(/Unknown strategy magic/);
     // The contract refuses the same, with the key in the message.
     const parsed = StrategySpec.safeParse({ name: 'best-single', params: { folds: 1, speed: 2 } });
@@ -94,12 +94,13 @@ describe('parameters', () => {
 
 describe('clone', () => {
   it('gives a fresh, unfitted strategy with the same parameters, which predicts the same once fitted', () => {
-    for (const spec of [
-      { name: 'atl' as const, params: { maxSize: 2, C: 0.5 } },
-      { name: 'head2toe' as const, params: { keepFraction: 0.2, alpha: 0.05 } },
-      { name: 'ncm-atl' as const, params: { epsilon: 0.01 } },
-      { name: 'best-single' as const, params: { looMaxShots: 2, folds: 3 } },
-    ]) {
+    const specs: StrategySpec[] = [
+      { name: 'atl', params: { maxSize: 2, C: 0.5 } },
+      { name: 'head2toe', params: { keepFraction: 0.2, alpha: 0.05 } },
+      { name: 'ncm-atl', params: { epsilon: 0.01 } },
+      { name: 'best-single', params: { looMaxShots: 2, folds: 3 } },
+    ];
+    for (const spec of specs) {
       const original = createStrategy(spec).fit(supportFeatures, supportLabels);
       const clone = cloneStrategy(original);
       expect(clone.name).toBe(spec.name);
@@ -115,6 +116,7 @@ describe('labels and the text syntax', () => {
   it('a strategy with its defaults is named by its name; otherwise the parameters that differ, sorted', () => {
     expect(strategyLabel({ name: 'atl', params: defaultParams('atl') })).toBe('atl');
     expect(strategyLabel({ name: 'atl' })).toBe('atl');
+    expect(strategyLabel('ncm-atl')).toBe('ncm-atl');
     expect(strategyLabel({ name: 'atl', params: { ...defaultParams('atl'), maxSize: 2, C: 0.5, epsilon: 0 } })).toBe('atl(C=0.5,maxSize=2)');
     expect(strategyLabel({ name: 'penultimate', params: { tolerance: 1e-8 } })).toBe('penultimate(tolerance=1e-8)');
     expect(strategyNameOf('atl(C=0.5,maxSize=2)')).toBe('atl');
@@ -155,7 +157,7 @@ describe('evaluation with configured strategies', () => {
 
   it('a comparison adds the default penultimate, runs each label once, and names cells by label', async () => {
     const plans = [{ shots: 3, ways: 5, queries: 4, episodes }];
-    const requested = ['atl', { name: 'penultimate' as const, params: { C: 0.1 } }, { name: 'atl' as const, params: defaultParams('atl') }];
+    const requested: StrategyToRun[] = ['atl', { name: 'penultimate', params: { C: 0.1 } }, { name: 'atl', params: defaultParams('atl') }];
     const outcome = await runComparison(features, CLASSES, plans, requested);
     expect(outcome.cells.map((c) => c.strategy)).toEqual(['penultimate', 'atl', 'penultimate(C=0.1)']);
     expect(outcome.episodeAccuracies.map((e) => e.strategy)).toEqual(['penultimate', 'atl', 'penultimate(C=0.1)']);

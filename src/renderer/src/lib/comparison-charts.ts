@@ -4,7 +4,8 @@
  */
 import type { ChartConfiguration, Plugin } from 'chart.js';
 import type { MatrixDataPoint } from 'chartjs-chart-matrix';
-import type { ComparisonCell, ComparisonDetail, StrategyName } from '../../../shared/contract';
+import type { ComparisonCell, ComparisonDetail } from '../../../shared/contract';
+import { strategyNameOf } from '../../../shared/strategies';
 import { fade, seriesColor, strategyColors, type ChartTheme } from './charts';
 import { STRATEGIES } from './comparison.svelte';
 import { percent } from './format';
@@ -31,10 +32,14 @@ export const shotLabel = (shots: number) => (shots === 0 ? 'all labels' : `${sho
 /** The shot counts of a run's results, in increasing order. */
 export const shotColumns = (detail: ComparisonDetail) => [...new Set(detail.cells.map((c) => c.shots))].sort((a, b) => a - b);
 
-/** The strategies of a run's results, in the studio's order. */
-export const strategyRows = (detail: ComparisonDetail) => STRATEGIES.filter((s) => detail.cells.some((c) => c.strategy === s));
+/** The strategies (labels) of a run's results, in the studio's order; a configured one after its strategy's default. */
+export function strategyRows(detail: ComparisonDetail): string[] {
+  const rank = (label: string) => STRATEGIES.indexOf(strategyNameOf(label));
+  const labels = [...new Set(detail.cells.map((c) => c.strategy))];
+  return labels.sort((a, b) => rank(a) - rank(b) || (a === strategyNameOf(a) ? -1 : b === strategyNameOf(b) ? 1 : a < b ? -1 : 1));
+}
 
-export function cellOf(detail: ComparisonDetail, strategy: StrategyName, shots: number): ComparisonCell | undefined {
+export function cellOf(detail: ComparisonDetail, strategy: string, shots: number): ComparisonCell | undefined {
   return detail.cells.find((c) => c.strategy === strategy && c.shots === shots);
 }
 
@@ -52,12 +57,14 @@ export function accuracyChart(detail: ComparisonDetail, theme: ChartTheme): Char
   const cells = strategies.map((s) => shots.map((k) => cellOf(detail, s, k)));
   const value = (cell: ComparisonCell | undefined, sign: number) => (cell ? (cell.mean + sign * cell.ci95) * 100 : null);
   const datasets = strategies.flatMap((strategy, i) => {
-    const color = strategyColors[strategy];
+    // A configured strategy takes its strategy's color, dashed.
+    const color = strategyColors[strategyNameOf(strategy)];
+    const borderDash = strategy === strategyNameOf(strategy) ? [] : [5, 3];
     const band = { borderWidth: 0, pointRadius: 0, pointHitRadius: 0, borderColor: 'transparent', backgroundColor: fade(color, 0.12) };
     return [
       { ...band, label: `${strategy} low`, data: cells[i].map((c) => value(c, -1)), fill: false },
       { ...band, label: `${strategy} high`, data: cells[i].map((c) => value(c, 1)), fill: '-1' as const },
-      { label: strategy, data: cells[i].map((c) => value(c, 0)), borderColor: color, backgroundColor: color, pointRadius: 3, borderWidth: 2 },
+      { label: strategy, data: cells[i].map((c) => value(c, 0)), borderColor: color, backgroundColor: color, borderDash, pointRadius: 3, borderWidth: 2 },
     ];
   });
   // Every strategy is three datasets: band low, band high, mean; only the mean is named.
@@ -216,7 +223,7 @@ const matrixCounts: Plugin<'matrix'> = {
 /** Query counts, true class (rows) × predicted class (columns), shaded by the share of the row. */
 export function confusionChart(
   detail: ComparisonDetail,
-  strategy: StrategyName,
+  strategy: string,
   shots: number,
   theme: ChartTheme,
 ): ChartConfiguration<'matrix'> | null {

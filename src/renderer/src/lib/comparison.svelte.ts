@@ -12,9 +12,10 @@ import type {
   JobProgress,
   StrategyChoice,
   StrategyName,
+  StrategySpec,
   TeacherInfo,
 } from '../../../shared/contract';
-import { STRATEGY_INFO, strategyLabel } from '../../../shared/strategies';
+import { STRATEGY_INFO, strategyLabel, strategyNameOf, strategyParamProblems } from '../../../shared/strategies';
 import { comparisonVerdict } from '../../../shared/verdict';
 import { call } from './api';
 import { JobClient } from './jobs.svelte';
@@ -37,6 +38,8 @@ export const DEFAULT_REPEATS: Record<ComparisonConfig['mode'], number> = { episo
 export interface ConfigForm {
   modelId: string;
   strategies: StrategyName[];
+  /** Strategies with parameters of their own (`atl(maxSize=2)`), run beside those checked. */
+  configured: StrategySpec[];
   mode: ComparisonConfig['mode'];
   shots: string;
   ways: number;
@@ -50,6 +53,7 @@ export interface ConfigForm {
 const defaultForm = (): ConfigForm => ({
   modelId: '',
   strategies: [...STRATEGIES],
+  configured: [],
   mode: 'episodes',
   shots: '1, 5',
   ways: 5,
@@ -74,7 +78,7 @@ export function parseShots(text: string): number[] | string {
 /** The form as the contract wants it, or what to fix first. */
 export function buildConfig(form: ConfigForm): ComparisonConfig | string {
   if (!form.modelId) return 'Choose an installed teacher.';
-  if (form.strategies.length === 0) return 'Choose at least one strategy.';
+  if (form.strategies.length + form.configured.length === 0) return 'Choose at least one strategy.';
   const shots = parseShots(form.shots);
   // Splits use every label (results say shots 0); the contract still wants a valid list.
   if (typeof shots === 'string' && form.mode === 'episodes') return shots;
@@ -89,7 +93,7 @@ export function buildConfig(form: ConfigForm): ComparisonConfig | string {
     return 'Test fraction: from 0.05 to 0.8.';
   return {
     modelId: form.modelId,
-    strategies: STRATEGIES.filter((s) => form.strategies.includes(s)),
+    strategies: [...STRATEGIES.filter((s) => form.strategies.includes(s)), ...form.configured],
     mode: form.mode,
     shots: typeof shots === 'string' ? [1] : shots,
     ways: form.ways,
@@ -98,6 +102,11 @@ export function buildConfig(form: ConfigForm): ComparisonConfig | string {
     testFraction: form.testFraction,
     seed: form.seed,
   };
+}
+
+/** The strategy a run's label names: one it was asked for, or a name (the `penultimate` every run adds has its defaults). */
+export function strategyOfLabel(run: ComparisonSummary, label: string): StrategyChoice {
+  return run.strategies.find((s) => strategyLabel(s) === label) ?? strategyNameOf(label);
 }
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -121,6 +130,8 @@ class Comparison implements StudioListener {
   // ----- trained heads -----
   heads = $state.raw<HeadSummary[]>([]);
   trainStrategy = $state<StrategyChoice>('atl');
+  /** What the heads panel offers to train, by label: every strategy, the form's configured ones, and the one picked (e.g. by a verdict). */
+  trainChoices = $derived(new Map([...STRATEGIES, ...this.form.configured, this.trainStrategy].map((choice) => [strategyLabel(choice), choice])));
   private trainer = new JobClient('heads.train', { onSettled: (job) => this.finishTraining(job) });
   trainJob = $derived<JobProgress | null>(this.trainer.job);
   training = $state(false);
@@ -210,8 +221,7 @@ class Comparison implements StudioListener {
     this.primary = detail;
     // The heads panel offers to train what the run shown recommends.
     const recommended = comparisonVerdict(detail.cells)?.strategy;
-    const spec = [...detail.strategies, { name: 'penultimate' as const, params: {} }].find((s) => strategyLabel(s) === recommended);
-    if (spec) this.trainStrategy = spec;
+    if (recommended) this.trainStrategy = strategyOfLabel(detail, recommended);
     if (this.secondary?.id === id) this.secondary = null;
   }
 
@@ -270,6 +280,20 @@ class Comparison implements StudioListener {
   /** Trains a stale head again: the same strategy and teacher, on the labels as they are now. */
   retrain(head: HeadSummary): Promise<void> {
     return this.train({ name: head.strategy, params: head.params }, head.modelId, `head-${head.id}`);
+  }
+
+  /** Adds a configured strategy to the form; what is wrong with its parameters instead, if anything. */
+  addConfigured(spec: StrategySpec): string | null {
+    const problems = strategyParamProblems(spec.name, spec.params ?? {});
+    if (problems.length > 0) return problems.join('; ');
+    const label = strategyLabel(spec);
+    if (label === spec.name) return 'Every value is the default: check the strategy itself instead.';
+    if (!this.form.configured.some((s) => strategyLabel(s) === label)) this.form.configured = [...this.form.configured, spec];
+    return null;
+  }
+
+  removeConfigured(label: string): void {
+    this.form.configured = this.form.configured.filter((s) => strategyLabel(s) !== label);
   }
 
   /** The form's mode, with its own default count when the count was left at the other mode's default. */
