@@ -24,6 +24,7 @@ import { weightFilePaths } from '../engines/tfjs-layers-files';
 import { prepareBareOnnxTeacher, type BareOnnxOptions } from '../engines/onnx-import';
 import { errorMessage, StudioError } from '../core/errors';
 import { downloadVerified, sha256OfFile } from './download';
+import { checkTeacherLoads } from './engine-choice';
 
 /** The folder holding resources/: found upward, so it works from src/ (tsx) and from the out/ bundle. */
 function findAppRoot(start: string): string {
@@ -258,13 +259,7 @@ export class ModelStore {
       ? Object.keys({ ...known.files, ...known.optionalFiles }).filter((file) => existsSync(join(folder, file)))
       : await ownFiles(kind, folder, spec);
     // Opening a session reads every weight and checks every declared layer: errors name the file.
-    if (kind === 'tfjs-graph') {
-      const { createTfjsGraphExtractor } = await import('../engines/tfjs-graph-extractor');
-      await (await createTfjsGraphExtractor(spec)).dispose();
-    } else {
-      const { createOnnxExtractor } = await import('../engines/onnx-extractor');
-      await (await createOnnxExtractor(spec, { cuda: false, threads: 1 })).dispose();
-    }
+    await checkTeacherLoads(spec);
     const staging = await mkdtemp(join(this.modelsDir, `.${id}.importing-`));
     try {
       for (const file of files) {
@@ -292,17 +287,16 @@ export class ModelStore {
    */
   private async importBareOnnx(source: string, id: string, options: TeacherImportOptions): Promise<TeacherEntry> {
     const file = `${id}.onnx`;
-    const { model, sidecar } = await prepareBareOnnxTeacher(source, file, options);
+    const { model, sidecar, sourceSha256 } = await prepareBareOnnxTeacher(source, file, options);
     const staging = await mkdtemp(join(this.modelsDir, `.${id}.importing-`));
     try {
       writeFileSync(join(staging, file), model);
       writeFileSync(join(staging, 'model.json'), JSON.stringify(sidecar, null, 2));
       const spec = await onnxSidecarTeacher(staging);
-      const { createOnnxExtractor } = await import('../engines/onnx-extractor');
-      await (await createOnnxExtractor(spec, { cuda: false, threads: 1 })).dispose();
-      const { source_sha256: sha } = sidecar.generated as { source_sha256: string };
-      const description = `Imported from ${source} (sha256 ${sha}), its layers found from the graph; preprocessing ${String(sidecar.preprocess)}`;
-      const record = { id, name: spec.name, format: 'onnx', kind: 'onnx-sidecar', description, license: 'see the source' };
+      await checkTeacherLoads(spec);
+      const description = `Imported from ${source} (sha256 ${sourceSha256}), its layers found from the graph; preprocessing ${String(sidecar.preprocess)}`;
+      const name = options.name ?? basename(source, '.onnx');
+      const record = { id, name, format: 'onnx', kind: 'onnx-sidecar', description, license: 'see the source' };
       writeFileSync(join(staging, IMPORT_RECORD), JSON.stringify(record, null, 2));
       await this.publish(staging, join(this.modelsDir, id));
     } catch (error) {

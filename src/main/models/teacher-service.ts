@@ -1,19 +1,19 @@
 /**
- * Teachers ready to run: picks the engine for each (never silently slow: the choice and the
- * reason for any fallback travel with it), keeps loaded extractors for reuse, and keeps each
+ * Teachers ready to run: opens each in the engine engine-choice.ts picks, keeps loaded
+ * extractors for reuse, and keeps each
  * teacher's editable layer inventory (which candidate layers the studio uses).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { EngineDescription, FeatureExtractor, FeatureLayer } from '../engines/feature-extractor';
-import { createOnnxExtractor } from '../engines/onnx-extractor';
+import type { FeatureExtractor, FeatureLayer } from '../engines/feature-extractor';
 import type { TeacherSpec } from '../engines/teachers';
 import { teacherKey } from '../features/feature-cache';
-import { errorMessage, StudioError } from '../core/errors';
+import { StudioError } from '../core/errors';
+import { createExtractor } from './engine-choice';
 import { LAYER_CHOICES_DIR, type LoadedTeacher, type ModelStore } from './model-store';
+
+export { createExtractor } from './engine-choice';
 
 export interface OpenTeacher extends LoadedTeacher {
   extractor: FeatureExtractor;
@@ -35,53 +35,6 @@ const EnabledLayers = z.array(z.string()).min(1);
 export function defaultLayers(spec: TeacherSpec): string[] {
   const pointwise = spec.featureLayers.filter((name) => /^conv_pw_\d+_relu$/.test(name));
   return pointwise.length > 0 ? [...pointwise, spec.penultimate] : [...spec.featureLayers];
-}
-
-export async function createExtractor(spec: TeacherSpec): Promise<FeatureExtractor> {
-  // Graph models run as shipped: TF.js only (no ONNX conversion for GraphDefs).
-  if (spec.format === 'tfjs-graph') return createTfjsEngine(spec);
-  // TF.js teachers use libtensorflow's GPU build when it is installed; otherwise ONNX Runtime is
-  // the fast CPU (or CUDA) route, and TF.js's WebAssembly backend the last resort.
-  if (spec.format === 'tfjs-layers' && installed('@tensorflow/tfjs-node-gpu')) return createTfjsEngine(spec);
-  try {
-    return await createOnnxExtractor(spec);
-  } catch (error) {
-    if (spec.format !== 'tfjs-layers' || error instanceof StudioError) throw error;
-    const fallback = await createTfjsEngine(spec);
-    const description = fallback.describe();
-    fallback.describe = (): EngineDescription => ({
-      ...description,
-      fallbackReason: `ONNX Runtime failed: ${errorMessage(error)}${description.fallbackReason ? `; ${description.fallbackReason}` : ''}`,
-    });
-    return fallback;
-  }
-}
-
-/**
- * A TF.js engine for a layers or graph model. libtensorflow computes on every core by itself; the
- * WebAssembly backend uses one thread, so there a pool of worker threads (one per core) runs it.
- */
-async function createTfjsEngine(spec: TeacherSpec): Promise<FeatureExtractor> {
-  const { tfjsBackend, createTfjsExtractor } = await import('../engines/tfjs-extractor');
-  const backend = await tfjsBackend();
-  if (backend.backend === 'wasm' && availableParallelism() > 1) {
-    const { createTfjsWorkerPool } = await import('../engines/tfjs-worker-pool');
-    return createTfjsWorkerPool(spec);
-  }
-  if (spec.format === 'tfjs-graph') {
-    const { createTfjsGraphExtractor } = await import('../engines/tfjs-graph-extractor');
-    return createTfjsGraphExtractor(spec);
-  }
-  return createTfjsExtractor(spec);
-}
-
-function installed(pkg: string): boolean {
-  try {
-    createRequire(import.meta.url).resolve(pkg);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export class TeacherService {
