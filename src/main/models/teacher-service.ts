@@ -1,7 +1,7 @@
 /**
  * Teachers ready to run: opens each in the engine engine-choice.ts picks, keeps loaded
- * extractors for reuse, and keeps each
- * teacher's editable layer inventory (which candidate layers the studio uses).
+ * extractors for reuse, and keeps each teacher's editable layer inventory (which candidate
+ * layers the studio uses).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
