@@ -3,9 +3,9 @@
  * the event bus. The Studio builds one context and hands it to each group of handlers.
  */
 import type { z } from 'zod';
-import type { contract, Method, Output, StudioEvent } from '../../../shared/contract';
+import type { contract, JobProgress, Method, Output, StudioEvent } from '../../../shared/contract';
 import type { TeacherService } from '../../models/teacher-service';
-import type { JobRunner } from '../job-runner';
+import type { JobRunner, JobWork } from '../job-runner';
 import type { Project } from '../../services/project';
 import type { SettingsService } from '../../services/settings-service';
 
@@ -26,6 +26,16 @@ export interface StudioContext {
   /** Makes `project` the open one (closing the one before), remembers it, and tells the fronts. */
   setProject(project: Project | null): void;
   emit(event: StudioEvent): void;
+}
+
+type Changed = (StudioEvent & { type: 'project.changed' })['what'];
+
+/** Starts `work` as a background job; once it has settled, tells the fronts that each of `changes` changed. */
+export function startJob<T>(context: StudioContext, kind: JobProgress['kind'], work: JobWork<T>, changes: Changed[]): { jobId: string } {
+  const jobId = context.jobs.start(kind, work, () => {
+    for (const what of changes) context.emit({ type: 'project.changed', what });
+  });
+  return { jobId };
 }
 
 /** Tells the fronts that `what` changed and passes `value` through. */

@@ -1,7 +1,7 @@
 /** The teachers (list, inspect, choose layers, import) and the features they extract for the project. */
 import { extractFeatures, planExtraction } from '../extract-features';
 import { importTeacher, inspectTeacher, listTeachers, removeTeacher, setTeacherLayers } from '../teachers';
-import type { Handlers, StudioContext } from './context';
+import { startJob, type Handlers, type StudioContext } from './context';
 
 export function teacherHandlers(context: StudioContext) {
   const { teachers } = context;
@@ -34,12 +34,7 @@ export function teacherHandlers(context: StudioContext) {
       context.jobs.assertNone('extract features');
       const project = context.requireProject();
       const plan = await planExtraction(teachers, input);
-      const jobId = context.jobs.start(
-        'extract',
-        (job) => extractFeatures(project, plan, input, job),
-        () => context.emit({ type: 'project.changed', what: 'images' }),
-      );
-      return { jobId };
+      return startJob(context, 'extract', (job) => extractFeatures(project, plan, input, job), ['images']);
     },
   } satisfies Partial<Handlers>;
 }

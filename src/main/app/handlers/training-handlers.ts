@@ -7,7 +7,7 @@ import { planComparisonRun, runComparison } from '../compare';
 import { planPrediction, predictProject } from '../predict';
 import { suggestNext } from '../suggest';
 import { planTraining, trainHead } from '../train';
-import { changed, type Handlers, type StudioContext } from './context';
+import { changed, startJob, type Handlers, type StudioContext } from './context';
 
 export function trainingHandlers(context: StudioContext) {
   const { jobs, teachers } = context;
@@ -17,12 +17,7 @@ export function trainingHandlers(context: StudioContext) {
       const project = context.requireProject();
       const plan = await planComparisonRun(project, teachers, { ...config, strategies: [...new Set(config.strategies)] }, name);
       context.emit({ type: 'project.changed', what: 'comparisons' });
-      const jobId = jobs.start(
-        'compare',
-        (job) => runComparison(project, plan, job),
-        () => context.emit({ type: 'project.changed', what: 'comparisons' }),
-      );
-      return { jobId, runId: plan.runId };
+      return { ...startJob(context, 'compare', (job) => runComparison(project, plan, job), ['comparisons']), runId: plan.runId };
     },
     'compare.list': () => context.requireProject().comparisons.list(),
     'compare.get': ({ id }) => context.requireProject().comparisons.get(id),
@@ -36,12 +31,7 @@ export function trainingHandlers(context: StudioContext) {
       jobs.assertNone('train a head');
       const project = context.requireProject();
       const plan = await planTraining(project, teachers, input);
-      const jobId = jobs.start(
-        'train',
-        (job) => trainHead(project, plan, input, job),
-        () => context.emit({ type: 'project.changed', what: 'heads' }),
-      );
-      return { jobId };
+      return startJob(context, 'train', (job) => trainHead(project, plan, input, job), ['heads']);
     },
     'heads.list': () => context.requireProject().heads.list(),
     'heads.delete': ({ id }) => {
@@ -55,15 +45,7 @@ export function trainingHandlers(context: StudioContext) {
       jobs.assertNone('predict');
       const project = context.requireProject();
       const plan = await planPrediction(project, teachers, headId);
-      const jobId = jobs.start(
-        'predict',
-        (job) => predictProject(project, plan, job),
-        () => {
-          context.emit({ type: 'project.changed', what: 'predictions' });
-          context.emit({ type: 'project.changed', what: 'images' });
-        },
-      );
-      return { jobId };
+      return startJob(context, 'predict', (job) => predictProject(project, plan, job), ['predictions', 'images']);
     },
     'predictions.status': () => {
       const project = context.requireProject();
