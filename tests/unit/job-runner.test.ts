@@ -80,6 +80,25 @@ describe('JobRunner', () => {
     expect(() => runner.assertNone('train a head')).not.toThrow();
   });
 
+  it("runs a job to its end for the CLI: the work's result (or its error), after the same events as a background job", async () => {
+    const { runner, progress } = recorder();
+    const result = await runner.run('import', async ({ report }) => {
+      report({ done: 2, processed: 2, total: 4, elapsedSeconds: 1, message: 'Importing 2 of 4', detail: {} });
+      return { imported: 4 };
+    });
+    expect(result).toEqual({ imported: 4 });
+    expect(progress.map((p) => [p.kind, p.state, p.done])).toEqual([
+      ['import', 'running', 2],
+      ['import', 'done', 2],
+    ]);
+    const failing = runner.run('extract', async () => {
+      throw new StudioError('not_found', "No teacher 'x'");
+    });
+    await expect(failing).rejects.toThrow(new StudioError('not_found', "No teacher 'x'"));
+    expect(progress.at(-1)).toMatchObject({ kind: 'extract', state: 'failed', message: "No teacher 'x'" });
+    expect(() => runner.assertNone('predict')).not.toThrow();
+  });
+
   it('cancels every running job at once (what dispose does)', async () => {
     const { runner, progress } = recorder();
     const untilAborted = ({ signal }: { signal: AbortSignal }) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
