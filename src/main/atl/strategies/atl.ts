@@ -19,7 +19,7 @@
  * apart than the penultimate does (a lower mean pairwise cosine, `meanPairwiseCosine`), those
  * candidates are used instead; otherwise the penultimate is kept.
  */
-import { defaultParams, resolveParams, type ParamsOf } from '../../../shared/strategies';
+import { resolveParams, type ParamsOf } from '../../../shared/strategies';
 import type { FeatureSet } from '../features';
 import { classCount } from '../matrix';
 import { greedyForwardSelection, heldOutLogLikelihoods, meanPairwiseCosine, supportFolds, tStatistic } from '../support-cv';
@@ -38,7 +38,6 @@ import { logisticOptions, SetStrategy, type HeadKind, type SetChoice, type Strat
 export type AtlParams = ParamsOf<'atl'>;
 /** The parameters, and the head: `ncm` makes it `ncm-atl`. */
 export type AtlOptions = Partial<AtlParams> & { head?: HeadKind };
-export const ATL_DEFAULTS: Required<AtlOptions> = { head: 'logistic', ...defaultParams('atl') };
 
 export class AtlStrategy extends SetStrategy {
   readonly name: StrategyName;
