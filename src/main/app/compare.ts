@@ -17,7 +17,12 @@ export interface ComparisonPlan {
  * Checks that the labels can support the comparison (before any extraction), loads the teacher
  * and stores the comparison as a new run: fails here, before any job starts.
  */
-export async function planComparisonRun(project: Project, teachers: TeacherService, config: ComparisonConfig, name?: string): Promise<ComparisonPlan> {
+export async function planComparisonRun(
+  project: Project,
+  teachers: TeacherService,
+  config: ComparisonConfig,
+  name?: string,
+): Promise<ComparisonPlan> {
   const counts = project.classes.list().map((c) => c.shots).filter((n) => n > 0);
   planComparison(counts.map((n) => Array.from({ length: n }, (_, i) => i)), { ...config, repeats: 1 });
   const teacher = await teachers.get(config.modelId);

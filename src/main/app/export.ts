@@ -15,7 +15,11 @@ export interface HeadExportInput {
 }
 
 /** Writes the head (with its teacher) as a classifier folder: model, labels.json, preprocessing, model card, predict.mjs. */
-export async function exportTrainedHead(project: Project, teachers: TeacherService, { headId, format, dir, includeRuntime }: HeadExportInput): Promise<ExportResult> {
+export async function exportTrainedHead(
+  project: Project,
+  teachers: TeacherService,
+  { headId, format, dir, includeRuntime }: HeadExportInput,
+): Promise<ExportResult> {
   const head = project.heads.get(headId);
   return exportHead(head, await teachers.get(head.summary.modelId), format, dir, STUDIO_VERSION, { includeRuntime });
 }

@@ -29,7 +29,12 @@ export async function planExtraction(teachers: TeacherService, { modelId, layers
 }
 
 /** Extracts what the cache lacks; images cached before count as done. */
-export function extractFeatures(project: Project, plan: ExtractionPlan, input: ExtractionInput, { signal, report }: JobHandle): Promise<ExtractionReport> {
+export function extractFeatures(
+  project: Project,
+  plan: ExtractionPlan,
+  input: ExtractionInput,
+  { signal, report }: JobHandle,
+): Promise<ExtractionReport> {
   const { teacher, layers, engine } = plan;
   const device = `${engine.engine} · ${engine.backend} · ${engine.device}`;
   return project.extractFeatures({

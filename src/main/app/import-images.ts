@@ -9,7 +9,11 @@ export interface ImportInput {
 }
 
 /** Imports `paths` (recursively), reporting each file; a cancelled import returns its report with status 'cancelled'. */
-export function importImages(project: Project, { paths, labelsFromFolders }: ImportInput, { signal, report }: JobHandle): Promise<ImportReport> {
+export function importImages(
+  project: Project,
+  { paths, labelsFromFolders }: ImportInput,
+  { signal, report }: JobHandle,
+): Promise<ImportReport> {
   return project.imports.run({
     roots: paths,
     labelsFromFolders,

@@ -121,8 +121,8 @@ export class JobRunner {
       const rate = last.elapsedSeconds > 0 ? last.processed / last.elapsedSeconds : 0;
       const eta = rate > 0 && last.total > 0 ? (last.total - last.done) / rate : null;
       const { done, total, message, detail } = last;
-      const event: StudioEvent = { type: 'job.progress', job: { jobId, kind, state, done, total, ratePerSecond: rate, etaSeconds: eta, message, detail } };
-      for (const listener of this.listeners) listener(event);
+      const job = { jobId, kind, state, done, total, ratePerSecond: rate, etaSeconds: eta, message, detail };
+      for (const listener of this.listeners) listener({ type: 'job.progress', job });
     };
     const report = (progress: JobReport) => {
       last = progress;

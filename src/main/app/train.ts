@@ -29,7 +29,12 @@ export async function planTraining(project: Project, teachers: TeacherService, {
 }
 
 /** Trains and stores the head (extracting features as needed); null when cancelled, with nothing stored. */
-export function trainHead(project: Project, { teacher, layers }: TrainingPlan, { strategy, name }: TrainingInput, { signal, report }: JobHandle): Promise<HeadSummary | null> {
+export function trainHead(
+  project: Project,
+  { teacher, layers }: TrainingPlan,
+  { strategy, name }: TrainingInput,
+  { signal, report }: JobHandle,
+): Promise<HeadSummary | null> {
   const elapsed = phaseClock();
   return project.heads.train(project, teacher, layers, strategy, {
     name,
