@@ -45,10 +45,11 @@ const FOLD_PARAMS = {
 /**
  * ATL's selection (see atl/strategies/atl.ts). ε = 0 and up to 8 candidates: averaging several
  * good blocks' distances cancels part of their errors even where 25 held-out examples are too few
- * to show a gain of one more. guardT = 1.645 is a tuned threshold, not a 5 % test (it is the
- * normal's one-sided 5 % point; Student's t with ~24 degrees of freedom needs ≈ 1.71, and the set
- * is the best of many on the same examples): strict enough that the optimism of picking the best
- * of dozens of candidates rarely passes it. oneShotMinLayers = 4: in the teacher's own domain one
+ * to show a gain of one more. guardLevel = 0.05: the guard is a one-sided paired t-test at the 5 %
+ * level, Bonferroni-corrected for the candidates the greedy search chose among (the chosen set is
+ * the best of m on the same held-out examples, so each of them is tested at 0.05 / m, with Student's
+ * t at n − 1 degrees of freedom for n held-out examples): a stated level, not a tuned constant.
+ * oneShotMinLayers = 4: in the teacher's own domain one
  * to three of its last spatial candidates spread the support more than its penultimate (ResNet-56
  * on CIFAR-10, development episodes; five at most), out of its domain more (see docs/atl.md, "One
  * shot per class"). foreignMinLayers = 4: the same count as a domain check on a 5-shot support
@@ -58,7 +59,13 @@ const FOLD_PARAMS = {
 const SELECTION_PARAMS = {
   epsilon: { default: 0, min: 0, max: 1, help: 'Add a layer only when it raises held-out accuracy by at least this fraction' },
   maxSize: { default: 8, integer: true, min: 1, help: 'Most layers in the chosen set' },
-  guardT: { default: 1.645, help: 'Replace the last layer only when the paired t statistic of the gain reaches this' },
+  guardLevel: {
+    default: 0.05,
+    min: 0,
+    minExclusive: true,
+    max: 0.5,
+    help: 'Replace the last layer only when a one-sided paired t-test at this level (Bonferroni over the layers searched) finds the gain',
+  },
   oneShotMinLayers: { default: 4, integer: true, min: 0, help: 'One label per class: use the hidden layers that spread it more when there are at least this many' },
   foreignMinLayers: { default: 4, integer: true, min: 0, help: 'This many hidden layers spreading the support more: a foreign domain, no guard' },
 } satisfies Record<string, ParamInfo>;

@@ -60,7 +60,7 @@ describe('a configured strategy', () => {
     const head = panel.getByTestId('head-item').first();
     expect(await head.getByTestId('head-strategy-label').textContent()).toBe('atl(maxSize=1)');
     await head.getByTestId('head-params').evaluate((p) => p.closest('details')?.setAttribute('open', ''));
-    expect(await head.getByTestId('head-params').textContent()).toMatch(/maxSize=1,\s*guardT=1\.645/);
+    expect(await head.getByTestId('head-params').textContent()).toMatch(/maxSize=1,\s*guardLevel=0\.05/);
     expect(await head.getByTestId('head-version').textContent()).toContain(`ATL Studio ${STUDIO_VERSION}`);
     const [stored] = await session.studio.invoke('heads.list', {});
     expect(stored.params.maxSize).toBe(1);

@@ -1,6 +1,6 @@
 /**
  * Student's t distribution: its CDF (through the regularized incomplete beta function) and its
- * quantile (by bisection on the CDF). The ATL guard uses the quantile to turn a significance level
+ * quantiles (by bisection on the tail). The ATL guard uses the upper quantile to turn a test level
  * into a threshold for its paired t statistic with the support's degrees of freedom.
  */
 import { StudioError } from '../core/errors';
@@ -15,13 +15,23 @@ export function studentTCdf(t: number, df: number): number {
 /** The t with P(T ≤ t) = p, for 0 < p < 1 (to about 1e-10). */
 export function studentTQuantile(p: number, df: number): number {
   if (!(p > 0 && p < 1)) throw new StudioError('invalid_input', `A quantile needs 0 < p < 1, not ${p}`);
-  if (p < 0.5) return -studentTQuantile(1 - p, df);
+  return studentTUpperQuantile(1 - p, df);
+}
+
+/**
+ * The t with P(T > t) = q, for 0 < q < 1: the critical value of a one-sided test at level q.
+ * Found on the upper tail itself, so that tiny levels (a Bonferroni correction) keep their precision.
+ */
+export function studentTUpperQuantile(q: number, df: number): number {
+  if (!(q > 0 && q < 1)) throw new StudioError('invalid_input', `A test level needs 0 < q < 1, not ${q}`);
+  if (q > 0.5) return -studentTUpperQuantile(1 - q, df);
+  const upperTail = (t: number) => 0.5 * regularizedIncompleteBeta(df / (df + t * t), df / 2, 0.5);
   let low = 0;
   let high = 1;
-  while (studentTCdf(high, df) < p) high *= 2;
+  while (upperTail(high) > q) high *= 2;
   for (let i = 0; i < 200 && high - low > 1e-12 * high; i++) {
     const middle = (low + high) / 2;
-    if (studentTCdf(middle, df) < p) low = middle;
+    if (upperTail(middle) > q) low = middle;
     else high = middle;
   }
   return (low + high) / 2;

@@ -115,7 +115,7 @@ describe('the guard and the one-shot fallback', () => {
 
   it('falls back to the guard when the gain is not clear, whatever the greedy choice', () => {
     const e = episode(SIGNAL_IN_LAYER3, 5, 1);
-    const strict = new AtlStrategy({ guardT: Infinity }).fit(e.support, e.supportLabels);
+    const strict = new AtlStrategy({ guardLevel: 1e-300 }).fit(e.support, e.supportLabels);
     expect(strict.describe()).toEqual({ strategy: 'atl', candidates: { 'pooled:gap': 1 }, fallback: 'guard' });
   });
 
@@ -169,7 +169,7 @@ describe('five shots in a foreign domain', () => {
   it('the domain check skips the guard: the greedy set is used even when the guard could never pass', () => {
     const e = episode(FOREIGN_DOMAIN, 5, 2);
     for (const name of ['atl', 'ncm-atl'] as const) {
-      const model = new AtlStrategy({ head: name === 'atl' ? 'logistic' : 'ncm', guardT: Infinity }).fit(e.support, e.supportLabels);
+      const model = new AtlStrategy({ head: name === 'atl' ? 'logistic' : 'ncm', guardLevel: 1e-300 }).fit(e.support, e.supportLabels);
       const { candidates, fallback } = model.describe();
       expect(fallback).toBeUndefined();
       // Greedy starts from the best single candidate, an informative one (with ε = 0 it may add others).
@@ -177,7 +177,7 @@ describe('five shots in a foreign domain', () => {
       expect(model.score(e.query, e.queryLabels)).toBeGreaterThan(0.9);
     }
     // The count is a threshold: asking for more such candidates than there are leaves it to the guard.
-    const strict = new AtlStrategy({ guardT: Infinity, foreignMinLayers: informative.length + 1 }).fit(e.support, e.supportLabels);
+    const strict = new AtlStrategy({ guardLevel: 1e-300, foreignMinLayers: informative.length + 1 }).fit(e.support, e.supportLabels);
     expect(strict.describe()).toEqual({ strategy: 'atl', candidates: { 'pooled:gap': 1 }, fallback: 'guard' });
   });
 

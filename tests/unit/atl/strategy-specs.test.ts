@@ -37,7 +37,7 @@ describe('parameters', () => {
     expect(defaultParams('atl')).toEqual({
       epsilon: 0,
       maxSize: 8,
-      guardT: 1.645,
+      guardLevel: 0.05,
       oneShotMinLayers: 4,
       foreignMinLayers: 4,
       looMaxShots: 10,
@@ -61,7 +61,7 @@ describe('parameters', () => {
       expect(createStrategy({ name, params: defaultParams(name) }).getParams()).toEqual(defaultParams(name));
     }
     expect(createStrategy({ name: 'atl', params: { maxSize: 2, C: 0.5 } }).getParams()).toEqual({ ...defaultParams('atl'), maxSize: 2, C: 0.5 });
-    expect(createStrategy({ name: 'ncm-atl', params: { guardT: 3 } }).getParams()).toEqual({ ...defaultParams('ncm-atl'), guardT: 3 });
+    expect(createStrategy({ name: 'ncm-atl', params: { guardLevel: 0.01 } }).getParams()).toEqual({ ...defaultParams('ncm-atl'), guardLevel: 0.01 });
   });
 
   it('refuses unknown parameters and bad values, naming the key', () => {
@@ -71,7 +71,7 @@ describe('parameters', () => {
     expect(() => createStrategy({ name: 'atl', params: { maxSize: 2.5 } })).toThrow('atl: maxSize must be a whole number (got 2.5)');
     expect(() => createStrategy({ name: 'penultimate', params: { C: 0 } })).toThrow('penultimate: C must be > 0 (got 0)');
     expect(() => createStrategy({ name: 'head2toe', params: { keepFraction: 1.5 } })).toThrow('head2toe: keepFraction must be ≤ 1 (got 1.5)');
-    expect(() => createStrategy({ name: 'atl', params: { guardT: Number.NaN } })).toThrow('atl: guardT must be a finite number (got NaN)');
+    expect(() => createStrategy({ name: 'atl', params: { guardLevel: Number.NaN } })).toThrow('atl: guardLevel must be a finite number (got NaN)');
     expect(() => createStrategy({ name: 'magic' as 'atl' })).toThrow(/Unknown strategy magic/);
     // The contract refuses the same, with the key in the message.
     const parsed = StrategySpec.safeParse({ name: 'best-single', params: { folds: 1, speed: 2 } });

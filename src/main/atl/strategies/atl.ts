@@ -7,7 +7,8 @@
  * and the best of dozens of noisy held-out scores is optimistic), so the chosen set replaces it
  * only when it is clearly better on the support's held-out examples: a one-sided paired t-test on
  * each example's calibrated held-out log-likelihood (see `heldOutLogLikelihoods`), chosen set
- * against penultimate, must reach `guardT`. Unless the same support shows that the teacher's
+ * against penultimate, must pass at level `guardLevel` divided by the number of candidates searched (Bonferroni: the
+ * set is the best of that many on the same examples). Unless the same support shows that the teacher's
  * domain is foreign (the domain check below finds at least `foreignMinLayers` hidden candidates
  * that keep the support's rows further apart than the penultimate): there the penultimate is not
  * the strong default, and the greedy set is used without the guard. With two or more shots, the
@@ -23,15 +24,16 @@ import { resolveParams, type ParamsOf } from '../../../shared/strategies';
 import type { FeatureSet } from '../features';
 import { classCount } from '../matrix';
 import { greedyForwardSelection, heldOutLogLikelihoods, meanPairwiseCosine, supportFolds, tStatistic } from '../support-cv';
+import { studentTUpperQuantile } from '../student-t';
 import { foldOptions, heldOutTables } from './held-out';
 import { logisticOptions, SetStrategy, type HeadKind, type SetChoice, type StrategyDescription, type StrategyName } from './strategy';
 
 /**
  * The parameters (defaults and why: `STRATEGY_PARAMS` in src/shared/strategies.ts): `epsilon`,
  * the least gain in held-out accuracy that adds a candidate; `maxSize`, the most candidates in the
- * set; `guardT`, the paired t statistic of the held-out log-likelihood gain needed to replace the
- * penultimate; `oneShotMinLayers`, with one shot per class, how many hidden candidates must find
- * the support's rows less alike than the penultimate (mean pairwise cosine) to use them;
+ * set; `guardLevel`, the level of the one-sided test that the held-out log-likelihood gain must
+ * pass to replace the penultimate (see `guardThreshold`); `oneShotMinLayers`, with one shot per
+ * class, how many hidden candidates must find the support's rows less alike than the penultimate (mean pairwise cosine) to use them;
  * `foreignMinLayers`, with two or more, how many must do so for the domain to count as foreign (no
  * guard); the fold and logistic-regression parameters.
  */
@@ -72,7 +74,7 @@ export class AtlStrategy extends SetStrategy {
     const gain = heldOutLogLikelihoods(summed, chosen.length, labels, classes);
     const baseline = heldOutLogLikelihoods(tables.get(penultimate)!, 1, labels, classes);
     const t = tStatistic(gain.map((v, i) => v - baseline[i]));
-    return t >= this.params.guardT ? choice : { keys: [penultimate], fallback: 'guard' };
+    return t >= guardThreshold(this.params.guardLevel, features.keys.length, labels.length) ? choice : { keys: [penultimate], fallback: 'guard' };
   }
 
   /** How many hidden candidates find the support's rows less alike than the penultimate does (mean pairwise cosine of raw rows). */
@@ -94,4 +96,14 @@ export class AtlStrategy extends SetStrategy {
     const spread = features.keys.filter((key) => key !== penultimate && meanPairwiseCosine(features.block(key)) < similarity);
     return spread.length >= this.params.oneShotMinLayers ? { keys: spread, fallback: 'one-shot-hidden' } : { keys: [penultimate], fallback: 'one-shot' };
   }
+}
+
+/**
+ * The paired t statistic the guard needs: one-sided at `level`, Bonferroni-corrected for the
+ * `candidates` the greedy search chose among, Student's t with `examples` − 1 degrees of freedom
+ * (one held-out log-likelihood difference per support example). For MobileNet's 28 candidates and a
+ * 5-way 5-shot support: t ≥ 3.23.
+ */
+export function guardThreshold(level: number, candidates: number, examples: number): number {
+  return studentTUpperQuantile(level / Math.max(1, candidates), Math.max(1, examples - 1));
 }
