@@ -19,15 +19,24 @@ const ROOT = resolve(import.meta.dirname, '..');
 export const DOCS = join(ROOT, 'docs');
 
 export interface DocsData {
-  tuneAtl: TuneReport;
+  /** Each tuning run by its strategy: `docs/data/tune-STRATEGY.json`. */
+  tune: Record<string, TuneReport>;
   runs: Map<string, RunJson>;
 }
 
 export function loadDocsData(docs = DOCS): DocsData {
-  return {
-    tuneAtl: JSON.parse(readFileSync(join(docs, 'data/tune-atl.json'), 'utf8')) as TuneReport,
-    runs: loadRuns(join(docs, 'data/results')),
-  };
+  const tune: Record<string, TuneReport> = {};
+  for (const name of readdirSync(join(docs, 'data')).filter((f) => /^tune-.+\.json$/.test(f))) {
+    const report = JSON.parse(readFileSync(join(docs, 'data', name), 'utf8')) as TuneReport;
+    tune[report.strategy] = report;
+  }
+  return { tune, runs: loadRuns(join(docs, 'data/results')) };
+}
+
+function tuning(data: DocsData, strategy: string): TuneReport {
+  const report = data.tune[strategy];
+  if (!report) throw new Error(`no docs/data/tune-${strategy}.json`);
+  return report;
 }
 
 type Renderer = (data: DocsData, args: string[]) => string;
@@ -46,22 +55,24 @@ function result(data: DocsData, strategy: string, shots: string, teacher: string
 
 /** The generated regions' names: each turns its arguments and the JSON into markdown. */
 export const RENDERERS: Record<string, Renderer> = {
-  /** `tune-table SHOTS [VARIANT…]`: the tuning grid's Δ vs penultimate, all variants of that shot count or those named. */
-  'tune-table': ({ tuneAtl }, [shots, ...variants]) => tuneTable(tuneAtl, Number(shots), variants.length > 0 ? variants : undefined),
-  /** `tune-delta VARIANT SHOTS TEACHER DATASET`: one variant's Δ vs penultimate, points. */
-  'tune-delta': ({ tuneAtl }, [variant, shots, teacher, dataset]) => signedPoints(tuneResult(tuneAtl, variant, Number(shots), teacher, dataset).delta_vs_penultimate),
-  /** `tune-fallback VARIANT SHOTS TEACHER DATASET FALLBACK`: in how many of the episodes the variant took that fallback. */
-  'tune-fallback': ({ tuneAtl }, [variant, shots, teacher, dataset, fallback]) => {
-    const share = tuneResult(tuneAtl, variant, Number(shots), teacher, dataset).fallbacks[fallback] ?? 0;
-    const episodes = tuneAtl.settings.episodes;
-    return `${Math.round(share * episodes)} of ${episodes}`;
+  /** `tune-table STRATEGY SHOTS [VARIANT…]`: a tuning grid's Δ vs penultimate, all variants of that shot count or those named. */
+  'tune-table': (data, [strategy, shots, ...variants]) => tuneTable(tuning(data, strategy), Number(shots), variants.length > 0 ? variants : undefined),
+  /** `tune-delta STRATEGY VARIANT SHOTS TEACHER DATASET`: one variant's Δ vs penultimate, points. */
+  'tune-delta': (data, [strategy, variant, shots, teacher, dataset]) =>
+    signedPoints(tuneResult(tuning(data, strategy), variant, Number(shots), teacher, dataset).delta_vs_penultimate),
+  /** `tune-fallback STRATEGY VARIANT SHOTS TEACHER DATASET FALLBACK`: in how many of the episodes the variant took that fallback. */
+  'tune-fallback': (data, [strategy, variant, shots, teacher, dataset, fallback]) => {
+    const report = tuning(data, strategy);
+    const share = tuneResult(report, variant, Number(shots), teacher, dataset).fallbacks[fallback] ?? 0;
+    return `${Math.round(share * report.settings.episodes)} of ${report.settings.episodes}`;
   },
-  /** `tune-settings`: how the tuning ran. */
-  'tune-settings': ({ tuneAtl }) => {
-    const s = tuneAtl.settings;
+  /** `tune-settings STRATEGY`: how a tuning ran. */
+  'tune-settings': (data, [strategy]) => {
+    const report = tuning(data, strategy);
+    const s = report.settings;
     return (
-      `\`${tuneAtl.script}\`, ${s.ways}-way, ${s.queries} queries, ${s.episodes} episodes per shot count, seed ${s.seed}, ` +
-      `teachers ${[...new Set(tuneAtl.configs.map((c) => c.teacher))].join(' and ')}, run ${tuneAtl.run.started_at.slice(0, 10)} (${Math.round(tuneAtl.run.wall_s / 60)} min on ${tuneAtl.run.host})`
+      `\`${report.script}\`: ${s.ways}-way, ${s.queries} queries, ${s.episodes} development episodes per shot count (seed ${s.seed}), ` +
+      `teachers ${[...new Set(report.configs.map((c) => c.teacher))].join(' and ')}, run ${report.run.started_at.slice(0, 10)} (${Math.round(report.run.wall_s / 60)} min, ${report.run.host})`
     );
   },
   /** `results-delta STRATEGY SHOTS TEACHER DATASET`: Δ vs penultimate ± 95 % CI in docs/results.md's runs. */
