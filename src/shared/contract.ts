@@ -209,6 +209,18 @@ export const TeacherImport = z
   .strict();
 export type TeacherImport = z.infer<typeof TeacherImport>;
 
+/** A teacher the open project's cached features or trained heads came from, which is not installed. */
+export const MissingTeacher = z.object({
+  id: z.string(),
+  /** Its weights' sha256 as the project recorded it (a head keeps it whole, the feature cache its first 16 digits). */
+  weightsSha256: z.string(),
+  features: z.boolean(),
+  heads: z.number().int(),
+  /** For people: which teacher, what of the project needs it, and how to install it. */
+  message: z.string(),
+});
+export type MissingTeacher = z.infer<typeof MissingTeacher>;
+
 export const Pooling = z.enum(['gap', 'gmp', 'spatial']);
 export type Pooling = z.infer<typeof Pooling>;
 
@@ -452,6 +464,8 @@ export const contract = {
   },
   /** A TF.js folder, an .onnx with its model.json sidecar, or any .onnx image backbone (its layers found from the graph). */
   'models.import': { input: TeacherImport, output: TeacherInfo },
+  /** The teachers the open project's features and heads came from that are not installed (nothing is deleted). */
+  'models.missing': { input: Empty, output: z.array(MissingTeacher) },
   /** Removes a teacher the studio installed in its home (its own files only). */
   'models.remove': { input: z.object({ id: z.string() }).strict(), output: z.object({ filesLeft: z.array(z.string()) }) },
 

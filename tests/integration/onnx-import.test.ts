@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBench } from '../../src/main/app/bench';
-import { importTeacher, inspectTeacher, listTeachers, removeTeacher, setTeacherLayers } from '../../src/main/app/teachers';
+import { importTeacher, inspectTeacher, listTeachers, missingTeachers, removeTeacher, setTeacherLayers } from '../../src/main/app/teachers';
+import { teacherKey } from '../../src/main/features/feature-cache';
+import { Project } from '../../src/main/services/project';
 import { preprocessImage } from '../../src/main/engines/preprocess';
 import { convertTfjsLayersModel } from '../../src/main/engines/tfjs-to-onnx';
 import { GraphBuilder } from '../../src/main/engines/onnx-graph';
@@ -282,6 +284,48 @@ describe('the teachers use-case (what the Models view and `atl-studio models` ca
   it('never removes a teacher loading from outside the studio home', async () => {
     await expect(removeTeacher(teachers, 'resnet56_cifar10')).rejects.toThrow(/loads from .*shared\/models\/resnet56_cifar10, outside the studio home/);
     expect(existsSync(join(MODELS, 'resnet56_cifar10/resnet56_cifar10.onnx'))).toBe(true);
+  });
+});
+
+describe('a project whose teacher is not installed', () => {
+  it('says which teacher is missing and how to get it back, deletes nothing, and works again when the same file comes back', async () => {
+    const home = new TeacherService(new ModelStore(join(dir.path, 'home-missing'), [], 'http://127.0.0.1:9/'));
+    const source = bareCopy(join(MODELS, 'resnet20_cifar10/resnet20_cifar10.onnx'), 'resnet20_for_project');
+    await importTeacher(home, source, { id: 'my_resnet', name: 'My ResNet' });
+    const project = Project.create(join(dir.path, 'missing-teacher.atl'));
+    try {
+      const cats = readdirSync(join(CIFAR10_MINI, 'cat')).slice(0, 3).map((f) => join(CIFAR10_MINI, 'cat', f));
+      await project.imports.run({ roots: cats, labelsFromFolders: false });
+      const teacher = await home.get('my_resnet');
+      await project.extractFeatures({ extractor: teacher.extractor, teacherKey: teacher.key, layers: await home.resolveLayers('my_resnet', ['pooled']), pooling: 'gap' });
+      // A known teacher's features too, from a home where it is not installed.
+      project.features.put(teacherKey('resnet56_cifar10', 'ab'.repeat(32), teacher.spec.preprocess), 'gap', [{ imageSha256: 'f'.repeat(64), layer: 'pooled', vector: new Float32Array(64) }]);
+      expect(missingTeachers(home, project).map((m) => m.id)).toEqual(['resnet56_cifar10']);
+
+      await removeTeacher(home, 'my_resnet');
+      const missing = missingTeachers(home, project);
+      expect(missing.map((m) => m.id)).toEqual(['my_resnet', 'resnet56_cifar10']);
+      expect(missing[0]).toMatchObject({ features: true, heads: 0, weightsSha256: teacher.weightsSha256.slice(0, 16) });
+      expect(missing[0].message).toMatch(
+        /^This project's cached features came from the teacher 'my_resnet' \(weights sha256 [0-9a-f]{16}…\), which is not installed: import its model file again under the same id \(`atl-studio models import <file> --id my_resnet`, or the Models view\)\. Nothing in the project was deleted\.$/,
+      );
+      expect(missing[1].message).toMatch(/install it with `atl-studio models fetch resnet56_cifar10`/);
+      expect(project.features.completeCount(teacher.key, ['pooled'], 'gap')).toBe(3);
+
+      // The same file, from another folder and under another name: the same weights, so its features are found again.
+      await importTeacher(home, bareCopy(join(MODELS, 'resnet20_cifar10/resnet20_cifar10.onnx'), 'moved_and_renamed'), { id: 'my_resnet' });
+      expect(missingTeachers(home, project).map((m) => m.id)).toEqual(['resnet56_cifar10']);
+      const back = await home.get('my_resnet');
+      expect(back.key).toBe(teacher.key);
+      expect(project.features.completeCount(back.key, ['pooled'], 'gap')).toBe(3);
+      // Other preprocessing: other features.
+      await removeTeacher(home, 'my_resnet');
+      await importTeacher(home, source, { id: 'my_resnet', preprocess: 'unit' });
+      expect((await home.get('my_resnet')).key).not.toBe(teacher.key);
+    } finally {
+      project.close();
+      await home.dispose();
+    }
   });
 });
 

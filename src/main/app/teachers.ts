@@ -3,11 +3,13 @@
  * Models view's handlers and the `atl-studio models` commands both call these, so the two fronts
  * always agree on what a teacher is and what an import takes.
  */
-import type { TeacherDetail, TeacherInfo } from '../../shared/contract';
+import type { MissingTeacher, TeacherDetail, TeacherInfo } from '../../shared/contract';
 import type { EngineDescription } from '../engines/feature-extractor';
 import type { TeacherImportOptions } from '../models/model-store';
 import type { InventoryLayer, TeacherService } from '../models/teacher-service';
 import { errorMessage } from '../core/errors';
+import { teacherOfKey } from '../features/feature-cache';
+import type { Project } from '../services/project';
 import { describePreprocess, teacherDetail, teacherInfo } from './teacher-info';
 
 /** The catalogue: every known and imported teacher, installed or not, without loading any. */
@@ -69,6 +71,44 @@ export async function importTeacher(teachers: TeacherService, path: string, opti
 export async function removeTeacher(teachers: TeacherService, id: string): Promise<string[]> {
   await teachers.forget(id);
   return teachers.store.remove(id);
+}
+
+/**
+ * The teachers the project's cached features and trained heads came from (their ids and weights'
+ * sha256, as the project records them) that are not installed, each with how to install it. The
+ * project keeps everything: with the same teacher back (same id, same weights), its features and
+ * heads work again.
+ */
+export function missingTeachers(teachers: TeacherService, project: Project): MissingTeacher[] {
+  const used = new Map<string, { weightsSha256: string; features: boolean; heads: number }>();
+  const use = (id: string) => used.get(id) ?? used.set(id, { weightsSha256: '', features: false, heads: 0 }).get(id)!;
+  for (const key of project.features.teacherKeys()) {
+    const { id, weightsSha256Prefix } = teacherOfKey(key);
+    const teacher = use(id);
+    teacher.features = true;
+    teacher.weightsSha256 ||= weightsSha256Prefix;
+  }
+  for (const head of project.heads.list()) {
+    const teacher = use(head.modelId);
+    teacher.heads += 1;
+    teacher.weightsSha256 = head.teacherSha256;
+  }
+  const catalogue = new Map(teachers.store.list().map((t) => [t.id, t]));
+  return [...used]
+    .filter(([id]) => {
+      const entry = catalogue.get(id);
+      return !entry || entry.dir === null || entry.problem !== null;
+    })
+    .map(([id, teacher]) => {
+      const what = [teacher.features ? 'cached features' : '', teacher.heads > 0 ? `${teacher.heads} trained head${teacher.heads === 1 ? '' : 's'}` : '']
+        .filter(Boolean)
+        .join(' and ');
+      const how = catalogue.get(id)?.source === 'manifest'
+        ? `install it with \`atl-studio models fetch ${id}\``
+        : `import its model file again under the same id (\`atl-studio models import <file> --id ${id}\`, or the Models view)`;
+      const message = `This project's ${what} came from the teacher '${id}' (weights sha256 ${teacher.weightsSha256.slice(0, 16)}…), which is not installed: ${how}. Nothing in the project was deleted.`;
+      return { id, ...teacher, message };
+    });
 }
 
 /** Chooses which of the teacher's layers features are extracted from. */

@@ -8,7 +8,6 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { basename } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { StudioError, errorMessage } from '../core/errors';
@@ -33,15 +32,15 @@ export interface BareOnnxOptions {
   preprocess?: TeacherPreprocessing;
   /** Input height and width; default: the graph's own (required when the graph leaves them free). */
   size?: number;
-  /** The teacher's name for people; default: the file's name. */
-  name?: string;
 }
 
 export interface PreparedOnnxTeacher {
   /** The rewritten copy, its block outputs and penultimate exposed as float32 outputs. */
   model: Uint8Array;
-  /** A model.json sidecar in the format `onnxSidecarTeacher` reads (plus where it came from). */
+  /** A model.json sidecar in the format `onnxSidecarTeacher` reads (plus how it was generated). */
   sidecar: Record<string, unknown>;
+  /** Of the source file. */
+  sourceSha256: string;
 }
 
 /** How much memory loading a model takes, as a multiple of its file: the bytes, the decoded graph, the session's weights. */
@@ -81,10 +80,15 @@ export async function prepareBareOnnxTeacher(path: string, file: string, options
     throw new StudioError('bad_file', `${path} has no class-score output beside its feature maps: a headless backbone is not supported yet`);
   }
   const classes = candidates.classes;
+  const sourceSha256 = createHash('sha256').update(bytes).digest('hex');
+  // Nothing here may depend on where the file was or what it was called: the weights' sha256 (the
+  // feature cache's and trained heads' key) is over these files, so importing the same model again
+  // with the same options finds its features and heads again.
   return {
     model: rewritten,
+    sourceSha256,
     sidecar: {
-      name: options.name ?? basename(path, '.onnx'),
+      name: `ONNX model ${sourceSha256.slice(0, 12)}`,
       classes: Array.from({ length: classes }, (_, i) => `class ${i}`),
       onnx: { file },
       input: { layout: input.layout, channel_order: 'RGB', size: [height, width], mean: ONNX_PREPROCESSING[preprocess].mean, std: ONNX_PREPROCESSING[preprocess].std },
@@ -94,8 +98,7 @@ export async function prepareBareOnnxTeacher(path: string, file: string, options
       feature_outputs: names,
       generated: {
         by: 'atl-studio models import (inventory found from the graph)',
-        source: path,
-        source_sha256: createHash('sha256').update(bytes).digest('hex'),
+        source_sha256: sourceSha256,
         penultimate: penultimateName,
         fixed_batch: !candidates.freeBatch && input.fixedBatch,
       },

@@ -22,6 +22,12 @@ export function teacherKey(id: string, weightsSha256: string, preprocess: Prepro
   return `${id}@${weightsSha256.slice(0, 16)}.${recipe.slice(0, 12)}`;
 }
 
+/** The teacher id and the start of its weights' sha256 in a key made by `teacherKey`. */
+export function teacherOfKey(key: string): { id: string; weightsSha256Prefix: string } {
+  const at = key.lastIndexOf('@');
+  return { id: key.slice(0, at), weightsSha256Prefix: key.slice(at + 1, at + 17) };
+}
+
 export interface CachedVector {
   imageSha256: string;
   layer: string;
@@ -96,6 +102,11 @@ export class FeatureCache {
     return this.db
       .prepare('SELECT image_sha256 AS imageSha256, reason FROM feature_failures WHERE teacher_key = ?')
       .all(key) as { imageSha256: string; reason: string }[];
+  }
+
+  /** The teacher keys anything is cached for. */
+  teacherKeys(): string[] {
+    return (this.db.prepare('SELECT DISTINCT teacher_key AS key FROM feature_cache').all() as { key: string }[]).map((r) => r.key);
   }
 
   /** How many images have every one of `layers` cached. */

@@ -78,6 +78,8 @@ export interface TeacherEntry {
 export interface TeacherImportOptions extends BareOnnxOptions {
   /** Default: the file's or folder's name. */
   id?: string;
+  /** The teacher's name for people; default: its model's own name, or the .onnx file's. */
+  name?: string;
 }
 
 export interface LoadedTeacher {

@@ -1,6 +1,6 @@
 /** The teachers (list, inspect, choose layers, import) and the features they extract for the project. */
 import { extractFeatures, planExtraction } from '../extract-features';
-import { importTeacher, inspectTeacher, listTeachers, removeTeacher, setTeacherLayers } from '../teachers';
+import { importTeacher, inspectTeacher, listTeachers, missingTeachers, removeTeacher, setTeacherLayers } from '../teachers';
 import { startJob, type Handlers, type StudioContext } from './context';
 
 export function teacherHandlers(context: StudioContext) {
@@ -11,6 +11,7 @@ export function teacherHandlers(context: StudioContext) {
     'models.setLayers': ({ id, layers }) => setTeacherLayers(teachers, id, layers),
     'models.import': ({ path, ...options }) => importTeacher(teachers, path, options),
     'models.remove': async ({ id }) => ({ filesLeft: await removeTeacher(teachers, id) }),
+    'models.missing': () => missingTeachers(teachers, context.requireProject()),
 
     'features.status': async ({ modelId, pooling }) => {
       const project = context.requireProject();
