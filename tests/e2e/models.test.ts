@@ -1,13 +1,13 @@
 /**
  * The Models view in Debian's Chromium: the teachers, the engine in use, the layer inventory,
  * and a feature extraction of the demo project with live progress; the cached count moves while
- * a longer extraction runs.
+ * a longer extraction runs; an ONNX backbone with no sidecar uploaded and imported.
  */
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStudioSession, SCREENSHOTS, type StudioSession } from '../helpers/browser';
-import { CIFAR10_MINI } from '../helpers/fixtures';
+import { CIFAR10_MINI, SHARED } from '../helpers/fixtures';
 
 let session: StudioSession;
 let page: Page;
@@ -75,5 +75,30 @@ describe('Models view', () => {
     const during = seen.filter((s) => s.state === 'running' && Number(s.cached) > 0 && Number(s.cached) < 500);
     console.log(`Cached counts shown for 500 images: ${seen.map((s) => `${s.cached} (${s.state || 'idle'})`).join(' → ')}`);
     expect(during.length, JSON.stringify(seen)).toBeGreaterThan(0);
+  });
+
+  it('imports an ONNX backbone with no sidecar by upload, with the preprocessing chosen, and shows the layers found', async () => {
+    await page.getByTestId('teacher-import-preprocess').selectOption('imagenet');
+    await page.getByTestId('teacher-upload').setInputFiles(join(SHARED, 'models/third-party/mobilenetv2-12-int8.onnx'));
+    const item = page.locator('[data-testid="teacher-item"][data-teacher-id="mobilenetv2-12-int8"]');
+    await expect.poll(() => item.count(), { timeout: 60_000 }).toBe(1);
+    expect(await item.getAttribute('aria-current')).toBe('true');
+    await expect.poll(() => page.getByTestId('layer-toggle').count(), { timeout: 60_000 }).toBe(26);
+    expect(await page.getByTestId('models-view').textContent()).toMatch(/224×224 RGB, center-crop, \(x\/255 − mean\) \/ std, NCHW/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'e2e-models-onnx-import.png') });
+  });
+
+  it('says, on opening a project, which teacher its features came from is not installed and how to get it back', async () => {
+    const { path } = (await session.studio.invoke('project.create', { name: 'Needs MobileNetV2' })) as { path: string };
+    await session.studio.invoke('import.start', { paths: [join(CIFAR10_MINI, 'cat', '0000.jpg'), join(CIFAR10_MINI, 'dog', '0000.jpg')], labelsFromFolders: false });
+    await session.studio.idle();
+    await session.studio.invoke('features.extract', { modelId: 'mobilenetv2-12-int8', layers: ['472'], pooling: 'gap' });
+    await session.studio.idle();
+    await session.studio.invoke('models.remove', { id: 'mobilenetv2-12-int8' });
+    await session.studio.invoke('project.open', { path });
+    await page.reload();
+    await expect.poll(() => page.getByTestId('error-banner').allTextContents(), { timeout: 30_000 }).toEqual([
+      expect.stringMatching(/cached features came from the teacher 'mobilenetv2-12-int8' .*not installed: import its model file again under the same id .*Nothing in the project was deleted/),
+    ]);
   });
 });

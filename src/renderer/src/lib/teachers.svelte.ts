@@ -3,8 +3,8 @@
  * project's feature cache for them, and the extraction this window started. Only this module
  * calls `models.*` (but `models.list` for the Compare form) and `features.*`.
  */
-import type { FeatureStatus, JobProgress, Pooling, TeacherDetail, TeacherInfo } from '../../../shared/contract';
-import { call } from './api';
+import type { FeatureStatus, JobProgress, Pooling, TeacherDetail, TeacherImport, TeacherInfo } from '../../../shared/contract';
+import { call, uploadFiles } from './api';
 import { dialogs } from './dialogs.svelte';
 import { JobClient, jobBoard } from './jobs.svelte';
 import { project } from './project.svelte';
@@ -74,13 +74,19 @@ class Teachers implements StudioListener {
   }
 
   /** Imports a teacher from a path on the studio's machine and selects it; false when it failed. */
-  async importTeacher(path: string): Promise<boolean> {
-    const imported = await dialogs.attempt(() => call('models.import', { path }));
+  async importTeacher(request: TeacherImport): Promise<boolean> {
+    const imported = await dialogs.attempt(() => call('models.import', request));
     if (!imported) return false;
     const teachers = await dialogs.attempt(() => call('models.list', {}));
     if (teachers) this.teachers = teachers;
     await this.selectTeacher(imported.id);
     return true;
+  }
+
+  /** Web mode: uploads an .onnx to the studio's machine (its uploads folder), then imports it from there. */
+  async uploadTeacher(file: File, options: Omit<TeacherImport, 'path'>): Promise<boolean> {
+    const folder = await dialogs.attempt(() => uploadFiles([{ file, relativePath: file.name }]));
+    return folder ? this.importTeacher({ ...options, path: `${folder}/${file.name}` }) : false;
   }
 
   async setPooling(pooling: Pooling): Promise<void> {
@@ -140,7 +146,14 @@ class Teachers implements StudioListener {
     this.extracting.forget();
     this.extraction = null;
     this.featureStatus = null;
-    await this.loadFeatureStatus();
+    await Promise.all([this.loadFeatureStatus(), this.reportMissingTeachers()]);
+  }
+
+  /** Says which teacher the project's features or heads need that is not installed, and how to get it back. */
+  private async reportMissingTeachers(): Promise<void> {
+    if (!project.current) return;
+    const missing = await dialogs.attempt(() => call('models.missing', {}));
+    for (const teacher of missing ?? []) dialogs.showError(teacher.message);
   }
 }
 
