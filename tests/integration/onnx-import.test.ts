@@ -168,6 +168,38 @@ describe('plain fp32 graphs with no exposed outputs', () => {
     expect([281, 282, 285]).toContain(topClasses(scores, 1)[0]);
   });
 
+  it('a QDQ graph: a ReLU fused into a QuantizeLinear (zero point 0) ends a block, and the dequantized tensor is exposed', async () => {
+    // input → Q/DQ → Conv → Q(zero point 0)/DQ → Conv → Relu → GlobalAveragePool → Flatten → Gemm
+    const g = new GraphBuilder();
+    const values = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i + 1) / 4);
+    g.initializer('scale', [], Float32Array.of(0.05));
+    g.initializers.push({ name: 'zero', dims: [], dataType: onnx.TensorProto.DataType.UINT8, rawData: Uint8Array.of(0) });
+    g.initializers.push({ name: 'mid', dims: [], dataType: onnx.TensorProto.DataType.UINT8, rawData: Uint8Array.of(128) });
+    g.node('QuantizeLinear', ['image', 'scale', 'mid'], 'image_q');
+    g.node('DequantizeLinear', ['image_q', 'scale', 'mid'], 'image_dq');
+    g.node('Conv', ['image_dq', g.initializer('w1', [4, 3, 3, 3], values(108))], 'conv1', [{ name: 'pads', type: onnx.AttributeProto.AttributeType.INTS, ints: [1, 1, 1, 1] }]);
+    g.node('QuantizeLinear', ['conv1', 'scale', 'zero'], 'conv1_q');
+    g.node('DequantizeLinear', ['conv1_q', 'scale', 'zero'], 'block1');
+    g.node('Conv', ['block1', g.initializer('w2', [6, 4, 1, 1], values(24))], 'conv2');
+    g.node('Relu', ['conv2'], 'block2');
+    g.node('GlobalAveragePool', ['block2'], 'gap');
+    g.node('Flatten', ['gap'], 'features');
+    g.node('Gemm', ['features', g.initializer('fc', [5, 6], values(30))], 'scores', [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }]);
+    const folder = join(dir.path, 'source-qdq');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'tiny_qdq.onnx'), g.graph({ name: 'image', shape: [3, 16, 16] }, [{ name: 'scores', shape: [5] }]));
+
+    await store.import(join(folder, 'tiny_qdq.onnx'), { preprocess: 'unit' });
+    const { layers } = await teachers.inventory('tiny_qdq');
+    expect(layers.map((l) => [l.name, l.shape])).toEqual([['block1', [4, 16, 16]], ['block2', [6, 16, 16]], ['features', [6, 1, 1]]]);
+    const teacher = await teachers.get('tiny_qdq');
+    const image = (await photoBatch(teacher, [join(PHOTOS, 'coffee.png')]))[0];
+    const block1 = (await teacher.extractor.run(image, 1, ['block1'])).get('block1')!.data;
+    // Dequantized: multiples of the scale, none below zero (the fused ReLU).
+    expect(block1.every((v) => v >= 0 && Math.abs(v / 0.05 - Math.round(v / 0.05)) < 1e-3)).toBe(true);
+    expect(block1.some((v) => v > 0)).toBe(true);
+  });
+
   it('a graph exported with a fixed batch of 1 that cannot take more runs a batch one image at a time', async () => {
     // ResNet-20 with batch 1 fixed in its input and in a Reshape's shape, and only its logits exposed.
     const source = bareCopy(join(MODELS, 'resnet20_cifar10/resnet20_cifar10.onnx'), 'resnet20_batch1', (model) => {
