@@ -234,7 +234,7 @@ export const FeatureStatus = z.object({
 });
 export type FeatureStatus = z.infer<typeof FeatureStatus>;
 
-export const STRATEGY_NAMES = ['penultimate', 'best-single', 'atl', 'all-layers', 'head2toe', 'ncm', 'ncm-atl'] as const;
+export const STRATEGY_NAMES = ['penultimate', 'best-single', 'atl', 'all-layers', 'head2toe', 'ncm', 'ncm-atl', 'atl-teachers'] as const;
 export const StrategyName = z.enum(STRATEGY_NAMES);
 export type StrategyName = z.infer<typeof StrategyName>;
 

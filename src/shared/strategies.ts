@@ -14,6 +14,7 @@ export const STRATEGY_INFO: Record<StrategyName, string> = {
   head2toe: 'Keeps only the most useful features of every layer (Head2Toe)',
   ncm: 'Compares each image with the average image of each class, on the last layer; no training',
   'ncm-atl': 'Compares with class averages on the layers that `atl` picks; no training',
+  'atl-teachers': 'Picks the teacher or teachers, and their layers, that tell your classes apart best (`atl` when there is one teacher)',
 };
 
 /** One hyper-parameter of a strategy: its default, the values it may take, and a line for people. */
@@ -94,6 +95,7 @@ export const STRATEGY_PARAMS = {
   head2toe: { ...HEAD2TOE_PARAMS, ...LOGISTIC_PARAMS },
   ncm: {},
   'ncm-atl': { ...SELECTION_PARAMS, ...FOLD_PARAMS },
+  'atl-teachers': { ...SELECTION_PARAMS, ...FOLD_PARAMS, ...LOGISTIC_PARAMS },
 } satisfies Record<StrategyName, Record<string, ParamInfo>>;
 
 /** The full parameters of strategy `N`. */

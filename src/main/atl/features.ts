@@ -19,6 +19,8 @@ export interface Candidate {
   depth: number;
   /** The teacher's own penultimate features (the baseline every strategy is compared to). */
   penultimate: boolean;
+  /** Which teacher it comes from, when a set holds several teachers' candidates (see `mergeTeacherFeatures`). */
+  teacher?: string;
 }
 
 export function candidateKey(layer: string, pooling: Pooling): string {
@@ -42,7 +44,8 @@ export class FeatureSet {
         throw new StudioError('invalid_input', `Candidate ${c.key} needs ${rows}×${c.dim} values, got ${data?.length ?? 'none'}`);
       }
     }
-    if (candidates.filter((c) => c.penultimate).length > 1) throw new StudioError('invalid_input', 'At most one candidate can be the penultimate');
+    const penultimates = candidates.filter((c) => c.penultimate).map((c) => c.teacher);
+    if (new Set(penultimates).size !== penultimates.length) throw new StudioError('invalid_input', 'At most one candidate per teacher can be the penultimate');
   }
 
   get keys(): string[] {
@@ -55,10 +58,21 @@ export class FeatureSet {
     return found;
   }
 
+  /** The penultimate; with several teachers, the first teacher's (the baseline). */
   get penultimate(): Candidate {
     const found = this.candidates.find((c) => c.penultimate);
     if (!found) throw new StudioError('invalid_input', 'The features include no penultimate candidate');
     return found;
+  }
+
+  /** The teachers of the candidates, in order of first appearance (none for a set made without teachers). */
+  get teachers(): string[] {
+    return [...new Set(this.candidates.flatMap((c) => (c.teacher === undefined ? [] : [c.teacher])))];
+  }
+
+  /** One teacher's candidates. */
+  candidatesOf(teacher: string): Candidate[] {
+    return this.candidates.filter((c) => c.teacher === teacher);
   }
 
   block(key: string): Matrix {
@@ -80,6 +94,27 @@ export class FeatureSet {
     }
     return new FeatureSet(this.candidates, indices.length, blocks);
   }
+}
+
+/**
+ * Several teachers' features of the same rows as one set: every candidate key becomes
+ * `teacher/key` (so that no two teachers' collide) and records its teacher; each teacher keeps its
+ * penultimate, and the first teacher's is the set's `penultimate`. The blocks are shared, not copied.
+ */
+export function mergeTeacherFeatures(parts: readonly { teacher: string; features: FeatureSet }[]): FeatureSet {
+  if (parts.length === 0) throw new StudioError('invalid_input', 'Merge at least one teacher');
+  const rows = parts[0].features.rows;
+  const candidates: Candidate[] = [];
+  const blocks = new Map<string, Float32Array>();
+  for (const { teacher, features } of parts) {
+    if (features.rows !== rows) throw new StudioError('invalid_input', `Teacher ${teacher} has ${features.rows} rows, the first ${rows}: merge features of the same rows`);
+    for (const c of features.candidates) {
+      const key = `${teacher}/${c.key}`;
+      candidates.push({ ...c, key, teacher });
+      blocks.set(key, features.block(c.key).data);
+    }
+  }
+  return new FeatureSet(candidates, rows, blocks);
 }
 
 /**

@@ -8,6 +8,7 @@ import type { StrategyChoice } from '../../../shared/contract';
 import { resolveParams, strategyParamProblems, type ResolvedStrategySpec } from '../../../shared/strategies';
 import { AllLayersStrategy } from './all-layers';
 import { AtlStrategy } from './atl';
+import { AtlTeachersStrategy } from './atl-teachers';
 import { BestSingleStrategy } from './best-single';
 import { Head2ToeStrategy } from './head2toe';
 import { PenultimateStrategy } from './penultimate';
@@ -44,6 +45,8 @@ export function createStrategy(choice: StrategyChoice | ResolvedStrategySpec): S
       return new PenultimateStrategy({ head: 'ncm' });
     case 'ncm-atl':
       return new AtlStrategy({ ...params, head: 'ncm' });
+    case 'atl-teachers':
+      return new AtlTeachersStrategy(params);
   }
 }
 

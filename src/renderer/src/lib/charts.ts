@@ -90,6 +90,7 @@ export const strategyColors: Record<StrategyName, string> = {
   head2toe: '#e0609a',
   ncm: '#2fb38a',
   'ncm-atl': '#a8b83a',
+  'atl-teachers': '#f0616d',
 };
 
 const seriesColors = ['#4d8dff', '#f0a030', '#2fb38a', '#e0609a', '#7c5cff', '#38a8e0', '#a8b83a', '#f0616d'];
