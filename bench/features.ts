@@ -22,7 +22,7 @@ export interface BenchFeatures {
 }
 
 export async function loadBenchFeatures(folder: string, teacherId: string, cachePath: string): Promise<BenchFeatures> {
-  const { images } = scanLabeledFolder(folder);
+  const { images } = await scanLabeledFolder(folder);
   const teachers = createTeacherService();
   mkdirSync(dirname(cachePath), { recursive: true });
   const cache = FeatureCache.openFile(cachePath);

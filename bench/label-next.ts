@@ -54,7 +54,7 @@ interface Curve {
 }
 
 async function loadFeatures(folder: string, teachers: TeacherService, modelId: string): Promise<{ features: FeatureSet; classes: number[] }> {
-  const { images } = scanLabeledFolder(folder);
+  const { images } = await scanLabeledFolder(folder);
   const teacher = await teachers.get(modelId);
   const penultimate = teacher.extractor.layers.filter((l) => l.penultimate);
   mkdirSync(OUT, { recursive: true });

@@ -72,7 +72,7 @@ async function runAll(): Promise<void> {
       (text) => process.stderr.isTTY && process.stderr.write(text),
     );
     const finished = new Date();
-    const { images } = scanLabeledFolder(data);
+    const { images } = await scanLabeledFolder(data);
     const run: RunInfo = {
       engine,
       started_at: started.toISOString(),

@@ -62,7 +62,7 @@ async function bench(model: string, out: string): Promise<BenchReport> {
 /** The bench's own loop before it ran through atl/comparison.ts (commit d15b501), on the features the bench cached. */
 async function benchLoopBefore(model: string) {
   const byClass = new Map<string, string[]>();
-  for (const image of scanLabeledFolder(data).images) byClass.set(image.className, [...(byClass.get(image.className) ?? []), image.path]);
+  for (const image of (await scanLabeledFolder(data)).images) byClass.set(image.className, [...(byClass.get(image.className) ?? []), image.path]);
   const classes = [...byClass.keys()].filter((c) => byClass.get(c)!.length >= Math.min(...SETTINGS.shots) + SETTINGS.queries);
   const paths = classes.flatMap((c) => byClass.get(c)!.map((path) => ({ path, className: c })));
   const teachers = createTeacherService();

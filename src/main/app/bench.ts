@@ -79,7 +79,7 @@ export async function runBench(
   const teachers = createTeacherService();
   for (const id of ids) teachers.store.get(id); // an unknown id fails before any work
   const data = resolve(options.data);
-  const { classes, skipped } = benchClasses(data, options, log);
+  const { classes, skipped } = await benchClasses(data, options, log);
   const images = classes.flatMap(({ name, paths }) => paths.map((path) => ({ path, className: name, sha256: sha256(path) })));
   const cachePath = options.cache ? resolve(options.cache) : join(tmpdir(), `atl-studio-bench-${createHash('sha256').update(data).digest('hex').slice(0, 16)}.sqlite`);
   let loaded: CandidateFeatures[];
@@ -175,9 +175,9 @@ async function loadTeachersFeatures(
  * The classes with enough images for the fewest shots + queries (each class's image paths), and
  * those left out for some shot counts. Fewer than `ways` usable classes is an error.
  */
-function benchClasses(data: string, options: BenchOptions, log: (text: string) => void) {
+async function benchClasses(data: string, options: BenchOptions, log: (text: string) => void) {
   const byClass = new Map<string, string[]>();
-  for (const image of scanLabeledFolder(data).images) byClass.set(image.className, [...(byClass.get(image.className) ?? []), image.path]);
+  for (const image of (await scanLabeledFolder(data)).images) byClass.set(image.className, [...(byClass.get(image.className) ?? []), image.path]);
   const fewest = Math.min(...options.shots) + options.queries;
   const classes = [...byClass.entries()].filter(([, paths]) => paths.length >= fewest).map(([name, paths]) => ({ name, paths }));
   const skipped = [...byClass.entries()]

@@ -62,7 +62,7 @@ export async function classifyImages(
   let cache: FeatureCache;
   let temporaryPath = '';
   if (folder) {
-    const { images: labeled, unlabeled } = scanLabeledFolder(resolve(folder));
+    const { images: labeled, unlabeled } = await scanLabeledFolder(resolve(folder));
     images = [...unlabeled, ...labeled.map((i) => i.path)].sort().map((path) => ({ path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex') }));
     temporaryPath = join(tmpdir(), `atl-studio-predict-${process.pid}.sqlite`);
     cache = FeatureCache.openFile(temporaryPath);

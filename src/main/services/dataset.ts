@@ -1,39 +1,33 @@
 /**
- * A folder of images as a labeled dataset, the way `import --labels-from-folders` reads it: an
- * image's class is its parent folder's path relative to the root (`Greek/character01`).
+ * A folder of images as a labeled dataset, the way `import --labels-from-folders` reads it (the
+ * same walker, `scanImageFiles`): an image's class is its parent folder's path relative to the
+ * root (`Greek/character01`).
  */
-import { readdirSync } from 'node:fs';
-import { dirname, extname, join, relative, sep } from 'node:path';
-import { IMAGE_EXTENSIONS } from './image-decoding';
+import type { ImportFailure } from '../../shared/contract';
 import { StudioError } from '../core/errors';
+import { scanImageFiles, type ImageCandidate } from './image-files';
 
 export interface LabeledImage {
   path: string;
   className: string;
 }
 
-/** Images by class, in sorted path order; images directly in the root have no class and are listed apart. */
-export function scanLabeledFolder(root: string): { images: LabeledImage[]; unlabeled: string[] } {
+/**
+ * Images by class, in the walker's order (each folder's files sorted, then its subfolders);
+ * images directly in the root have no class and are listed apart, and what cannot be read
+ * (devices, broken links, …) is listed with its reason.
+ */
+export async function scanLabeledFolder(root: string): Promise<{ images: LabeledImage[]; unlabeled: string[]; failures: ImportFailure[] }> {
+  const candidates: ImageCandidate[] = [];
+  const failures: ImportFailure[] = [];
+  if (!(await scanImageFiles(root, true, candidates, failures, () => undefined))) {
+    throw new StudioError('not_found', `Cannot read the folder ${root}: ${failures[0]?.reason ?? 'not a folder'}`);
+  }
   const images: LabeledImage[] = [];
   const unlabeled: string[] = [];
-  const walk = (dir: string): void => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch (error) {
-      throw new StudioError('not_found', `Cannot read the folder ${dir}: ${(error as Error).message}`);
-    }
-    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      if (entry.name.startsWith('.')) continue;
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) {
-        const className = relative(root, dirname(path)).split(sep).join('/');
-        if (className === '') unlabeled.push(path);
-        else images.push({ path, className });
-      }
-    }
-  };
-  walk(root);
-  return { images, unlabeled };
+  for (const { path, folderClass } of candidates) {
+    if (folderClass === null) unlabeled.push(path);
+    else images.push({ path, className: folderClass });
+  }
+  return { images, unlabeled, failures };
 }

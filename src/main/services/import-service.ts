@@ -5,15 +5,15 @@
  * identified by the sha256 of their bytes, so nothing is imported twice).
  */
 import { createHash } from 'node:crypto';
-import { constants, type Dirent, type Stats } from 'node:fs';
-import { open, opendir, readlink, realpath, stat } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { ImportFailure, ImportReport } from '../../shared/contract';
 import type { ClassService } from './class-service';
 import { errorMessage } from '../core/errors';
-import { isInside } from '../core/paths';
-import { decodeForImport, IMAGE_EXTENSIONS, ImageRejected, MAX_FILE_BYTES, type DecodedImage } from './image-decoding';
+import { decodeForImport, ImageRejected, MAX_FILE_BYTES, type DecodedImage } from './image-decoding';
+import { failureReason, notRegularReason, scanImageFiles, type ImageCandidate } from './image-files';
 import type { JobLeases } from './job-leases';
 import type { LabelService } from './label-service';
 import { nowIso, type ProjectDb } from './project-db';
@@ -40,11 +40,7 @@ export interface ImportProgress extends ImportCounts {
 }
 
 
-interface Candidate {
-  path: string;
-  /** Class from the folder structure (`Greek/character01`), or null. */
-  folderClass: string | null;
-}
+type Candidate = ImageCandidate;
 
 type Outcome =
   | { kind: 'image'; candidate: Candidate; sha256: string; bytes: number; decoded: DecodedImage }
@@ -96,7 +92,7 @@ export class ImportService {
       const scanFailures: ImportFailure[] = [];
       let unusableRoots = 0;
       for (const root of roots) {
-        const usable = await scan(root, options.labelsFromFolders, candidates, scanFailures, () => counts.skipped++, options.signal);
+        const usable = await scanImageFiles(root, options.labelsFromFolders, candidates, scanFailures, () => counts.skipped++, options.signal);
         if (!usable) unusableRoots++;
       }
       // A path that cannot be imported at all is not a file found; what failed inside folders is.
@@ -242,102 +238,6 @@ export class ImportService {
 }
 
 /**
- * Walks a file or folder: image files become candidates, other regular files are counted as
- * skipped, and anything else (devices, FIFOs, sockets, broken links, link loops) is reported with
- * its reason, never opened. Symbolic links are followed after the real files and folders, so a
- * file reached both ways belongs to its own folder (the link counts as a duplicate); each folder
- * is read once, by its real path, and a link to a folder that holds it is a loop. Returns false
- * when the root itself cannot be imported.
- */
-async function scan(
-  root: string,
-  labelsFromFolders: boolean,
-  candidates: Candidate[],
-  failures: ImportFailure[],
-  onSkipped: () => void,
-  signal?: AbortSignal,
-): Promise<boolean> {
-  let rootInfo;
-  try {
-    rootInfo = await stat(root);
-  } catch (error) {
-    failures.push({ path: root, reason: failureReason(error) });
-    return false;
-  }
-  if (rootInfo.isFile()) {
-    // A file named explicitly is always tried, whatever its extension.
-    candidates.push({ path: root, folderClass: null });
-    return true;
-  }
-  if (!rootInfo.isDirectory()) {
-    failures.push({ path: root, reason: notRegularReason(rootInfo) });
-    return false;
-  }
-  const visited = new Set<string>(); // real paths of the folders read
-  const links: string[] = []; // grows while linked folders are read
-  const addFile = (path: string) => {
-    if (!IMAGE_EXTENSIONS.has(extname(path).toLowerCase())) {
-      onSkipped();
-      return;
-    }
-    const folder = relative(root, dirname(path)).split(sep).join('/');
-    candidates.push({ path, folderClass: labelsFromFolders && folder !== '' ? folder : null });
-  };
-  const walk = async (dir: string): Promise<boolean> => {
-    if (signal?.aborted) return true;
-    let entries;
-    try {
-      visited.add(await realpath(dir));
-      entries = await opendir(dir);
-    } catch (error) {
-      failures.push({ path: dir, reason: failureReason(error) });
-      return false;
-    }
-    const files: string[] = [];
-    const dirs: string[] = [];
-    for await (const entry of entries) {
-      if (entry.name.startsWith('.')) continue; // .DS_Store, .git, editor files
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) dirs.push(path);
-      else if (entry.isFile()) files.push(path);
-      else if (entry.isSymbolicLink()) links.push(path);
-      else failures.push({ path, reason: notRegularReason(entry) });
-    }
-    files.sort();
-    dirs.sort();
-    for (const path of files) addFile(path);
-    for (const path of dirs) await walk(path);
-    return true;
-  };
-  if (!(await walk(root))) return false;
-  links.sort();
-  for (let i = 0; i < links.length && !signal?.aborted; i++) {
-    const link = links[i];
-    let target: Stats;
-    try {
-      target = await stat(link);
-    } catch (error) {
-      failures.push({ path: link, reason: await linkFailureReason(link, error) });
-      continue;
-    }
-    if (target.isFile()) addFile(link);
-    else if (!target.isDirectory()) failures.push({ path: link, reason: notRegularReason(target) });
-    else {
-      const real = await realpath(link);
-      if (isInside(real, await realpath(dirname(link)))) {
-        failures.push({ path: link, reason: `Link loop: leads to ${real}, a folder that holds the link; not followed` });
-      } else if (visited.has(real)) {
-        failures.push({ path: link, reason: `Link to a folder already read in this import (${real}); not read twice` });
-      } else {
-        await walk(link);
-      }
-    }
-  }
-  return true;
-}
-
-
-/**
  * A regular file's bytes, never more than MAX_FILE_BYTES. Anything else (a device, a FIFO, a
  * socket) is refused before it is opened, and a file that grows while it is read is refused
  * rather than read without bound.
@@ -372,25 +272,6 @@ async function readRegularFile(path: string): Promise<Buffer> {
   }
 }
 
-function notRegularReason(info: Stats | Dirent): string {
-  const kind =
-    info.isCharacterDevice() || info.isBlockDevice()
-      ? 'a device'
-      : info.isFIFO()
-        ? 'a named pipe (FIFO)'
-        : info.isSocket()
-          ? 'a socket'
-          : 'an unknown kind of file';
-  return `Not a regular file: ${kind}; only image files and folders are imported, and this is not read`;
-}
-
-async function linkFailureReason(link: string, error: unknown): Promise<string> {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ELOOP') return 'Link loop: the link leads back to itself; not followed';
-  if (code === 'ENOENT') return `Broken link: its target ${await readlink(link).catch(() => '?')} does not exist`;
-  return failureReason(error);
-}
-
 /** Runs `task` over `items` with at most `limit` at once; stops starting new ones when aborted. */
 async function forEachConcurrently<T>(
   items: T[],
@@ -406,13 +287,4 @@ async function forEachConcurrently<T>(
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-}
-
-function failureReason(error: unknown): string {
-  if (error instanceof ImageRejected) return error.message;
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'File or folder not found';
-  if (code === 'EACCES' || code === 'EPERM') return 'Permission denied: the studio cannot read this path';
-  if (code === 'EISDIR') return 'Is a folder, not a file';
-  return `Cannot read: ${errorMessage(error)}`;
 }
