@@ -117,6 +117,8 @@ describe('the third-party int8 MobileNetV2 (QLinear ops, only input and output e
       expect(map.shape).toEqual(layer.penultimate ? [3, 1280] : [3, ...layer.shape]);
       expect(map.data.every(Number.isFinite)).toBe(true);
     }
+    // Asking for no layer runs nothing (the bench asks so for a pooling no layer in use needs).
+    expect((await teacher.extractor.run(batch, 3, [])).size).toBe(0);
     const pooled = maps.get('472')!.data;
     // Real-valued (a quantized uint8 would be whole numbers) and the same for the same image.
     expect(pooled.some((v) => !Number.isInteger(v))).toBe(true);

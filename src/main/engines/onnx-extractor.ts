@@ -69,6 +69,8 @@ class OnnxExtractor extends EngineExtractor {
       const known = this.session.outputNames.join(', ');
       throw new StudioError('invalid_input', `No output named ${unknown.join(', ')}; this teacher has ${known}`);
     }
+    // Asked for nothing (e.g. a pooling none of the layers in use needs): nothing to run.
+    if (layerNames.length === 0) return new Map();
     // A graph exported with a fixed batch of 1 runs one image at a time.
     const perRun = this.session.inputMetadata[0]?.isTensor && this.session.inputMetadata[0].shape[0] === 1 ? 1 : batchSize;
     const runs: ort.InferenceSession.OnnxValueMapType[] = [];
