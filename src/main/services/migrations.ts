@@ -244,6 +244,14 @@ export const MIGRATIONS: readonly Migration[] = [
   ALTER TABLE comparison_runs ADD COLUMN studio_version TEXT;
 `,
   },
+  // 8: comparisons and heads over several teachers.
+  {
+    version: 8,
+    sql: `
+  ALTER TABLE comparison_runs ADD COLUMN teachers TEXT;  -- JSON [{id, name, key}] of every teacher compared, the baseline first; NULL: teacher_name/teacher_key alone
+  ALTER TABLE heads ADD COLUMN teachers TEXT;            -- JSON [{id, name, key}] of every teacher the head reads; NULL: model_id/teacher_key alone
+`,
+  },
 ];
 
 /** The migration that brings a project to `version`. */
