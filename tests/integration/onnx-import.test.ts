@@ -202,6 +202,26 @@ describe('plain fp32 graphs with no exposed outputs', () => {
     expect(block1.some((v) => v > 0)).toBe(true);
   });
 
+  it('a headless backbone with no global pool: its last block, average-pooled, is the penultimate', async () => {
+    // input → Conv → Relu → Conv → Relu, the last map the only output.
+    const g = new GraphBuilder();
+    const values = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.cos(i + 1) / 3);
+    const strided = [{ name: 'strides', type: onnx.AttributeProto.AttributeType.INTS, ints: [2, 2] }];
+    g.node('Relu', [g.node('Conv', ['image', g.initializer('w1', [4, 3, 1, 1], values(12))], 'conv1', strided)], 'stage1');
+    g.node('Relu', [g.node('Conv', ['stage1', g.initializer('w2', [8, 4, 1, 1], values(32))], 'conv2', strided)], 'stage2');
+    const folder = join(dir.path, 'source-headless');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'headless.onnx'), g.graph({ name: 'image', shape: [3, 32, 32] }, [{ name: 'stage2', shape: [8, 8, 8] }]));
+
+    await store.import(join(folder, 'headless.onnx'));
+    const { layers, teacher } = await teachers.inventory('headless');
+    expect(layers.map((l) => [l.name, l.shape, l.penultimate])).toEqual([['stage1', [4, 16, 16], false], ['stage2', [8, 8, 8], false], ['stage2_pooled', [8, 1, 1], true]]);
+    const image = (await photoBatch(teacher, [join(PHOTOS, 'chelsea.png')]))[0];
+    const maps = await teacher.extractor.run(image, 1, ['stage2', 'stage2_pooled']);
+    const mean = maps.get('stage2')!.data.subarray(0, 64).reduce((a, b) => a + b, 0) / 64;
+    expect(maps.get('stage2_pooled')!.data[0]).toBeCloseTo(mean, 5);
+  });
+
   it('a graph exported with a fixed batch of 1 that cannot take more runs a batch one image at a time', async () => {
     // ResNet-20 with batch 1 fixed in its input and in a Reshape's shape, and only its logits exposed.
     const source = bareCopy(join(MODELS, 'resnet20_cifar10/resnet20_cifar10.onnx'), 'resnet20_batch1', (model) => {

@@ -75,11 +75,9 @@ export async function prepareBareOnnxTeacher(path: string, file: string, options
   const final = [...blocks, penultimate];
   const { model: rewritten, names } = exposeTensors(bytes, final, { freeBatch: candidates.freeBatch });
   const penultimateName = names[names.length - 1];
-  const classifier = inventory.classifier;
-  if (!classifier || names.includes(classifier)) {
-    throw new StudioError('bad_file', `${path} has no class-score output beside its feature maps: a headless backbone is not supported yet`);
-  }
-  const classes = candidates.classes;
+  // A headless backbone (its output is a feature map or the pooled vector) has no class scores: its penultimate stands in.
+  const classifier = inventory.classifier && !names.includes(inventory.classifier) ? inventory.classifier : null;
+  const classes = classifier ? candidates.classes : candidates.shapes[exposed.findIndex((e) => e.tensor === penultimate.tensor)][1];
   const sourceSha256 = createHash('sha256').update(bytes).digest('hex');
   // Nothing here may depend on where the file was or what it was called: the weights' sha256 (the
   // feature cache's and trained heads' key) is over these files, so importing the same model again
@@ -94,7 +92,7 @@ export async function prepareBareOnnxTeacher(path: string, file: string, options
       input: { layout: input.layout, channel_order: 'RGB', size: [height, width], mean: ONNX_PREPROCESSING[preprocess].mean, std: ONNX_PREPROCESSING[preprocess].std },
       resize: ONNX_PREPROCESSING[preprocess].resize,
       preprocess,
-      outputs: [{ name: classifier }, ...names.map((name) => ({ name }))],
+      outputs: [...(classifier ? [classifier] : []), ...names].map((name) => ({ name })),
       feature_outputs: names,
       generated: {
         by: 'atl-studio models import (inventory found from the graph)',

@@ -208,6 +208,7 @@ class GraphIndex {
   private readonly producer = new Map<string, Onnx.INodeProto>();
   private readonly consumers = new Map<string, Onnx.INodeProto[]>();
   private readonly initializers: Map<string, Onnx.ITensorProto>;
+  private readonly outputs: Set<string>;
   /** Tensors computed from the image (not weights, constants or shape arithmetic). */
   private readonly activations = new Set<string>();
 
@@ -217,6 +218,7 @@ class GraphIndex {
   ) {
     this.nodes = graph.node ?? [];
     this.initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+    this.outputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
     this.activations.add(inputName);
     for (const node of this.nodes) {
       for (const output of node.output ?? []) this.producer.set(output, node);
@@ -248,7 +250,10 @@ class GraphIndex {
     this.nodes.forEach((node, i) => {
       for (const t of node.input ?? []) if (lastUse.get(t) === i) live.delete(t);
       for (const t of node.output ?? []) if ((lastUse.get(t) ?? -1) > i) live.add(t);
-      if (live.size === 1) cuts.add([...live][0]);
+      // A graph output no node reads (a headless backbone's last map) is alive only where it is made.
+      const ending = (node.output ?? []).filter((t) => this.outputs.has(t) && this.activations.has(t) && !lastUse.has(t));
+      const alive = [...live, ...ending];
+      if (alive.length === 1) cuts.add(alive[0]);
     });
     return cuts;
   }

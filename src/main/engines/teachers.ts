@@ -75,9 +75,10 @@ export async function onnxSidecarTeacher(dir: string): Promise<TeacherSpec> {
   const sidecarPath = join(dir, 'model.json');
   const sidecar = readJsonFile(sidecarPath, OnnxSidecar);
   const { input } = sidecar;
-  // Class scores: the output that is neither a feature map nor pooled (e.g. 'logits').
-  const classifier = sidecar.outputs.find((o) => !sidecar.feature_outputs.includes(o.name));
-  if (!classifier) throw new StudioError('bad_file', `${sidecarPath} lists no class-score output`);
+  // Class scores: the output that is neither a feature map nor pooled (e.g. 'logits'); a headless
+  // backbone has none, and its penultimate stands in (the studio only shows a teacher's own scores).
+  const penultimate = sidecar.feature_outputs[sidecar.feature_outputs.length - 1];
+  const classifier = sidecar.outputs.find((o) => !sidecar.feature_outputs.includes(o.name)) ?? { name: penultimate };
   return {
     name: sidecar.name,
     format: 'onnx',
@@ -91,7 +92,7 @@ export async function onnxSidecarTeacher(dir: string): Promise<TeacherSpec> {
       layout: input.layout,
     },
     featureLayers: sidecar.feature_outputs,
-    penultimate: sidecar.feature_outputs[sidecar.feature_outputs.length - 1],
+    penultimate,
     classifier: { output: classifier.name, labels: sidecar.classes, scores: 'logits' },
   };
 }
