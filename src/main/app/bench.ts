@@ -4,7 +4,9 @@
  * once; later runs only read them). Episodes and strategies go through the pipeline of a
  * project's comparison (`planEpisodes`, `runComparison`), with exactly the ways and queries asked
  * for. Several teachers see the same episodes (the same images, the same seed), so every
- * difference is paired, and every Δ is against the first teacher's `penultimate`.
+ * difference is paired, and every Δ is against the first teacher's `penultimate`. With several
+ * teachers, `atl-teachers` runs once, on every teacher's candidates together (its rows have
+ * teacher `*`); with one it is `atl`.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { planEpisodes, runComparison, type ComparisonOutcome } from '../atl/comparison';
 import { pairedDifference } from '../atl/episodes';
 import type { LayerProfilePoint, StrategyResult, StrategyToRun } from '../atl/evaluate';
-import { FeatureSet } from '../atl/features';
+import { mergeTeacherFeatures, type FeatureSet } from '../atl/features';
 import { StudioError } from '../core/errors';
 import { candidatePlan, loadCandidateFeatures, type CandidateFeatures } from '../features/candidate-features';
 import type { ExtractionImage } from '../features/extraction';
@@ -39,7 +41,7 @@ export interface BenchOptions {
   profile?: boolean;
 }
 
-/** `teacher` only when several teachers ran. */
+/** `teacher` only when several teachers ran: a teacher id, or `*` for `atl-teachers` on all of them. */
 export type BenchResult = StrategyResult & { teacher?: string };
 export type BenchProfilePoint = LayerProfilePoint & { teacher?: string };
 
@@ -93,9 +95,12 @@ export async function runBench(
     const has = new Set(l.rows);
     return rows.filter((image) => has.has(image));
   }, loaded[0].rows);
-  const featureSets = loaded.map((l, t) => teacherFeatures(l.features, l.rows, common, several ? ids[t] : null));
+  const commonFeatures = loaded.map((l) => commonRows(l.features, l.rows, common));
+  const runs = several
+    ? teacherRuns(ids, commonFeatures, options.strategies)
+    : [{ teacher: ids[0], features: commonFeatures[0], strategies: options.strategies }];
   const extractSeconds = (performance.now() - started) / 1000;
-  const candidates = featureSets.flatMap((f) => f.keys);
+  const candidates = runs.filter((r) => r.teacher !== ACROSS_TEACHERS).flatMap((r) => r.features.keys);
   log(`Features ready in ${extractSeconds.toFixed(1)} s: ${common.length} images, ${candidates.length} candidates\n`);
 
   // Items are feature rows; each shot count's episodes draw among the classes with ≥ shots + queries of them.
@@ -106,13 +111,14 @@ export async function runBench(
     'exact',
   );
   const outcomes: ComparisonOutcome[] = [];
-  for (const [t, features] of featureSets.entries()) {
-    const outcome = await runComparison(features, classes.length, plans, options.strategies, {
-      profile: options.profile ?? false,
-      onProgress: (_done, _total, message) => progress(`\r${several ? `${ids[t]}: ` : ''}${message}   `),
+  for (const { teacher, features, strategies } of runs) {
+    const outcome = await runComparison(features, classes.length, plans, strategies, {
+      // Each candidate alone is already in its own teacher's profile.
+      profile: teacher !== ACROSS_TEACHERS && (options.profile ?? false),
+      onProgress: (_done, _total, message) => progress(`\r${several ? `${teacher}: ` : ''}${message}   `),
     });
     progress('\n');
-    log(`${several ? `${ids[t]}: ` : ''}strategies on ${plans.length} × ${options.episodes} episodes in ${outcome.strategiesSeconds.toFixed(1)} s\n`);
+    log(`${several ? `${teacher}: ` : ''}strategies on ${plans.length} × ${options.episodes} episodes in ${outcome.strategiesSeconds.toFixed(1)} s\n`);
     outcomes.push(outcome);
   }
   return {
@@ -123,10 +129,10 @@ export async function runBench(
     queries: options.queries,
     episodes: options.episodes,
     seed: options.seed,
-    results: several ? pairedAcrossTeachers(ids, outcomes) : outcomes[0].cells.map(strategyResult),
+    results: several ? pairedAcrossTeachers(runs.map((r) => r.teacher), outcomes) : outcomes[0].cells.map(strategyResult),
     timings: { extract_s: extractSeconds, fit_s: outcomes.reduce((a, o) => a + o.strategiesSeconds, 0) },
     candidates,
-    layer_profile: outcomes.flatMap((o, t) => o.profile.map((point) => (several ? { teacher: ids[t], ...point } : point))),
+    layer_profile: outcomes.flatMap((o, t) => o.profile.map((point) => (several ? { teacher: runs[t].teacher, ...point } : point))),
     skipped_classes: skipped,
   };
 }
@@ -190,20 +196,30 @@ async function benchClasses(data: string, options: BenchOptions, log: (text: str
   return { classes, skipped };
 }
 
-/**
- * One teacher's features on the `common` images (`rows[r]` is the image of its row r), in that
- * order; with `prefix`, its candidate keys become `prefix/key`, so that several teachers' never collide.
- */
-function teacherFeatures(features: FeatureSet, rows: readonly number[], common: readonly number[], prefix: string | null): FeatureSet {
+/** One teacher's features on the `common` images (`rows[r]` is the image of its row r), in that order. */
+function commonRows(features: FeatureSet, rows: readonly number[], common: readonly number[]): FeatureSet {
   const rowOf = new Map(rows.map((image, row) => [image, row]));
-  const selected = common.length === rows.length ? features : features.select(common.map((image) => rowOf.get(image)!));
-  if (prefix === null) return selected;
-  const key = (c: { key: string }) => `${prefix}/${c.key}`;
-  return new FeatureSet(
-    selected.candidates.map((c) => ({ ...c, key: key(c) })),
-    selected.rows,
-    new Map(selected.candidates.map((c) => [key(c), selected.block(c.key).data])),
-  );
+  return common.length === rows.length ? features : features.select(common.map((image) => rowOf.get(image)!));
+}
+
+/** The teacher of the rows that `atl-teachers` gives when it chooses among several. */
+export const ACROSS_TEACHERS = '*';
+
+/**
+ * With several teachers: each teacher's features (keys `teacher/layer:pooling`, so that no two
+ * teachers' collide) with every strategy but `atl-teachers` (there it would be `atl` again), then,
+ * when it is asked for, `atl-teachers` once on every teacher's candidates together.
+ */
+function teacherRuns(ids: readonly string[], features: readonly FeatureSet[], strategies: readonly StrategyToRun[]) {
+  const acrossTeachers = (s: StrategyToRun) => (typeof s === 'string' ? s : s.name) === 'atl-teachers';
+  const runs = ids.map((teacher, t) => ({
+    teacher,
+    features: mergeTeacherFeatures([{ teacher, features: features[t] }]),
+    strategies: strategies.filter((s) => !acrossTeachers(s)),
+  }));
+  if (!strategies.some(acrossTeachers)) return runs;
+  const merged = mergeTeacherFeatures(ids.map((teacher, t) => ({ teacher, features: features[t] })));
+  return [...runs, { teacher: ACROSS_TEACHERS, features: merged, strategies: strategies.filter(acrossTeachers) }];
 }
 
 /** A comparison cell as the bench reports it (the fields it has always had, in their order). */
@@ -212,14 +228,17 @@ function strategyResult(cell: StrategyResult): StrategyResult {
   return { strategy, shots, mean, ci95, delta_vs_penultimate, delta_ci95, layers_chosen, fit_s };
 }
 
-/** Every teacher's cells, each with its teacher and Δ against the first teacher's penultimate on the same episodes. */
-function pairedAcrossTeachers(ids: readonly string[], outcomes: readonly ComparisonOutcome[]): BenchResult[] {
+/**
+ * Every run's cells, each with its teacher and Δ against the first teacher's penultimate on the
+ * same episodes. The `*` run's own `penultimate` (the first teacher's again) is left out.
+ */
+function pairedAcrossTeachers(teachers: readonly string[], outcomes: readonly ComparisonOutcome[]): BenchResult[] {
   const accuracies = (o: ComparisonOutcome, strategy: string, shots: number) =>
     o.episodeAccuracies.find((a) => a.strategy === strategy && a.shots === shots)!.accuracies;
   return outcomes.flatMap((outcome, t) =>
-    outcome.cells.map((cell) => {
+    outcome.cells.filter((cell) => teachers[t] !== ACROSS_TEACHERS || cell.strategy !== 'penultimate').map((cell) => {
       const delta = pairedDifference(accuracies(outcome, cell.strategy, cell.shots), accuracies(outcomes[0], 'penultimate', cell.shots));
-      return { teacher: ids[t], ...strategyResult(cell), delta_vs_penultimate: delta.mean, delta_ci95: delta.ci95 };
+      return { teacher: teachers[t], ...strategyResult(cell), delta_vs_penultimate: delta.mean, delta_ci95: delta.ci95 };
     }),
   );
 }

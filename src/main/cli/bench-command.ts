@@ -17,7 +17,7 @@ export function registerBenchCommand(program: Command): Command {
     .command('bench')
     .description('compare few-shot strategies (penultimate, ATL, Head2Toe, …) on a folder of images labeled by their folders')
     .requiredOption('--data <folder>', 'images in one folder per class (as import --labels-from-folders)')
-    .requiredOption('--model <ids>', 'teacher id, or several comma-separated: the same episodes for each, Δ against the first (see `atl-studio models`)', teacherIds)
+    .requiredOption('--model <ids>', 'teacher id, or several comma-separated: the same episodes for each, Δ against the first, and atl-teachers once across all of them (teacher *; with one teacher it is atl) (see `atl-studio models`)', teacherIds)
     .option('--ways <n>', 'classes per episode', integerFlag('--ways', 2, 1000), 5)
     .option('--shots <list>', 'labeled examples per class, comma-separated', integerListFlag('--shots', 1, 1000), [1, 5])
     .option('--queries <n>', 'test images per class per episode', integerFlag('--queries', 1, 1000), 15)

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { FeatureSet, mergeTeacherFeatures } from '../../../src/main/atl/features';
 import { createStrategy } from '../../../src/main/atl/strategies';
 import { AtlStrategy } from '../../../src/main/atl/strategies/atl';
-import { AtlTeachersStrategy, penultimateSpreadRatio } from '../../../src/main/atl/strategies/atl-teachers';
+import { AtlTeachersStrategy } from '../../../src/main/atl/strategies/atl-teachers';
 import { accuracy } from '../../../src/main/atl/matrix';
 import { split, syntheticFeatures, type SyntheticCandidate } from './synthetic';
 
@@ -95,18 +95,30 @@ describe('atl-teachers', () => {
     expect(Object.keys(strategy.describe().candidates).sort()).toEqual(['a/h1:gap', 'b/h1:gap']);
   });
 
-  it('with 1 shot takes the teacher whose penultimate keeps the support apart more than its own hidden layers do', () => {
-    // a: its penultimate maps the classes onto one direction (a foreign domain); b: its penultimate spreads them.
+  it('with 1 shot takes, among the teachers whose domain check passes, the one whose penultimate keeps the support furthest apart', () => {
+    // a: its penultimate maps the classes onto nearly one direction (large shared offset); b: its penultimate spreads them.
+    const hidden = [informative('h1', 1, { offset: 30 }), informative('h2', 1, { offset: 30 })];
     const { features, labels } = twoTeachers(
-      [informative('h1', 1, { offset: 3 }), informative('h2', 1, { offset: 3 }), informative('pooled', 1, { penultimate: true, offset: 30 })],
-      [informative('h1', 1, { offset: 3 }), informative('h2', 1, { offset: 3 }), informative('pooled', 2, { penultimate: true, offset: 0 })],
+      [...hidden, informative('pooled', 1, { penultimate: true, offset: 10 })],
+      [...hidden, informative('pooled', 2, { penultimate: true, offset: 0 })],
       6,
     );
     const e = episode(features, labels, 1);
-    expect(penultimateSpreadRatio(e.support, 'b')).toBeGreaterThan(1);
-    expect(penultimateSpreadRatio(e.support, 'a')).toBeLessThan(1);
     const strategy = new AtlTeachersStrategy().fit(e.support, e.supportLabels);
     expect(strategy.describe()).toEqual({ strategy: 'atl-teachers', candidates: { 'b/pooled:gap': 1 }, fallback: 'one-shot' });
+  });
+
+  it('with 1 shot passes over a teacher whose own hidden layers say the domain is foreign, however spread its penultimate', () => {
+    const { features, labels } = twoTeachers(
+      [informative('h1', 1, { offset: 30 }), informative('pooled', 1, { penultimate: true, offset: 10 })],
+      // b's penultimate spreads the support more than a's, but so do 4 of its hidden layers, and more.
+      [...['h1', 'h2', 'h3', 'h4'].map((layer) => informative(layer, 2, { offset: 0 })), informative('pooled', 1, { penultimate: true, offset: 2 })],
+      7,
+    );
+    const e = episode(features, labels, 1);
+    expect(new AtlTeachersStrategy().fit(e.support, e.supportLabels).describe()).toEqual({ strategy: 'atl-teachers', candidates: { 'a/pooled:gap': 1 }, fallback: 'one-shot' });
+    // With a stricter check neither is foreign, and b's penultimate is the more spread.
+    expect(new AtlTeachersStrategy({ oneShotMinLayers: 5 }).fit(e.support, e.supportLabels).describe().candidates).toEqual({ 'b/pooled:gap': 1 });
   });
 
   it('keeps its name and parameters through createStrategy', () => {

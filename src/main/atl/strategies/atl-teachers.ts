@@ -11,13 +11,14 @@
  * held-out log-likelihood gain, Bonferroni-corrected for every teacher's candidates), unless that teacher's domain check calls the data foreign (≥ `foreignMinLayers` of
  * its hidden candidates spread the support more than its penultimate), as in `atl`.
  *
- * One shot per class: nothing can be held out, and raw cosines of different teachers are not on
- * one scale (widths, activations). So each teacher is judged against itself: its *penultimate
- * spread ratio*, how far apart its penultimate keeps the support's examples (1 − mean pairwise
- * cosine) over how far apart its hidden candidates keep them on average. A teacher's penultimate
- * is trained to separate its own domain's classes and collapses foreign images onto similar
- * vectors (docs/atl.md, "One shot per class"), so the teacher with the highest ratio is the one
- * to whose domain these images look closest. That teacher's one-shot rule is then atl's.
+ * One shot per class: nothing can be held out. Each teacher first judges itself, with atl's
+ * one-shot domain check (how many of its hidden candidates spread the support more than its
+ * penultimate; `oneShotMinLayers` or more: a foreign domain, where its penultimate collapses the
+ * classes). Among the teachers that find the domain their own (all of them, if none does), the
+ * one whose penultimate keeps the support's examples (one per class) furthest apart, the lowest
+ * mean pairwise cosine, is taken, then atl's one-shot rule within it. A cosine does not depend on
+ * the features' scale; comparing it across teachers assumes their pooled post-ReLU penultimates
+ * have alike baselines, which held on the development sets (see docs/atl.md, "ATL across teachers").
  */
 import { StudioError } from '../../core/errors';
 import type { Candidate, FeatureSet } from '../features';
@@ -60,29 +61,17 @@ export class AtlTeachersStrategy extends AtlStrategy {
   }
 }
 
-/** One example per class: the teacher with the highest penultimate spread ratio, then atl's one-shot rule within it. */
+/** One example per class: the teachers that find the domain their own, then the lowest penultimate cosine; atl's one-shot rule within it. */
 function chooseOneShot(features: FeatureSet, teachers: readonly string[], oneShotMinLayers: number): SetChoice {
-  const ratios = teachers.map((teacher) => penultimateSpreadRatio(features, teacher));
-  const teacher = teachers[ratios.indexOf(Math.max(...ratios))];
-  const penultimate = penultimateOf(features, teacher).key;
-  if (features.rows < 2) return { keys: [penultimate], fallback: 'one-shot' };
-  const spread = spreadingCandidates(features, teacher);
-  return spread.length >= oneShotMinLayers ? { keys: spread, fallback: 'one-shot-hidden' } : { keys: [penultimate], fallback: 'one-shot' };
-}
-
-/**
- * (1 − mean pairwise cosine of the teacher's penultimate) / the mean of the same over its hidden
- * candidates: above 1 when its last layer keeps the support's examples further apart than its
- * hidden layers do on average. Scale-free: each teacher is compared with itself only.
- */
-export function penultimateSpreadRatio(features: FeatureSet, teacher: string): number {
-  if (features.rows < 2) return 1;
-  const spread = (key: string) => 1 - meanPairwiseCosine(features.block(key));
-  const hidden = features.candidatesOf(teacher).filter((c) => !c.penultimate);
-  const penultimate = spread(penultimateOf(features, teacher).key);
-  if (hidden.length === 0) return 1;
-  const hiddenMean = hidden.reduce((sum, c) => sum + spread(c.key), 0) / hidden.length;
-  return hiddenMean > 0 ? penultimate / hiddenMean : penultimate > 0 ? Infinity : 1;
+  if (features.rows < 2) return { keys: [penultimateOf(features, teachers[0]).key], fallback: 'one-shot' };
+  const judged = teachers.map((teacher) => {
+    const spread = spreadingCandidates(features, teacher);
+    const penultimate = penultimateOf(features, teacher).key;
+    return { penultimate, spread, foreign: spread.length >= oneShotMinLayers, cosine: meanPairwiseCosine(features.block(penultimate)) };
+  });
+  const candidates = judged.some((j) => !j.foreign) ? judged.filter((j) => !j.foreign) : judged;
+  const best = candidates.reduce((a, b) => (b.cosine < a.cosine ? b : a));
+  return best.foreign ? { keys: best.spread, fallback: 'one-shot-hidden' } : { keys: [best.penultimate], fallback: 'one-shot' };
 }
 
 /** The teacher's hidden candidates that find the support's rows less alike than its penultimate (mean pairwise cosine of raw rows). */
