@@ -8,6 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobProgress } from '../../src/shared/contract';
 import { createServices, type StudioServices } from '../../src/main/app/composition-root';
+import type { TeacherSpec } from '../../src/main/engines/teachers';
+import { createExtractor } from '../../src/main/models/engine-choice';
+import { ModelStore } from '../../src/main/models/model-store';
+import { StudioTeacherService } from '../../src/main/models/teacher-service';
 import { Studio } from '../../src/main/app/studio';
 import { CIFAR10_MINI, tempDir } from '../helpers/fixtures';
 
@@ -50,4 +54,23 @@ describe('composition root', () => {
     expect(await studio.media('image', 0)).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
     expect(await studio.media('image', 999_999)).toMatchObject({ ok: false, error: { code: 'not_found' } });
   });
+
+  it('takes the teachers handed in: the Studio opens their engines with the factory a test gives', async () => {
+    const opened: string[] = [];
+    const openEngine = (spec: TeacherSpec) => {
+      opened.push(spec.modelPath);
+      return createExtractor(spec);
+    };
+    const teachers = new StudioTeacherService(new ModelStore(join(dir.path, 'home')), openEngine);
+    const handed = new Studio({ front: 'web', services: { ...createServices(join(dir.path, 'home')), teachers } });
+    try {
+      const detail = await handed.invoke('models.inspect', { id: 'resnet20_cifar10' });
+      expect(detail.layers.map((l) => l.name)).toContain('pooled');
+      expect(opened).toHaveLength(1);
+      expect(opened[0]).toMatch(/resnet20_cifar10/);
+    } finally {
+      await handed.dispose();
+    }
+  });
 });
+

@@ -11,7 +11,7 @@ import { extractFeatures, type ExtractionImage } from '../../src/main/features/e
 import { FeatureCache, teacherKey } from '../../src/main/features/feature-cache';
 import { pooledLength } from '../../src/main/core/pooling-spec';
 import { ModelStore } from '../../src/main/models/model-store';
-import { TeacherService, type OpenTeacher } from '../../src/main/models/teacher-service';
+import { StudioTeacherService, type OpenTeacher, type TeacherService } from '../../src/main/models/teacher-service';
 import { CIFAR10_MINI, tempDir } from '../helpers/fixtures';
 import type { JobProgress, StudioEvent } from '../../src/shared/contract';
 import { Studio } from '../../src/main/app/studio';
@@ -38,7 +38,7 @@ function counting(extractor: FeatureExtractor): FeatureExtractor & { runs: numbe
 
 beforeAll(async () => {
   dir = tempDir();
-  teachers = new TeacherService(new ModelStore(join(dir.path, 'home')));
+  teachers = new StudioTeacherService(new ModelStore(join(dir.path, 'home')));
   teacher = await teachers.get('resnet20_cifar10');
   images = ['cat', 'ship'].flatMap((c) => readdirSync(join(CIFAR10_MINI, c)).sort().slice(0, 12).map((f) => image(join(CIFAR10_MINI, c, f))));
 });

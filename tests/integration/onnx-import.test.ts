@@ -17,7 +17,7 @@ import { preprocessImage } from '../../src/main/engines/preprocess';
 import { convertTfjsLayersModel } from '../../src/main/engines/tfjs-to-onnx';
 import { GraphBuilder } from '../../src/main/engines/onnx-graph';
 import { ModelStore } from '../../src/main/models/model-store';
-import { TeacherService, type OpenTeacher } from '../../src/main/models/teacher-service';
+import { StudioTeacherService, type OpenTeacher, type TeacherService } from '../../src/main/models/teacher-service';
 import { CIFAR10_MINI, REPO, SHARED, tempDir } from '../helpers/fixtures';
 
 const MODELS = join(SHARED, 'models');
@@ -32,7 +32,7 @@ let teachers: TeacherService;
 beforeAll(() => {
   dir = tempDir('atl-onnx-import-');
   store = new ModelStore(join(dir.path, 'home'), [MODELS], 'http://127.0.0.1:9/');
-  teachers = new TeacherService(store);
+  teachers = new StudioTeacherService(store);
 });
 afterAll(async () => {
   await teachers.dispose();
@@ -343,7 +343,7 @@ describe('the teachers use-case (what the Models view and `atl-studio models` ca
 
 describe('a project whose teacher is not installed', () => {
   it('says which teacher is missing and how to get it back, deletes nothing, and works again when the same file comes back', async () => {
-    const home = new TeacherService(new ModelStore(join(dir.path, 'home-missing'), [], 'http://127.0.0.1:9/'));
+    const home = new StudioTeacherService(new ModelStore(join(dir.path, 'home-missing'), [], 'http://127.0.0.1:9/'));
     const source = bareCopy(join(MODELS, 'resnet20_cifar10/resnet20_cifar10.onnx'), 'resnet20_for_project');
     await importTeacher(home, source, { id: 'my_resnet', name: 'My ResNet' });
     const project = Project.create(join(dir.path, 'missing-teacher.atl'));

@@ -4,7 +4,7 @@
  * their own the same way, or hand the Studio what they need.
  */
 import { ModelStore } from '../models/model-store';
-import { TeacherService } from '../models/teacher-service';
+import { StudioTeacherService, type TeacherService } from '../models/teacher-service';
 import { defaultHome, SettingsService } from '../services/settings-service';
 import { JobRunner } from './job-runner';
 
@@ -20,7 +20,7 @@ export interface StudioServices {
 
 /** The teachers of the studio home `home` (by default the user's, or ATL_STUDIO_HOME). */
 export function createTeacherService(home: string = defaultHome()): TeacherService {
-  return new TeacherService(new ModelStore(home));
+  return new StudioTeacherService(new ModelStore(home));
 }
 
 /** The services of the studio home `home` (by default the user's, or ATL_STUDIO_HOME). */

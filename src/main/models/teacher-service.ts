@@ -1,7 +1,9 @@
 /**
  * Teachers ready to run: opens each in the engine engine-choice.ts picks, keeps loaded
  * extractors for reuse, and keeps each teacher's editable layer inventory (which candidate
- * layers the studio uses).
+ * layers the studio uses). The application layer sees only the `TeacherService` interface, and
+ * the composition root builds the one implementation, so tests can hand in their own store or
+ * engine factory (`OpenEngine`).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +29,26 @@ export interface InventoryLayer extends FeatureLayer {
 
 const EnabledLayers = z.array(z.string()).min(1);
 
+/** Opens a teacher's engine: engine-choice.ts's `createExtractor`, or what a test hands in. */
+export type OpenEngine = (spec: TeacherSpec) => Promise<FeatureExtractor>;
+
+/** The teacher registry (installed teachers and their files, `store`) and their open engines. */
+export interface TeacherService {
+  readonly store: ModelStore;
+  /** Loads (once) and returns the teacher with a ready extractor. */
+  get(id: string): Promise<OpenTeacher>;
+  /** The teacher's layers, each marked enabled or not. */
+  inventory(id: string): Promise<{ teacher: OpenTeacher; layers: InventoryLayer[] }>;
+  /** The layers in use (the user's choice, else `defaultLayers`). */
+  enabledLayers(teacher: OpenTeacher): string[];
+  setEnabledLayers(id: string, names: string[]): Promise<void>;
+  /** Resolves `all` (the layers in use) or a list of names to inventory layers, in depth order. */
+  resolveLayers(id: string, request: 'all' | string[]): Promise<FeatureLayer[]>;
+  /** Closes the teacher's engine, if open, so that its files can go or be replaced. */
+  forget(id: string): Promise<void>;
+  dispose(): Promise<void>;
+}
+
 /**
  * The layers used by default: every candidate the teacher declares, except that MobileNet's
  * depthwise layers (and conv1) are left to the user: the issue's inventory is each block's
@@ -37,18 +59,20 @@ export function defaultLayers(spec: TeacherSpec): string[] {
   return pointwise.length > 0 ? [...pointwise, spec.penultimate] : [...spec.featureLayers];
 }
 
-export class TeacherService {
+export class StudioTeacherService implements TeacherService {
   private readonly open = new Map<string, Promise<OpenTeacher>>();
 
-  constructor(readonly store: ModelStore) {}
+  constructor(
+    readonly store: ModelStore,
+    private readonly openEngine: OpenEngine = createExtractor,
+  ) {}
 
-  /** Loads (once) and returns the teacher with a ready extractor. */
   get(id: string): Promise<OpenTeacher> {
     let opening = this.open.get(id);
     if (!opening) {
       opening = (async () => {
         const loaded = await this.store.load(id);
-        const extractor = await createExtractor(loaded.spec);
+        const extractor = await this.openEngine(loaded.spec);
         return { ...loaded, extractor, key: teacherKey(id, loaded.weightsSha256, loaded.spec.preprocess) };
       })();
       opening.catch(() => this.open.delete(id));
@@ -85,7 +109,6 @@ export class TeacherService {
     writeFileSync(this.layersFile(id), JSON.stringify(ordered, null, 2));
   }
 
-  /** Resolves `all` or a list of names to inventory layers, in depth order. */
   async resolveLayers(id: string, request: 'all' | string[]): Promise<FeatureLayer[]> {
     const teacher = await this.get(id);
     const wanted = request === 'all' ? this.enabledLayers(teacher) : request;
@@ -96,7 +119,6 @@ export class TeacherService {
     return teacher.extractor.layers.filter((l) => wanted.includes(l.name));
   }
 
-  /** Closes the teacher's engine, if open, so that its files can go or be replaced. */
   async forget(id: string): Promise<void> {
     const opening = this.open.get(id);
     this.open.delete(id);
