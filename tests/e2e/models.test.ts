@@ -94,7 +94,15 @@ describe('Models view', () => {
     await session.studio.idle();
     await session.studio.invoke('features.extract', { modelId: 'mobilenetv2-12-int8', layers: ['472'], pooling: 'gap' });
     await session.studio.idle();
-    await session.studio.invoke('models.remove', { id: 'mobilenetv2-12-int8' });
+    // Removed in the Models view (an imported teacher offers it; a known one does not).
+    await page.reload();
+    await page.getByTestId('models-open').click();
+    await page.locator('[data-testid="teacher-item"][data-teacher-id="resnet20_cifar10"]').click();
+    expect(await page.getByTestId('teacher-remove').count()).toBe(0);
+    await page.locator('[data-testid="teacher-item"][data-teacher-id="mobilenetv2-12-int8"]').click();
+    await page.getByTestId('teacher-remove').click();
+    await page.getByTestId('confirm-ok').click();
+    await expect.poll(() => page.locator('[data-testid="teacher-item"][data-teacher-id="mobilenetv2-12-int8"]').count()).toBe(0);
     await session.studio.invoke('project.open', { path });
     await page.reload();
     await expect.poll(() => page.getByTestId('error-banner').allTextContents(), { timeout: 30_000 }).toEqual([

@@ -89,6 +89,22 @@ class Teachers implements StudioListener {
     return folder ? this.importTeacher({ ...options, path: `${folder}/${file.name}` }) : false;
   }
 
+  /** Removes an imported teacher from the studio home (its own files; the projects keep their features). */
+  async removeTeacher(id: string): Promise<void> {
+    const sure = await dialogs.confirm({
+      title: 'Remove this teacher?',
+      message: `Its files leave the studio home. Projects keep the features and heads made with it; importing the same file again under the id '${id}' brings them back.`,
+      okLabel: 'Remove',
+      danger: true,
+    });
+    if (!sure) return;
+    const removed = await dialogs.attempt(() => call('models.remove', { id }));
+    if (!removed) return;
+    if (removed.filesLeft.length > 0) dialogs.showNotice(`Its folder keeps files that are not its own: ${removed.filesLeft.join(', ')}`);
+    this.teacherId = null;
+    await this.openModels();
+  }
+
   async setPooling(pooling: Pooling): Promise<void> {
     this.pooling = pooling;
     this.featureStatus = null;
