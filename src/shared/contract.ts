@@ -195,20 +195,6 @@ export type TeacherDetail = z.infer<typeof TeacherDetail>;
 export const TeacherPreprocessing = z.enum(['imagenet', 'inception', 'unit']);
 export type TeacherPreprocessing = z.infer<typeof TeacherPreprocessing>;
 
-export const TeacherImport = z
-  .object({
-    /** A TF.js layers- or graph-model folder, an .onnx with its model.json sidecar, or any .onnx image backbone. */
-    path: z.string().min(1).max(4096),
-    /** Default: the file's or folder's name. */
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'A teacher id is letters, digits, . _ -').max(200).optional(),
-    name: z.string().trim().min(1).max(200).optional(),
-    /** Only for an .onnx without sidecar (a sidecar gives them). */
-    preprocess: TeacherPreprocessing.optional(),
-    size: z.number().int().min(8).max(4096).optional(),
-  })
-  .strict();
-export type TeacherImport = z.infer<typeof TeacherImport>;
-
 /** A teacher the open project's cached features or trained heads came from, which is not installed. */
 export const MissingTeacher = z.object({
   id: z.string(),
@@ -421,6 +407,20 @@ const Id = z.number().int().positive();
 const ClassName = z.string().trim().min(1, 'A class needs a name').max(200);
 const Color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'Colors are #rrggbb');
 const Empty = z.object({}).strict();
+
+export const TeacherImport = z
+  .object({
+    /** A TF.js layers- or graph-model folder, an .onnx with its model.json sidecar, or any .onnx image backbone. */
+    path: Path,
+    /** Default: the file's or folder's name. */
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'A teacher id is letters, digits, . _ -').max(200).optional(),
+    name: z.string().trim().min(1).max(200).optional(),
+    /** Only for an .onnx without sidecar (a sidecar gives them). */
+    preprocess: TeacherPreprocessing.optional(),
+    size: z.number().int().min(8).max(4096).optional(),
+  })
+  .strict();
+export type TeacherImport = z.infer<typeof TeacherImport>;
 
 // ---------- methods ----------
 
