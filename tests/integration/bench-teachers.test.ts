@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACROSS_TEACHERS, runBench, type BenchReport } from '../../src/main/app/bench';
 import { formatBenchTable } from '../../src/main/cli/bench-command';
+import type { StrategyName } from '../../src/shared/contract';
 import { CIFAR10_MINI, tempDir } from '../helpers/fixtures';
 
 const MOBILENET = 'mobilenet_v1_0.75_224';
@@ -33,7 +34,7 @@ afterAll(() => {
   dir.remove();
 });
 
-const bench = (model: string[], strategies: string[]): Promise<BenchReport> =>
+const bench = (model: string[], strategies: StrategyName[]): Promise<BenchReport> =>
   runBench({ data, model, ...SETTINGS, strategies, cache: join(dir.path, 'features.sqlite') });
 
 describe('atl-studio bench with atl-teachers', () => {
