@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { FeatureSet, mergeTeacherFeatures } from '../../../src/main/atl/features';
 import { createStrategy } from '../../../src/main/atl/strategies';
 import { AtlStrategy } from '../../../src/main/atl/strategies/atl';
-import { AtlTeachersStrategy } from '../../../src/main/atl/strategies/atl-teachers';
+import { AtlTeachersStrategy, meanPairwiseCorrelation } from '../../../src/main/atl/strategies/atl-teachers';
 import { accuracy } from '../../../src/main/atl/matrix';
-import { split, syntheticFeatures, type SyntheticCandidate } from './synthetic';
+import { fromRows, split, syntheticFeatures, type SyntheticCandidate } from './synthetic';
 
 const CLASSES = 5;
 const PER_CLASS = 20;
@@ -95,7 +95,7 @@ describe('atl-teachers', () => {
     expect(Object.keys(strategy.describe().candidates).sort()).toEqual(['a/h1:gap', 'b/h1:gap']);
   });
 
-  it('with 1 shot takes, among the teachers whose domain check passes, the one whose penultimate keeps the support furthest apart', () => {
+  it('with 1 shot takes, among the teachers whose domain check passes, the one whose penultimate keeps the support least correlated', () => {
     // a: its penultimate maps the classes onto nearly one direction (large shared offset); b: its penultimate spreads them.
     const hidden = [informative('h1', 1, { offset: 30 }), informative('h2', 1, { offset: 30 })];
     const { features, labels } = twoTeachers(
@@ -112,13 +112,20 @@ describe('atl-teachers', () => {
     const { features, labels } = twoTeachers(
       [informative('h1', 1, { offset: 30 }), informative('pooled', 1, { penultimate: true, offset: 10 })],
       // b's penultimate spreads the support more than a's, but so do 4 of its hidden layers, and more.
-      [...['h1', 'h2', 'h3', 'h4'].map((layer) => informative(layer, 2, { offset: 0 })), informative('pooled', 1, { penultimate: true, offset: 2 })],
+      [...['h1', 'h2', 'h3', 'h4'].map((layer) => informative(layer, 3, { offset: 0 })), informative('pooled', 3, { penultimate: true, offset: 2 })],
       7,
     );
     const e = episode(features, labels, 1);
     expect(new AtlTeachersStrategy().fit(e.support, e.supportLabels).describe()).toEqual({ strategy: 'atl-teachers', candidates: { 'a/pooled:gap': 1 }, fallback: 'one-shot' });
-    // With a stricter check neither is foreign, and b's penultimate is the more spread.
+    // With a stricter check neither is foreign, and b's penultimate is the less correlated.
     expect(new AtlTeachersStrategy({ oneShotMinLayers: 5 }).fit(e.support, e.supportLabels).describe().candidates).toEqual({ 'b/pooled:gap': 1 });
+  });
+
+  it('measures correlation whatever the rows’ scale and offset', () => {
+    const rows = fromRows([[1, 2, 3, 4], [4, 3, 2, 1], [1, 3, 2, 4]]);
+    const shifted = fromRows([[11, 12, 13, 14], [8, 6, 4, 2], [101, 103, 102, 104]]); // +10, ×2, +100
+    expect(meanPairwiseCorrelation(shifted)).toBeCloseTo(meanPairwiseCorrelation(rows), 6);
+    expect(meanPairwiseCorrelation(rows)).toBeCloseTo((-1 + 0.8 - 0.8) / 3, 6);
   });
 
   it('keeps its name and parameters through createStrategy', () => {

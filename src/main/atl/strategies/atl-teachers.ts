@@ -15,14 +15,16 @@
  * one-shot domain check (how many of its hidden candidates spread the support more than its
  * penultimate; `oneShotMinLayers` or more: a foreign domain, where its penultimate collapses the
  * classes). Among the teachers that find the domain their own (all of them, if none does), the
- * one whose penultimate keeps the support's examples (one per class) furthest apart, the lowest
- * mean pairwise cosine, is taken, then atl's one-shot rule within it. A cosine does not depend on
- * the features' scale; comparing it across teachers assumes their pooled post-ReLU penultimates
- * have alike baselines, which held on the development sets (see docs/atl.md, "ATL across teachers").
+ * one whose penultimate keeps the support's examples (one per class) least correlated is taken,
+ * then atl's one-shot rule within it. The correlation (each row centered on its own mean, then
+ * the cosine: `meanPairwiseCorrelation`) does not depend on the features' scale nor on the
+ * positive offset every post-ReLU feature vector has, which differs between teachers: raw cosines
+ * took the int8 MobileNetV2 (lower offset) over the in-domain ResNet-56 on CIFAR-10 (development
+ * episodes; see docs/atl.md, "ATL across teachers").
  */
 import { StudioError } from '../../core/errors';
 import type { Candidate, FeatureSet } from '../features';
-import { classCount } from '../matrix';
+import { classCount, matrix, type Matrix } from '../matrix';
 import { compareScores, greedyForwardSelection, heldOutLogLikelihoods, meanPairwiseCosine, scoreDistances, supportFolds, tStatistic } from '../support-cv';
 import { AtlStrategy, guardThreshold, type AtlParams } from './atl';
 import { foldOptions, heldOutTables } from './held-out';
@@ -61,17 +63,28 @@ export class AtlTeachersStrategy extends AtlStrategy {
   }
 }
 
-/** One example per class: the teachers that find the domain their own, then the lowest penultimate cosine; atl's one-shot rule within it. */
+/** One example per class: the teachers that find the domain their own, then the least correlated penultimate; atl's one-shot rule within it. */
 function chooseOneShot(features: FeatureSet, teachers: readonly string[], oneShotMinLayers: number): SetChoice {
   if (features.rows < 2) return { keys: [penultimateOf(features, teachers[0]).key], fallback: 'one-shot' };
   const judged = teachers.map((teacher) => {
     const spread = spreadingCandidates(features, teacher);
     const penultimate = penultimateOf(features, teacher).key;
-    return { penultimate, spread, foreign: spread.length >= oneShotMinLayers, cosine: meanPairwiseCosine(features.block(penultimate)) };
+    return { penultimate, spread, foreign: spread.length >= oneShotMinLayers, correlation: meanPairwiseCorrelation(features.block(penultimate)) };
   });
   const candidates = judged.some((j) => !j.foreign) ? judged.filter((j) => !j.foreign) : judged;
-  const best = candidates.reduce((a, b) => (b.cosine < a.cosine ? b : a));
+  const best = candidates.reduce((a, b) => (b.correlation < a.correlation ? b : a));
   return best.foreign ? { keys: best.spread, fallback: 'one-shot-hidden' } : { keys: [best.penultimate], fallback: 'one-shot' };
+}
+
+/** The mean pairwise Pearson correlation of the rows of `z` (across its features): the cosine of the rows, each centered on its own mean. */
+export function meanPairwiseCorrelation(z: Matrix): number {
+  const centered = new Float32Array(z.data.length);
+  for (let i = 0; i < z.rows; i++) {
+    const row = z.data.subarray(i * z.cols, (i + 1) * z.cols);
+    const mean = row.reduce((a, b) => a + b, 0) / z.cols;
+    row.forEach((v, j) => (centered[i * z.cols + j] = v - mean));
+  }
+  return meanPairwiseCosine(matrix(z.rows, z.cols, centered));
 }
 
 /** The teacher's hidden candidates that find the support's rows less alike than its penultimate (mean pairwise cosine of raw rows). */
