@@ -10,6 +10,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { guardThreshold } from '../src/main/atl/strategies/atl';
 import { TEACHERS, DATASETS } from './datasets';
 import { markdownTable, pct, signedPoints } from './markdown';
 import { loadRuns, RESULTS_COMMAND, RESULTS_JSON, resultsMarkdown, type RunJson } from './results-markdown';
@@ -75,6 +76,8 @@ export const RENDERERS: Record<string, Renderer> = {
       `teachers ${[...new Set(report.configs.map((c) => c.teacher))].join(' and ')}, run ${report.run.started_at.slice(0, 10)} (${Math.round(report.run.wall_s / 60)} min, ${report.run.host})`
     );
   },
+  /** `guard-threshold LEVEL CANDIDATES EXAMPLES`: the t statistic atl's guard needs (computed by the studio's own function). */
+  'guard-threshold': (_, [level, candidates, examples]) => guardThreshold(Number(level), Number(candidates), Number(examples)).toFixed(2),
   /** `results-delta STRATEGY SHOTS TEACHER DATASET`: Δ vs penultimate ± 95 % CI in docs/results.md's runs. */
   'results-delta': (data, [strategy, shots, teacher, dataset]) => {
     const r = result(data, strategy, shots, teacher, dataset);

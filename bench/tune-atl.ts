@@ -27,27 +27,27 @@ const oneShot: Variant[] = [1, 2, 3, 5, 6, NEVER].map((n) => ({
 
 const fiveShot: Variant[] = [
   { id: 'no-guard', about: 'no guard (foreignMinLayers = 0: always skipped)', params: { foreignMinLayers: 0 }, shots: [5] },
-  ...[1, 1.28, 1.645, 2.33].map((t) => ({
-    id: `guard-only-t-${t}`,
-    about: `guard t ≥ ${t}, no domain check (foreignMinLayers = ∞)`,
-    params: { guardT: t, foreignMinLayers: NEVER },
+  ...[0.01, 0.05, 0.2, 0.5].map((level) => ({
+    id: `guard-only-level-${level}`,
+    about: `guard at level ${level}, no domain check (foreignMinLayers = ∞)`,
+    params: { guardLevel: level, foreignMinLayers: NEVER },
     shots: [5],
   })),
-  ...[1.28, 2.33].map((t) => ({ id: `guard-t-${t}`, about: `guard t ≥ ${t} (guardT)`, params: { guardT: t }, shots: [5] })),
+  ...[0.01, 0.2, 0.5].map((level) => ({ id: `guard-level-${level}`, about: `guard at level ${level} (guardLevel)`, params: { guardLevel: level }, shots: [5] })),
   ...[3, 5, 6].map((n) => ({ id: `foreign-min-${n}`, about: `domain check skips the guard when ≥ ${n} (foreignMinLayers)`, params: { foreignMinLayers: n }, shots: [5] })),
   ...[4, 16].map((n) => ({ id: `max-size-${n}`, about: `≤ ${n} candidates (maxSize)`, params: { maxSize: n }, shots: [5] })),
   { id: 'epsilon-0.02', about: 'ε = 0.02 (epsilon)', params: { epsilon: 0.02 }, shots: [5] },
 ];
 
-const { epsilon, maxSize, guardT, oneShotMinLayers, foreignMinLayers } = defaultParams('atl');
+const { epsilon, maxSize, guardLevel, oneShotMinLayers, foreignMinLayers } = defaultParams('atl');
 await tune({
   script: 'bench/tune-atl.ts',
   strategy: 'atl',
-  defaults: { epsilon, maxSize, guardT, oneShotMinLayers, foreignMinLayers },
+  defaults: { epsilon, maxSize, guardLevel, oneShotMinLayers, foreignMinLayers },
   variants: [
     {
       id: 'default',
-      about: `shipped: oneShotMinLayers ${oneShotMinLayers}, guardT ${guardT}, foreignMinLayers ${foreignMinLayers}, maxSize ${maxSize}, ε ${epsilon}`,
+      about: `shipped: oneShotMinLayers ${oneShotMinLayers}, guardLevel ${guardLevel}, foreignMinLayers ${foreignMinLayers}, maxSize ${maxSize}, ε ${epsilon}`,
       params: {},
       shots: [1, 5],
     },
