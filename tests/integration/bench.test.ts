@@ -2,7 +2,8 @@
  * `atl-studio bench` through the comparison pipeline (app/bench.ts on atl/comparison.ts), on real
  * images and real teachers: one teacher gives the numbers of the bench's own loop from before
  * (same episodes, same classes left out), several teachers see the same episodes and are compared
- * with the first one's penultimate, and bad `--model` values stop before any work.
+ * with the first one's penultimate, `atl-teachers` runs once across several teachers (and is
+ * `atl` with one), and bad `--model` values stop before any work.
  */
 import { Command } from 'commander';
 import { execFile } from 'node:child_process';
@@ -11,7 +12,8 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BenchReport } from '../../src/main/app/bench';
+import { ACROSS_TEACHERS, runBench, type BenchReport } from '../../src/main/app/bench';
+import type { StrategyName } from '../../src/shared/contract';
 import { createTeacherService } from '../../src/main/app/composition-root';
 import { mixSeed, sampleEpisodes } from '../../src/main/atl/episodes';
 import { layerProfile, runEpisodes, summarize } from '../../src/main/atl/evaluate';
@@ -148,6 +150,48 @@ describe('atl-studio bench on the comparison pipeline', () => {
     expect(table[2]).toMatch(/^teacher +strategy +shots/);
     expect(table.slice(3, 3 + report.results.length).map((line) => line.split(/ +/)[0])).toEqual(report.results.map((r) => r.teacher));
   }, 180_000);
+});
+
+/** `atl-teachers` on the same folder: with several teachers once across all of them (teacher `*`), with one it is `atl`. */
+const TEACHER_EPISODES = { ways: 5, shots: [1, 5], queries: 10, episodes: 12, seed: 3 };
+const benchTeachers = (model: string[], strategies: StrategyName[]): Promise<BenchReport> =>
+  runBench({ data, model, ...TEACHER_EPISODES, strategies, cache });
+
+describe('atl-studio bench with atl-teachers', () => {
+  it('several teachers: one more row per shot count with teacher *, on the same episodes, Δ against the first teacher’s penultimate', async () => {
+    const report = await benchTeachers([MOBILENET, RESNET20], ['penultimate', 'atl', 'atl-teachers']);
+    // Each teacher runs every strategy but atl-teachers (there it would be atl); then atl-teachers once across both.
+    expect(report.results.map((r) => `${r.teacher} ${r.strategy}/${r.shots}`)).toEqual([
+      ...[MOBILENET, RESNET20].flatMap((t) => TEACHER_EPISODES.shots.flatMap((s) => [`${t} penultimate/${s}`, `${t} atl/${s}`])),
+      ...TEACHER_EPISODES.shots.map((s) => `${ACROSS_TEACHERS} atl-teachers/${s}`),
+    ]);
+    expect(report.candidates.every((c) => c.startsWith(`${MOBILENET}/`) || c.startsWith(`${RESNET20}/`))).toBe(true);
+    expect(report.layer_profile).toEqual([]);
+    for (const shots of TEACHER_EPISODES.shots) {
+      const row = (teacher: string, strategy: string) => report.results.find((r) => r.teacher === teacher && r.strategy === strategy && r.shots === shots)!;
+      const across = row(ACROSS_TEACHERS, 'atl-teachers');
+      // Paired against the first teacher's penultimate: a paired mean difference is the difference of the means.
+      expect(across.delta_vs_penultimate).toBeCloseTo(across.mean - row(MOBILENET, 'penultimate').mean, 12);
+      expect(across.delta_ci95).toBeGreaterThan(0);
+      // Its choices name their teacher.
+      expect(Object.keys(across.layers_chosen).every((k) => k.startsWith(`${MOBILENET}/`) || k.startsWith(`${RESNET20}/`))).toBe(true);
+    }
+    // On CIFAR-10 images the CIFAR-10 teacher is far ahead at 5 shots, and atl-teachers learns from it in most episodes.
+    const across5 = report.results.find((r) => r.teacher === ACROSS_TEACHERS && r.shots === 5)!;
+    const resnetShare = Object.entries(across5.layers_chosen).filter(([k]) => k.startsWith(`${RESNET20}/`)).reduce((a, [, f]) => Math.max(a, f), 0);
+    expect(resnetShare).toBeGreaterThan(0.5);
+    expect(across5.delta_vs_penultimate).toBeGreaterThan(0.1);
+    expect(formatBenchTable(report)).toMatch(/\n\* +atl-teachers +5 /);
+  }, 300_000);
+
+  it('one teacher: atl-teachers is atl, row for row', async () => {
+    const report = await benchTeachers([RESNET20], ['penultimate', 'atl', 'atl-teachers']);
+    for (const shots of TEACHER_EPISODES.shots) {
+      const [atl, teachers] = ['atl', 'atl-teachers'].map((name) => report.results.find((r) => r.strategy === name && r.shots === shots)!);
+      expect(teachers.teacher).toBeUndefined();
+      expect([teachers.mean, teachers.ci95, teachers.delta_vs_penultimate, teachers.layers_chosen]).toEqual([atl.mean, atl.ci95, atl.delta_vs_penultimate, atl.layers_chosen]);
+    }
+  }, 120_000);
 });
 
 describe('atl-studio bench --model', () => {
