@@ -86,3 +86,65 @@ describe('comparisonVerdict', () => {
     expect(verdict?.text).toBe('Train `atl`: +20.0 points over `penultimate` on held-out splits of all labels (95\u00a0% CI +15.0 to +25.0)');
   });
 });
+
+describe('comparisonVerdict with several teachers', () => {
+  const TEACHERS = [
+    { id: 'mobilenet', name: 'MobileNet' },
+    { id: 'resnet56', name: 'ResNet-56' },
+  ];
+  const of = (teacher: string, c: VerdictCell): VerdictCell => ({ ...c, teacher });
+
+  it('names the teacher to train with and the first teacher’s penultimate as the baseline', () => {
+    const verdict = comparisonVerdict(
+      [
+        of('mobilenet', cell('penultimate', 5, 60)),
+        of('mobilenet', cell('atl', 5, 61, 1, 2)),
+        of('resnet56', cell('penultimate', 5, 80, 20, 2)),
+        of('resnet56', cell('atl', 5, 87, 27, 2, true)),
+      ],
+      TEACHERS,
+    );
+    expect(verdict).toEqual({
+      strategy: 'atl',
+      teacher: 'resnet56',
+      shots: 5,
+      kind: 'better',
+      text: 'Train `atl` with ResNet-56: +27.0 points over `penultimate` of MobileNet at 5 labels per class (95\u00a0% CI +25.0 to +29.0)',
+      notes: [],
+    });
+  });
+
+  it('takes another teacher’s penultimate as a candidate like any strategy, and names the runner-up’s teacher', () => {
+    const verdict = comparisonVerdict(
+      [of('mobilenet', cell('penultimate', 5, 60)), of('resnet56', cell('penultimate', 5, 80, 20, 2)), of('resnet56', cell('atl', 5, 79, 19, 2))],
+      TEACHERS,
+    );
+    expect(verdict?.text).toBe(
+      'Train `penultimate` with ResNet-56: +20.0 points over `penultimate` of MobileNet at 5 labels per class (95\u00a0% CI +18.0 to +22.0); `atl` with ResNet-56 is not reliably different',
+    );
+    expect(verdict).toMatchObject({ strategy: 'penultimate', teacher: 'resnet56' });
+  });
+
+  it('recommends the baseline teacher’s penultimate when nothing is reliably ahead, and names atl-teachers’ teachers (*) in a note', () => {
+    const verdict = comparisonVerdict(
+      [
+        of('mobilenet', cell('penultimate', 1, 50)),
+        of('resnet56', cell('penultimate', 1, 51, 1, 3)),
+        of('*', cell('atl-teachers', 1, 58, 8, 2, true)),
+        of('mobilenet', cell('penultimate', 5, 70)),
+        of('resnet56', cell('penultimate', 5, 70.5, 0.5, 2)),
+        of('*', cell('atl-teachers', 5, 71, 1, 2)),
+      ],
+      TEACHERS,
+    );
+    expect(verdict).toMatchObject({ strategy: 'penultimate', teacher: 'mobilenet', kind: 'baseline' });
+    expect(verdict?.text).toBe('Train `penultimate` with MobileNet: no strategy is reliably better at 5 labels per class (simplest)');
+    expect(verdict?.notes).toEqual(['At 1 label per class: `atl-teachers` with MobileNet + ResNet-56, +8.0 points over `penultimate` of MobileNet (95\u00a0% CI +6.0 to +10.0)']);
+  });
+
+  it('with one teacher names none, as before', () => {
+    const verdict = comparisonVerdict([cell('penultimate', 5, 70), cell('atl', 5, 85, 15, 2, true)], [TEACHERS[0]]);
+    expect(verdict?.text).toBe('Train `atl`: +15.0 points over `penultimate` at 5 labels per class (95\u00a0% CI +13.0 to +17.0)');
+    expect(verdict).not.toHaveProperty('teacher');
+  });
+});
