@@ -249,7 +249,13 @@ export const ResolvedStrategy = z.object({ name: StrategyName, params: z.record(
  */
 export const ComparisonConfig = z
   .object({
+    /** The teacher; with `modelIds`, the first of them (the baseline). */
     modelId: z.string().min(1),
+    /**
+     * Several teachers side by side, the baseline (`modelId`) first: every teacher × strategy sees
+     * the same episodes, and every Δ is against the first teacher's `penultimate`. Absent: `modelId` alone.
+     */
+    modelIds: z.array(z.string().min(1)).min(1).max(8).optional(),
     strategies: z.array(StrategyChoice).min(1),
     mode: z.enum(['episodes', 'splits']),
     /** Episodes mode only (splits use every label). */
@@ -275,6 +281,8 @@ export const ComparisonSummary = z.object({
   status: RunStatus,
   config: ComparisonConfig,
   teacherName: z.string(),
+  /** Every teacher compared, the baseline first (a run of one teacher: that one). */
+  teachers: z.array(z.object({ id: z.string(), name: z.string() })).min(1),
   /** Why it failed, or what was left out (e.g. a shot count the labels cannot support). */
   message: z.string().nullable(),
   /** The strategies asked for, with every parameter (runs made before parameters were stored: their defaults). */
@@ -289,7 +297,11 @@ export type ComparisonSummary = z.infer<typeof ComparisonSummary>;
  * Episodes: `ways` classes, `queries` test images per class, `repeats` episodes. Splits: `ways` is
  * the number of classes taking part, `queries` the smallest class's held-out count, `repeats` the splits.
  */
+/** In a run of several teachers: the teacher id of a result, or `*` for `atl-teachers` on all of them. Absent with one teacher. */
+const ResultTeacher = z.string().optional();
+
 export const ComparisonCell = z.object({
+  teacher: ResultTeacher,
   /** The strategy's label: its name, with the parameters that differ from their defaults (`strategyLabel`). */
   strategy: z.string(),
   shots: z.number().int(),
@@ -313,10 +325,11 @@ export const ComparisonDetail = ComparisonSummary.extend({
   classes: z.array(z.object({ id: z.number().int(), name: z.string(), color: z.string() })),
   cells: z.array(ComparisonCell),
   /** Query counts, summed over episodes: matrix[t][p] for classes[t] predicted as classes[p]. */
-  confusion: z.array(z.object({ strategy: z.string(), shots: z.number().int(), matrix: z.array(z.array(z.number().int())) })),
+  confusion: z.array(z.object({ teacher: ResultTeacher, strategy: z.string(), shots: z.number().int(), matrix: z.array(z.array(z.number().int())) })),
   /** The images most often misclassified, per strategy and shots (up to 24 each). */
   mistakes: z.array(
     z.object({
+      teacher: ResultTeacher,
       strategy: z.string(),
       shots: z.number().int(),
       imageId: z.number().int(),
@@ -329,6 +342,8 @@ export const ComparisonDetail = ComparisonSummary.extend({
   /** Each candidate alone (nearest class mean) over the same episodes. */
   profile: z.array(
     z.object({
+      teacher: ResultTeacher,
+      /** `layer:pooling`; in a run of several teachers `teacher/layer:pooling`. */
       candidate: z.string(),
       layer: z.string(),
       pooling: Pooling,

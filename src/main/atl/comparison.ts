@@ -11,7 +11,7 @@ import { StudioError } from '../core/errors';
 import { meanCi95, mixSeed, pairedDifference, sampleEpisodes, stratifiedSplits, type Episode } from './episodes';
 import { layerProfile, runEpisodesAsync, summarize, type LayerProfilePoint, type StrategyResult, type StrategyRun, type StrategyToRun } from './evaluate';
 import { resolveStrategy, type ResolvedStrategySpec } from './strategies';
-import type { FeatureSet } from './features';
+import { mergeTeacherFeatures, type FeatureSet } from './features';
 
 export interface ShotPlan {
   /** 0: all labels (`splits` mode). */
@@ -79,6 +79,8 @@ function fit(counts: readonly number[], shots: number, ways: number, queries: nu
 }
 
 export interface ComparisonCellResult extends StrategyResult {
+  /** With several teachers: the teacher id, or `ACROSS_TEACHERS`; absent with one. */
+  teacher?: string;
   ways: number;
   queries: number;
   repeats: number;
@@ -88,12 +90,12 @@ export interface ComparisonCellResult extends StrategyResult {
 export interface ComparisonOutcome {
   cells: ComparisonCellResult[];
   /** Per strategy (its label, as in every field here) and shots: counts[t][p], in the class indices of `itemsByClass`. */
-  confusion: { strategy: string; shots: number; matrix: number[][] }[];
+  confusion: { teacher?: string; strategy: string; shots: number; matrix: number[][] }[];
   /** Items misclassified, with how often, per strategy and shots: the most frequent first, up to `mistakesPerCell`. */
-  mistakes: { strategy: string; shots: number; item: number; trueClass: number; predictedClass: number; count: number }[];
-  profile: LayerProfilePoint[];
+  mistakes: { teacher?: string; strategy: string; shots: number; item: number; trueClass: number; predictedClass: number; count: number }[];
+  profile: (LayerProfilePoint & { teacher?: string })[];
   /** Per shots: each strategy's accuracy per episode (what the store keeps). */
-  episodeAccuracies: { shots: number; strategy: string; accuracies: number[] }[];
+  episodeAccuracies: { teacher?: string; shots: number; strategy: string; accuracies: number[] }[];
   /** Strategies alone, without the profile. */
   strategiesSeconds: number;
   /** Cancelled: the shot counts finished, and the episodes finished of the one that was running, are kept. */
@@ -197,4 +199,70 @@ export function columnWinner(accuracies: readonly number[][]): number | null {
   const order = accuracies.map((a, i) => ({ i, mean: meanCi95(a).mean })).sort((a, b) => b.mean - a.mean);
   const difference = pairedDifference(accuracies[order[0].i], accuracies[order[1].i]);
   return difference.mean - difference.ci95 > 0 ? order[0].i : null;
+}
+
+/** The teacher of the results of `atl-teachers` when it chooses among several teachers. */
+export const ACROSS_TEACHERS = '*';
+
+export interface TeacherRun {
+  teacher: string;
+  features: FeatureSet;
+  strategies: StrategyToRun[];
+}
+
+/**
+ * What runs with several teachers: each teacher's features (keys `teacher/layer:pooling`, so that
+ * no two teachers' collide) with every strategy but `atl-teachers` (there it would be `atl` again),
+ * then, when it is asked for, `atl-teachers` once on every teacher's candidates together.
+ */
+export function teacherRuns(parts: readonly { teacher: string; features: FeatureSet }[], strategies: readonly StrategyToRun[]): TeacherRun[] {
+  const acrossTeachers = (s: StrategyToRun) => (typeof s === 'string' ? s : s.name) === 'atl-teachers';
+  const runs = parts.map(({ teacher, features }) => ({
+    teacher,
+    features: mergeTeacherFeatures([{ teacher, features }]),
+    strategies: strategies.filter((s) => !acrossTeachers(s)),
+  }));
+  if (!strategies.some(acrossTeachers)) return runs;
+  return [...runs, { teacher: ACROSS_TEACHERS, features: mergeTeacherFeatures(parts), strategies: strategies.filter(acrossTeachers) }];
+}
+
+/**
+ * Several teachers' outcomes on the same episodes as one: every result carries its teacher, every
+ * Δ is against the first teacher's `penultimate`, and each column's winner is chosen among all
+ * teachers' cells. The `*` run's own `penultimate` (the first teacher's again) is left out.
+ */
+export function pairAcrossTeachers(teachers: readonly string[], outcomes: readonly ComparisonOutcome[]): ComparisonOutcome {
+  const kept = <T extends { strategy: string }>(t: number, item: T) => teachers[t] !== ACROSS_TEACHERS || item.strategy !== 'penultimate';
+  const tagged = <T extends { strategy: string }>(pick: (o: ComparisonOutcome) => readonly T[]) =>
+    outcomes.flatMap((o, t) => pick(o).filter((item) => kept(t, item)).map((item) => ({ teacher: teachers[t], ...item })));
+  const episodeAccuracies = tagged((o) => o.episodeAccuracies);
+  const accuracies = (teacher: string, strategy: string, shots: number) =>
+    episodeAccuracies.find((a) => a.teacher === teacher && a.strategy === strategy && a.shots === shots)!.accuracies;
+  const cells = tagged((o) => o.cells).filter((cell) => episodeAccuracies.some((a) => a.teacher === teachers[0] && a.strategy === 'penultimate' && a.shots === cell.shots));
+  // After a cancel, a later teacher may have finished fewer episodes: pair the episodes both finished.
+  const paired = cells.map((cell) => {
+    const [own, baseline] = sameLength([accuracies(cell.teacher, cell.strategy, cell.shots), accuracies(teachers[0], 'penultimate', cell.shots)]);
+    const delta = pairedDifference(own, baseline);
+    return { ...cell, delta_vs_penultimate: delta.mean, delta_ci95: delta.ci95, winner: false };
+  });
+  for (const shots of new Set(paired.map((c) => c.shots))) {
+    const column = paired.filter((c) => c.shots === shots);
+    const winner = columnWinner(sameLength(column.map((c) => accuracies(c.teacher, c.strategy, shots))));
+    if (winner !== null) column[winner].winner = true;
+  }
+  return {
+    cells: paired,
+    confusion: tagged((o) => o.confusion),
+    mistakes: tagged((o) => o.mistakes),
+    profile: outcomes.flatMap((o, t) => o.profile.map((point) => ({ teacher: teachers[t], ...point }))),
+    episodeAccuracies,
+    strategiesSeconds: outcomes.reduce((a, o) => a + o.strategiesSeconds, 0),
+    cancelled: outcomes.some((o) => o.cancelled),
+  };
+}
+
+/** Each list cut to the shortest one's length. */
+function sameLength(lists: readonly number[][]): number[][] {
+  const length = Math.min(...lists.map((l) => l.length));
+  return lists.map((l) => l.slice(0, length));
 }

@@ -5,13 +5,13 @@
  * counts, the most misclassified images, and the per-layer profile. Past runs reopen as they were.
  */
 import type { ComparisonConfig, ComparisonDetail, ComparisonSummary, RunStatus } from '../../shared/contract';
-import { planComparison, runComparison } from '../atl/comparison';
+import { ACROSS_TEACHERS, pairAcrossTeachers, planComparison, runComparison, teacherRuns, type ComparisonOutcome, type ShotPlan } from '../atl/comparison';
 import { resolveStrategy } from '../atl/strategies';
-import type { FeatureLayer } from '../engines/feature-extractor';
+import type { FeatureSet } from '../atl/features';
 import type { OpenTeacher } from '../models/teacher-service';
 import { StudioError } from '../core/errors';
 import type { JobLeases } from './job-leases';
-import { loadLabeledFeatures } from './labeled-features';
+import { loadLabeledFeaturesOfTeachers, type TeacherToLoad } from './labeled-features';
 import type { Project } from './project';
 import { nowIso } from './meta';
 import type { ProjectDb } from './project-db';
@@ -31,6 +31,23 @@ interface RunRow {
   /** JSON [{name, params}]; null for runs made before migration 7 (the config's strategies, defaults). */
   strategies: string | null;
   studio_version: string | null;
+  /** JSON [{id, name, key}] of several teachers, the baseline first; null: the one teacher of teacher_name. */
+  teachers: string | null;
+}
+
+/**
+ * A run of several teachers stores each result's teacher in its strategy column, as
+ * `teacher/label` (as candidate keys are `teacher/layer:pooling`); a run of one teacher, the label alone.
+ */
+function storedStrategy(teacher: string | undefined, strategy: string): string {
+  return teacher === undefined ? strategy : `${teacher}/${strategy}`;
+}
+
+/** A stored strategy column read back: `{teacher, strategy}` in a run of several teachers, `{strategy}` in one of one. */
+function readStrategy(several: boolean, stored: string): { teacher?: string; strategy: string } {
+  if (!several) return { strategy: stored };
+  const slash = stored.indexOf('/');
+  return { teacher: stored.slice(0, slash), strategy: stored.slice(slash + 1) };
 }
 
 export interface ComparisonProgress {
@@ -63,7 +80,9 @@ export class ComparisonService {
       .immediate();
   }
 
-  create(config: ComparisonConfig, teacher: OpenTeacher, name?: string): number {
+  /** Stores a new run of the teacher, or of the teachers given (the baseline first). */
+  create(config: ComparisonConfig, teacher: OpenTeacher | readonly OpenTeacher[], name?: string): number {
+    const teachers = Array.isArray(teacher) ? (teacher as readonly OpenTeacher[]) : [teacher as OpenTeacher];
     const label = name ?? (config.mode === 'splits' ? `${config.repeats} splits of all labels` : `${config.shots.join('/')}-shot episodes`);
     // A bad parameter fails here, before the run is stored.
     const strategies = config.strategies.map(resolveStrategy);
@@ -71,38 +90,48 @@ export class ComparisonService {
     return this.db.transaction(() => {
       const result = this.db
         .prepare(
-          `INSERT INTO comparison_runs (name, created_at, status, config, teacher_name, teacher_key, strategies, studio_version) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)`,
+          `INSERT INTO comparison_runs (name, created_at, status, config, teacher_name, teacher_key, strategies, studio_version, teachers) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
         )
-        .run(label, nowIso(), JSON.stringify(config), teacher.entry.name, teacher.key, JSON.stringify(strategies), STUDIO_VERSION);
+        .run(
+          label,
+          nowIso(),
+          JSON.stringify(config),
+          teachers[0].entry.name,
+          teachers[0].key,
+          JSON.stringify(strategies),
+          STUDIO_VERSION,
+          teachers.length > 1 ? JSON.stringify(teachers.map((t) => ({ id: t.entry.id, name: t.entry.name, key: t.key }))) : null,
+        );
       this.leases.hold('comparison', Number(result.lastInsertRowid));
       return Number(result.lastInsertRowid);
     })();
   }
 
   /**
-   * Loads (extracting as needed) the labeled images' features, runs the comparison, and stores
-   * the outcome. A cancel stores the run as cancelled with what it finished (whole shot counts,
-   * and the episodes done of the one that was running).
+   * Loads (extracting as needed) the labeled images' features of every teacher (the same order as
+   * `create`'s), runs the comparison, and stores the outcome. With several teachers every teacher ×
+   * strategy sees the same episodes over the images all of them have. A cancel stores the run as
+   * cancelled with what it finished (whole shot counts, and the episodes done of the one that was running).
    */
   async run(
     runId: number,
     project: Project,
-    teacher: OpenTeacher,
-    inUse: readonly FeatureLayer[],
+    teachers: readonly TeacherToLoad[],
     signal: AbortSignal,
     onProgress: (progress: ComparisonProgress) => void,
   ): Promise<void> {
     const started = performance.now();
     const config = this.config(runId);
+    const several = teachers.length > 1;
     try {
-      const labeled = await loadLabeledFeatures(project, teacher, inUse, {
+      const labeled = await loadLabeledFeaturesOfTeachers(project, teachers, {
         signal,
-        onProgress: (pooling, p) =>
+        onProgress: (teacher, pooling, p) =>
           onProgress({
             phase: 'features',
             done: p.cached + p.done,
             total: p.total,
-            message: `Extracting features of ${p.total} labeled images first, needed by every strategy (${pooling === 'gap' ? 'pooled' : 'spatially pooled'}): ${p.cached + p.done} of ${p.total}`,
+            message: `Extracting ${several ? `${teacher.entry.name}'s ` : ''}features of ${p.total} labeled images first, needed by every strategy (${pooling === 'gap' ? 'pooled' : 'spatially pooled'}): ${p.cached + p.done} of ${p.total}`,
           }),
       });
       if (labeled.cancelled || signal.aborted) return this.finish(runId, 'cancelled', 'Cancelled while extracting features: no results');
@@ -111,10 +140,12 @@ export class ComparisonService {
         labeled.classes.map((c) => c.rows),
         config,
       );
-      const outcome = await runComparison(labeled.features, labeled.classes.length, plans, config.strategies, {
-        signal,
-        onProgress: (done, total, message) => onProgress({ phase: 'strategies', done, total, message }),
-      });
+      const outcome = several
+        ? await this.compareTeachers(labeled.teachers.map((t) => ({ teacher: t.teacher.entry.id, features: t.features })), labeled.classes.length, plans, config, signal, onProgress)
+        : await runComparison(labeled.teachers[0].features, labeled.classes.length, plans, config.strategies, {
+            signal,
+            onProgress: (done, total, message) => onProgress({ phase: 'strategies', done, total, message }),
+          });
       const failed = labeled.failures.length > 0 ? [`${labeled.failures.length} labeled images could not be read and were left out`] : [];
       const unit = config.mode === 'splits' ? 'splits' : 'episodes';
       const kept = outcome.cancelled
@@ -128,15 +159,15 @@ export class ComparisonService {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         );
         for (const c of outcome.cells) {
-          const confusion = outcome.confusion.find((m) => m.strategy === c.strategy && m.shots === c.shots)!.matrix;
-          cell.run(runId, c.strategy, c.shots, c.ways, c.queries, c.repeats, c.mean, c.ci95, c.delta_vs_penultimate, c.delta_ci95, c.winner ? 1 : 0, c.fit_s, JSON.stringify(c.layers_chosen), JSON.stringify(confusion));
+          const confusion = outcome.confusion.find((m) => m.teacher === c.teacher && m.strategy === c.strategy && m.shots === c.shots)!.matrix;
+          cell.run(runId, storedStrategy(c.teacher, c.strategy), c.shots, c.ways, c.queries, c.repeats, c.mean, c.ci95, c.delta_vs_penultimate, c.delta_ci95, c.winner ? 1 : 0, c.fit_s, JSON.stringify(c.layers_chosen), JSON.stringify(confusion));
         }
         const episode = this.db.prepare('INSERT INTO comparison_episodes (run_id, strategy, shots, episode, accuracy) VALUES (?, ?, ?, ?, ?)');
-        for (const e of outcome.episodeAccuracies) e.accuracies.forEach((a, i) => episode.run(runId, e.strategy, e.shots, i, a));
+        for (const e of outcome.episodeAccuracies) e.accuracies.forEach((a, i) => episode.run(runId, storedStrategy(e.teacher, e.strategy), e.shots, i, a));
         const mistake = this.db.prepare(
           'INSERT INTO comparison_mistakes (run_id, strategy, shots, image_id, true_class_id, predicted_class_id, count) VALUES (?, ?, ?, ?, ?, ?, ?)',
         );
-        for (const m of outcome.mistakes) mistake.run(runId, m.strategy, m.shots, labeled.imageIds[m.item], classes[m.trueClass].id, classes[m.predictedClass].id, m.count);
+        for (const m of outcome.mistakes) mistake.run(runId, storedStrategy(m.teacher, m.strategy), m.shots, labeled.imageIds[m.item], classes[m.trueClass].id, classes[m.predictedClass].id, m.count);
         const profile = this.db.prepare('INSERT INTO comparison_profile (run_id, candidate, layer, pooling, depth, shots, mean, ci95) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
         for (const p of outcome.profile) profile.run(runId, p.candidate, p.layer, p.pooling, p.depth, p.shots, p.mean, p.ci95);
         this.db
@@ -151,6 +182,35 @@ export class ComparisonService {
     }
   }
 
+  /**
+   * Each teacher's run on the same episodes (`atl-teachers` once on all of them, when asked for),
+   * paired: Δ against the first teacher's penultimate. Progress counts every teacher's episodes.
+   */
+  private async compareTeachers(
+    parts: { teacher: string; features: FeatureSet }[],
+    classCount: number,
+    plans: ShotPlan[],
+    config: ComparisonConfig,
+    signal: AbortSignal,
+    onProgress: (progress: ComparisonProgress) => void,
+  ): Promise<ComparisonOutcome> {
+    const runs = teacherRuns(parts, config.strategies);
+    const outcomes: ComparisonOutcome[] = [];
+    for (const [r, run] of runs.entries()) {
+      outcomes.push(
+        await runComparison(run.features, classCount, plans, run.strategies, {
+          signal,
+          // Each candidate alone is already in its own teacher's profile.
+          profile: run.teacher !== ACROSS_TEACHERS,
+          onProgress: (done, total, message) =>
+            onProgress({ phase: 'strategies', done: r * total + done, total: runs.length * total, message: `${run.teacher === ACROSS_TEACHERS ? 'All teachers' : run.teacher}: ${message}` }),
+        }),
+      );
+      if (signal.aborted) break;
+    }
+    return pairAcrossTeachers(runs.slice(0, outcomes.length).map((r) => r.teacher), outcomes);
+  }
+
   list(): ComparisonSummary[] {
     return (this.db.prepare('SELECT * FROM comparison_runs ORDER BY id DESC').all() as RunRow[]).map(toSummary);
   }
@@ -158,6 +218,7 @@ export class ComparisonService {
   get(id: number): ComparisonDetail {
     const row = this.db.prepare('SELECT * FROM comparison_runs WHERE id = ?').get(id) as RunRow | undefined;
     if (!row) throw new StudioError('not_found', `No comparison run ${id}`);
+    const several = row.teachers !== null;
     const cells = this.db.prepare('SELECT * FROM comparison_cells WHERE run_id = ? ORDER BY shots, rowid').all(id) as {
       strategy: string;
       shots: number;
@@ -179,14 +240,17 @@ export class ComparisonService {
            FROM comparison_mistakes WHERE run_id = ? ORDER BY shots, strategy, count DESC, image_id`,
       )
       .all(id) as ComparisonDetail['mistakes'];
+    for (const m of mistakes) Object.assign(m, readStrategy(several, m.strategy));
     const profile = this.db
       .prepare('SELECT candidate, layer, pooling, depth, shots, mean, ci95 FROM comparison_profile WHERE run_id = ? ORDER BY shots, depth, pooling')
       .all(id) as ComparisonDetail['profile'];
+    // A run of several teachers' candidates are `teacher/layer:pooling`.
+    if (several) for (const p of profile) p.teacher = p.candidate.slice(0, p.candidate.indexOf('/'));
     return {
       ...toSummary(row),
       classes: row.classes ? JSON.parse(row.classes) : [],
       cells: cells.map((c) => ({
-        strategy: c.strategy,
+        ...readStrategy(several, c.strategy),
         shots: c.shots,
         ways: c.ways,
         queries: c.queries,
@@ -199,17 +263,19 @@ export class ComparisonService {
         fitSeconds: c.fit_seconds,
         layersChosen: JSON.parse(c.layers_chosen),
       })),
-      confusion: cells.map((c) => ({ strategy: c.strategy, shots: c.shots, matrix: JSON.parse(c.confusion) })),
+      confusion: cells.map((c) => ({ ...readStrategy(several, c.strategy), shots: c.shots, matrix: JSON.parse(c.confusion) })),
       mistakes,
       profile,
       timings: row.timings ? JSON.parse(row.timings) : { featuresSeconds: 0, strategiesSeconds: 0, totalSeconds: 0 },
     };
   }
 
-  /** Accuracy per episode, in episode order, for one strategy (its label) and shot count. */
-  episodeAccuracies(id: number, strategy: string, shots: number): number[] {
+  /** Accuracy per episode, in episode order, for one strategy (its label) and shot count; in a run of several teachers, of `teacher`. */
+  episodeAccuracies(id: number, strategy: string, shots: number, teacher?: string): number[] {
     return (
-      this.db.prepare('SELECT accuracy FROM comparison_episodes WHERE run_id = ? AND strategy = ? AND shots = ? ORDER BY episode').all(id, strategy, shots) as {
+      this.db
+        .prepare('SELECT accuracy FROM comparison_episodes WHERE run_id = ? AND strategy = ? AND shots = ? ORDER BY episode')
+        .all(id, storedStrategy(teacher, strategy), shots) as {
         accuracy: number;
       }[]
     ).map((r) => r.accuracy);
@@ -248,6 +314,7 @@ function toSummary(row: RunRow): ComparisonSummary {
     status: row.status,
     config,
     teacherName: row.teacher_name,
+    teachers: row.teachers ? (JSON.parse(row.teachers) as { id: string; name: string }[]).map(({ id, name }) => ({ id, name })) : [{ id: config.modelId, name: row.teacher_name }],
     message: row.message,
     strategies: row.strategies ? JSON.parse(row.strategies) : config.strategies.map(resolveStrategy),
     studioVersion: row.studio_version,
