@@ -4,7 +4,7 @@
  */
 import type { ChartConfiguration, Plugin } from 'chart.js';
 import type { MatrixDataPoint } from 'chartjs-chart-matrix';
-import type { ComparisonCell, ComparisonDetail } from '../../../shared/contract';
+import type { ComparisonCell, ComparisonDetail, ComparisonSummary } from '../../../shared/contract';
 import { strategyNameOf } from '../../../shared/strategies';
 import { fade, seriesColor, strategyColors, type ChartTheme } from './charts';
 import { STRATEGIES } from './comparison.svelte';
@@ -32,22 +32,64 @@ export const shotLabel = (shots: number) => (shots === 0 ? 'all labels' : `${sho
 /** The shot counts of a run's results, in increasing order. */
 export const shotColumns = (detail: ComparisonDetail) => [...new Set(detail.cells.map((c) => c.shots))].sort((a, b) => a - b);
 
-/** The strategies (labels) of a run's results, in the studio's order; a configured one after its strategy's default. */
-export function strategyRows(detail: ComparisonDetail): string[] {
-  const rank = (label: string) => STRATEGIES.indexOf(strategyNameOf(label));
-  const labels = [...new Set(detail.cells.map((c) => c.strategy))];
-  return labels.sort((a, b) => rank(a) - rank(b) || (a === strategyNameOf(a) ? -1 : b === strategyNameOf(b) ? 1 : a < b ? -1 : 1));
+/**
+ * A row of a run's results: the strategy's label, or in a run of several teachers `teacher/label`
+ * (teacher `*`: `atl-teachers` on all of them).
+ */
+export const rowOf = (result: { teacher?: string; strategy: string }) => (result.teacher === undefined ? result.strategy : `${result.teacher}/${result.strategy}`);
+
+/** A row's teacher (none in a run of one teacher) and strategy label. */
+export function rowParts(row: string): { teacher?: string; strategy: string } {
+  const slash = row.indexOf('/');
+  return slash < 0 ? { strategy: row } : { teacher: row.slice(0, slash), strategy: row.slice(slash + 1) };
 }
 
-export function cellOf(detail: ComparisonDetail, strategy: string, shots: number): ComparisonCell | undefined {
-  return detail.cells.find((c) => c.strategy === strategy && c.shots === shots);
+/** A teacher's name in a run (`*`: every teacher's, joined by +). */
+export function teacherName(detail: ComparisonSummary, teacher: string): string {
+  if (teacher === '*') return detail.teachers.map((t) => t.name).join(' + ');
+  return detail.teachers.find((t) => t.id === teacher)?.name ?? teacher;
+}
+
+/** A row as people read it: "atl", or "ResNet-20 · CIFAR-10: atl". */
+export function rowLabel(detail: ComparisonSummary, row: string): string {
+  const { teacher, strategy } = rowParts(row);
+  return teacher === undefined ? strategy : `${teacherName(detail, teacher)}: ${strategy}`;
+}
+
+/**
+ * The rows of a run's results: grouped by teacher (in the run's order, `*` last), each teacher's
+ * strategies in the studio's order, a configured one after its strategy's default.
+ */
+export function strategyRows(detail: ComparisonDetail): string[] {
+  const teacherRank = (row: string) => {
+    const { teacher } = rowParts(row);
+    return teacher === '*' ? detail.teachers.length : detail.teachers.findIndex((t) => t.id === teacher);
+  };
+  const rank = (row: string) => STRATEGIES.indexOf(strategyNameOf(rowParts(row).strategy));
+  const configured = (row: string) => rowParts(row).strategy !== strategyNameOf(rowParts(row).strategy);
+  const rows = [...new Set(detail.cells.map(rowOf))];
+  return rows.sort((a, b) => teacherRank(a) - teacherRank(b) || rank(a) - rank(b) || Number(configured(a)) - Number(configured(b)) || (a < b ? -1 : 1));
+}
+
+export function cellOf(detail: ComparisonDetail, row: string, shots: number): ComparisonCell | undefined {
+  return detail.cells.find((c) => rowOf(c) === row && c.shots === shots);
+}
+
+/** The baseline of every Δ: `penultimate`, in a run of several teachers the first teacher's. */
+export const baselineRow = (detail: ComparisonSummary) => (detail.teachers.length > 1 ? `${detail.teachers[0].id}/penultimate` : 'penultimate');
+
+/** The row whose chosen layers the charts show: `atl-teachers` across teachers, else the (first teacher's) `atl`. */
+export function atlRow(rows: readonly string[]): string | undefined {
+  return rows.find((r) => r === '*/atl-teachers') ?? rows.find((r) => rowParts(r).strategy === 'atl');
 }
 
 /** Candidates (`layer:pooling`) in depth order, as the run's per-layer profile lists them. */
 export function candidatesByDepth(detail: ComparisonDetail): { candidate: string; layer: string; pooling: string }[] {
-  const seen = new Map<string, { candidate: string; layer: string; pooling: string; depth: number }>();
+  const seen = new Map<string, { candidate: string; layer: string; pooling: string; depth: number; teacher?: string }>();
   for (const p of detail.profile) if (!seen.has(p.candidate)) seen.set(p.candidate, p);
-  return [...seen.values()].sort((a, b) => a.depth - b.depth || (a.pooling < b.pooling ? -1 : 1));
+  // Several teachers: each teacher's layers in turn.
+  const teacherRank = (teacher?: string) => detail.teachers.findIndex((t) => t.id === teacher);
+  return [...seen.values()].sort((a, b) => teacherRank(a.teacher) - teacherRank(b.teacher) || a.depth - b.depth || (a.pooling < b.pooling ? -1 : 1));
 }
 
 /** Accuracy vs shots, one line per strategy with its 95 % CI as a band (two hidden-in-legend datasets). */
@@ -56,15 +98,18 @@ export function accuracyChart(detail: ComparisonDetail, theme: ChartTheme): Char
   const strategies = strategyRows(detail);
   const cells = strategies.map((s) => shots.map((k) => cellOf(detail, s, k)));
   const value = (cell: ComparisonCell | undefined, sign: number) => (cell ? (cell.mean + sign * cell.ci95) * 100 : null);
-  const datasets = strategies.flatMap((strategy, i) => {
-    // A configured strategy takes its strategy's color, dashed.
+  const teacherIds = detail.teachers.map((t) => t.id);
+  const datasets = strategies.flatMap((row, i) => {
+    const { teacher, strategy } = rowParts(row);
+    const label = rowLabel(detail, row);
+    // A configured strategy takes its strategy's color, dashed; a later teacher's rows are dotted.
     const color = strategyColors[strategyNameOf(strategy)];
-    const borderDash = strategy === strategyNameOf(strategy) ? [] : [5, 3];
+    const borderDash = strategy !== strategyNameOf(strategy) ? [5, 3] : teacher !== undefined && teacher !== teacherIds[0] ? [2, 2] : [];
     const band = { borderWidth: 0, pointRadius: 0, pointHitRadius: 0, borderColor: 'transparent', backgroundColor: fade(color, 0.12) };
     return [
-      { ...band, label: `${strategy} low`, data: cells[i].map((c) => value(c, -1)), fill: false },
-      { ...band, label: `${strategy} high`, data: cells[i].map((c) => value(c, 1)), fill: '-1' as const },
-      { label: strategy, data: cells[i].map((c) => value(c, 0)), borderColor: color, backgroundColor: color, borderDash, pointRadius: 3, borderWidth: 2 },
+      { ...band, label: `${label} low`, data: cells[i].map((c) => value(c, -1)), fill: false },
+      { ...band, label: `${label} high`, data: cells[i].map((c) => value(c, 1)), fill: '-1' as const },
+      { label, data: cells[i].map((c) => value(c, 0)), borderColor: color, backgroundColor: color, borderDash, pointRadius: 3, borderWidth: 2 },
     ];
   });
   // Every strategy is three datasets: band low, band high, mean; only the mean is named.
@@ -95,7 +140,7 @@ export function accuracyChart(detail: ComparisonDetail, theme: ChartTheme): Char
           callbacks: {
             label: (item) => {
               const cell = cells[Math.floor(item.datasetIndex / 3)][item.dataIndex];
-              return cell ? `${cell.strategy}: ${pct(cell.mean)} ± ${percent(cell.ci95, 1)}` : '';
+              return cell ? `${rowLabel(detail, rowOf(cell))}: ${pct(cell.mean)} ± ${percent(cell.ci95, 1)}` : '';
             },
           },
         },
@@ -153,9 +198,9 @@ export function profileChart(detail: ComparisonDetail, theme: ChartTheme): Chart
   };
 }
 
-/** How often `atl` chose each candidate at one shot count (share of episodes), in depth order. */
-export function chosenChart(detail: ComparisonDetail, shots: number, theme: ChartTheme): ChartConfiguration<'bar'> {
-  const chosen = cellOf(detail, 'atl', shots)?.layersChosen ?? {};
+/** How often `atl` (or the row given) chose each candidate at one shot count (share of episodes), in depth order. */
+export function chosenChart(detail: ComparisonDetail, shots: number, theme: ChartTheme, row = 'atl'): ChartConfiguration<'bar'> {
+  const chosen = cellOf(detail, row, shots)?.layersChosen ?? {};
   const ordered = candidatesByDepth(detail).map((c) => c.candidate);
   const candidates = [...ordered, ...Object.keys(chosen).filter((c) => !ordered.includes(c))];
   const spatial = (candidate: string) => candidate.endsWith(':spatial');
@@ -165,7 +210,7 @@ export function chosenChart(detail: ComparisonDetail, shots: number, theme: Char
       labels: candidates,
       datasets: [
         {
-          label: `atl, ${shotLabel(shots)}`,
+          label: `${rowLabel(detail, row)}, ${shotLabel(shots)}`,
           data: candidates.map((c) => (chosen[c] ?? 0) * 100),
           backgroundColor: candidates.map((c) => (spatial(c) ? fade(theme.warn, 0.75) : fade(theme.accent, 0.8))),
           borderRadius: 3,
@@ -227,7 +272,7 @@ export function confusionChart(
   shots: number,
   theme: ChartTheme,
 ): ChartConfiguration<'matrix'> | null {
-  const matrix = detail.confusion.find((m) => m.strategy === strategy && m.shots === shots)?.matrix;
+  const matrix = detail.confusion.find((m) => rowOf(m) === strategy && m.shots === shots)?.matrix;
   if (!matrix) return null;
   const names = detail.classes.map((c) => c.name);
   const n = names.length;
@@ -238,7 +283,7 @@ export function confusionChart(
     data: {
       datasets: [
         {
-          label: `${strategy}, ${shotLabel(shots)}`,
+          label: `${rowLabel(detail, strategy)}, ${shotLabel(shots)}`,
           data,
           backgroundColor: (ctx) => {
             const cell = data[ctx.dataIndex];

@@ -36,7 +36,10 @@ export const DEFAULT_REPEATS: Record<ComparisonConfig['mode'], number> = { episo
 
 /** The form as typed: shot counts stay text ("1, 5") until the run starts. */
 export interface ConfigForm {
+  /** The teacher, the baseline of every Δ. */
   modelId: string;
+  /** Other teachers compared beside it on the same episodes (none: `modelId` alone). */
+  otherModelIds: string[];
   strategies: StrategyName[];
   /** Strategies with parameters of their own (`atl(maxSize=2)`), run beside those checked. */
   configured: StrategySpec[];
@@ -52,6 +55,7 @@ export interface ConfigForm {
 
 const defaultForm = (): ConfigForm => ({
   modelId: '',
+  otherModelIds: [],
   strategies: [...STRATEGIES],
   configured: [],
   mode: 'episodes',
@@ -91,8 +95,10 @@ export function buildConfig(form: ConfigForm): ComparisonConfig | string {
   if (problem) return problem;
   if (form.mode === 'splits' && !(form.testFraction >= 0.05 && form.testFraction <= 0.8))
     return 'Test fraction: from 0.05 to 0.8.';
+  const others = form.otherModelIds.filter((id) => id !== form.modelId);
   return {
     modelId: form.modelId,
+    ...(others.length > 0 ? { modelIds: [form.modelId, ...others] } : {}),
     strategies: [...STRATEGIES.filter((s) => form.strategies.includes(s)), ...form.configured],
     mode: form.mode,
     shots: typeof shots === 'string' ? [1] : shots,
@@ -164,6 +170,7 @@ class Comparison implements StudioListener {
     const installed = teachers.filter((t) => t.installed);
     if (!installed.some((t) => t.id === this.form.modelId))
       this.form.modelId = (installed.find((t) => t.isDefault) ?? installed[0])?.id ?? '';
+    this.form.otherModelIds = this.form.otherModelIds.filter((id) => installed.some((t) => t.id === id));
   }
 
   private async loadRuns(): Promise<void> {
@@ -220,8 +227,8 @@ class Comparison implements StudioListener {
     if (!detail || request !== this.detailRequest) return;
     this.primary = detail;
     // The heads panel offers to train what the run shown recommends.
-    const recommended = comparisonVerdict(detail.cells)?.strategy;
-    if (recommended) this.trainStrategy = strategyOfLabel(detail, recommended);
+    const recommended = comparisonVerdict(detail.cells, detail.teachers);
+    if (recommended && recommended.teacher !== '*') this.trainStrategy = strategyOfLabel(detail, recommended.strategy);
     if (this.secondary?.id === id) this.secondary = null;
   }
 
