@@ -23,8 +23,10 @@ const session = await ort.InferenceSession.create(join(here, 'model.onnx'));
 const results = [];
 for (const path of paths) {
   try {
-    const input = new ort.Tensor('float32', await preprocess(path, spec), inputShape(spec));
-    const output = await session.run({ [spec.input]: input });
+    // One input per teacher (a head on several teachers), each image prepared as that teacher's are.
+    const feeds = {};
+    for (const input of spec.inputs ?? [spec]) feeds[input.input] = new ort.Tensor('float32', await preprocess(path, input), inputShape(input));
+    const output = await session.run(feeds);
     const probabilities = output[spec.output].data;
     const best = argmax(probabilities);
     results.push({ path, class: classes[best].name, confidence: probabilities[best] });

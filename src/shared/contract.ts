@@ -397,7 +397,9 @@ export const HeadSummary = z.object({
   modelId: z.string(),
   teacherName: z.string(),
   teacherSha256: z.string(),
-  /** Candidates (`layer:pooling`) the head reads. */
+  /** Every teacher it reads, `modelId` first (one for a head on a single teacher). */
+  teachers: z.array(z.object({ id: z.string(), name: z.string() })),
+  /** Candidates (`layer:pooling`; `teacher/layer:pooling` on several teachers) the head reads. */
   candidates: z.array(z.string()),
   classes: z.array(z.object({ id: z.number().int(), name: z.string(), labels: z.number().int() })),
   /** Cross-validated on the labels (repeated stratified splits; see `cvSplits`). */
@@ -506,7 +508,15 @@ export const contract = {
 
   /** Trains a head with one strategy on every human label (features extracted as needed); a job. */
   'heads.train': {
-    input: z.object({ modelId: z.string().min(1), strategy: StrategyChoice, name: z.string().trim().min(1).max(200).optional() }).strict(),
+    input: z
+      .object({
+        modelId: z.string().min(1),
+        /** A head on several teachers' candidates together (e.g. with atl-teachers): every teacher, `modelId` first. Absent: `modelId` alone. */
+        modelIds: z.array(z.string().min(1)).min(1).max(8).optional(),
+        strategy: StrategyChoice,
+        name: z.string().trim().min(1).max(200).optional(),
+      })
+      .strict(),
     output: z.object({ jobId: z.string() }),
   },
   'heads.list': { input: Empty, output: z.array(HeadSummary) },

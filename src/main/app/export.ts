@@ -3,6 +3,7 @@ import type { ExportFormat, ExportResult } from '../../shared/contract';
 import { exportHead } from '../export/export-service';
 import { writePredictions } from '../export/predictions-file';
 import type { TeacherService } from '../models/teacher-service';
+import { openHeadTeachers } from '../services/prediction-service';
 import type { Project } from '../services/project';
 import { STUDIO_VERSION } from '../services/studio-version';
 
@@ -14,14 +15,14 @@ export interface HeadExportInput {
   includeRuntime: boolean;
 }
 
-/** Writes the head (with its teacher) as a classifier folder: model, labels.json, preprocessing, model card, predict.mjs. */
+/** Writes the head (with its teachers) as a classifier folder: model, labels.json, preprocessing, model card, predict.mjs. */
 export async function exportTrainedHead(
   project: Project,
   teachers: TeacherService,
   { headId, format, dir, includeRuntime }: HeadExportInput,
 ): Promise<ExportResult> {
   const head = project.heads.get(headId);
-  return exportHead(head, await teachers.get(head.summary.modelId), format, dir, STUDIO_VERSION, { includeRuntime });
+  return exportHead(head, await openHeadTeachers(head, teachers), format, dir, STUDIO_VERSION, { includeRuntime });
 }
 
 /** Writes the active head's predictions for every image, as CSV or JSON. */

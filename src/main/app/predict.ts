@@ -11,13 +11,14 @@ import { FeatureCache } from '../features/feature-cache';
 import type { OpenTeacher, TeacherService } from '../models/teacher-service';
 import { scanLabeledFolder } from '../services/dataset';
 import type { StoredHead } from '../services/head-service';
-import { predictImages } from '../services/prediction-service';
+import { openHeadTeachers, predictImages } from '../services/prediction-service';
 import type { Project } from '../services/project';
 import { extractionReport, type JobHandle } from './job-runner';
 
 export interface PredictionPlan {
   head: StoredHead;
-  teacher: OpenTeacher;
+  /** Its teachers, in the head's order. */
+  teachers: OpenTeacher[];
 }
 
 /** One image's predicted class and confidence, or why it could not be read. */
@@ -33,15 +34,15 @@ function progressOf(head: StoredHead, report: JobHandle['report']): (progress: E
   return (p) => report(extractionReport(p, `Predicting with ${head.summary.name}: features of ${p.cached + p.done} of ${p.total} images`));
 }
 
-/** Finds the head and loads its teacher: fails here, before any job starts. */
+/** Finds the head and loads its teachers: fails here, before any job starts. */
 export async function planPrediction(project: Project, teachers: TeacherService, headId: number): Promise<PredictionPlan> {
   const head = project.heads.get(headId);
-  return { head, teacher: await teachers.get(head.summary.modelId) };
+  return { head, teachers: await openHeadTeachers(head, teachers) };
 }
 
 /** Runs the head over every image of the project and stores its predictions (the head becomes the active one). */
-export function predictProject(project: Project, { head, teacher }: PredictionPlan, { signal, report }: JobHandle) {
-  return project.predictions.predict(project, teacher, head, {
+export function predictProject(project: Project, { head, teachers }: PredictionPlan, { signal, report }: JobHandle) {
+  return project.predictions.predict(project, teachers, head, {
     signal,
     onProgress: progressOf(head, report),
   });
@@ -54,7 +55,7 @@ export function predictProject(project: Project, { head, teacher }: PredictionPl
  */
 export async function classifyImages(
   project: Project,
-  { head, teacher }: PredictionPlan,
+  { head, teachers }: PredictionPlan,
   folder: string | undefined,
   { signal, report }: JobHandle,
 ): Promise<{ results: ClassifiedImage[]; cancelled: boolean }> {
@@ -71,7 +72,7 @@ export async function classifyImages(
     cache = project.features;
   }
   try {
-    const { rows, probabilities, failures, cancelled } = await predictImages(head, teacher, cache, images, {
+    const { rows, probabilities, failures, cancelled } = await predictImages(head, teachers, cache, images, {
       signal,
       onProgress: progressOf(head, report),
     });

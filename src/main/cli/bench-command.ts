@@ -2,12 +2,12 @@
  * `atl-studio bench`: its flags and its table. The bench itself (features, episodes, strategies)
  * is the use-case in app/bench.ts.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runBench, type BenchOptions, type BenchReport } from '../app/bench';
 import { parseStrategySpecs } from '../atl/strategies';
-import { checkedFlag, integerFlag, integerListFlag } from './flags';
+import { checkedFlag, integerFlag, integerListFlag, teacherIds } from './flags';
 
 // bench/results.ts and tests import these from here too.
 export { runBench, type BenchReport };
@@ -40,13 +40,6 @@ export function registerBenchCommand(program: Command): Command {
       console.log(formatBenchTable(report));
       if (options.json) writeFileSync(resolve(options.json), `${JSON.stringify(report, null, 2)}\n`);
     });
-}
-
-/** `--model A,B`: one or more teacher ids, without repeats. */
-function teacherIds(value: string): string[] {
-  const ids = value.split(',').map((id) => id.trim());
-  if (ids.includes('')) throw new InvalidArgumentError('--model takes teacher ids, comma-separated (see `atl-studio models`)');
-  return [...new Set(ids)];
 }
 
 /** The results, grouped by teacher when there are several (a first column names it). */

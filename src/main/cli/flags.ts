@@ -52,3 +52,10 @@ export function checkedFlag<T>(parse: (value: string) => T): (value: string) => 
     }
   };
 }
+
+/** `--model A,B`: one or more teacher ids, without repeats. */
+export function teacherIds(value: string): string[] {
+  const ids = value.split(',').map((id) => id.trim());
+  if (ids.includes('')) throw new InvalidArgumentError('--model takes teacher ids, comma-separated (see `atl-studio models`)');
+  return [...new Set(ids)];
+}

@@ -1,14 +1,15 @@
 /**
- * `atl-studio train <project.atl> --strategy <name>[(key=value,…)]`: trains a head on every human
- * label of the project (extracting features as needed), stores it in the project, and prints its
- * id and cross-validated accuracy.
+ * `atl-studio train <project.atl> --strategy <name>[(key=value,…)] [--model <id>[,<id>…]]`: trains a
+ * head on every human label of the project (extracting features as needed), stores it in the
+ * project, and prints its id and cross-validated accuracy. Several teachers (`--model a,b`): the
+ * head learns from their candidates together (e.g. `--strategy atl-teachers`).
  */
 import type { Command } from 'commander';
 import { StrategyName } from '../../shared/contract';
 import { parseStrategySpec, type ResolvedStrategySpec } from '../atl/strategies';
 import type { StudioServices } from '../app/composition-root';
 import { planTraining, trainHead } from '../app/train';
-import { checkedFlag, choiceFlag } from './flags';
+import { checkedFlag, choiceFlag, teacherIds } from './flags';
 import { runJob, withProject } from './with-project';
 
 export function registerTrainCommand(program: Command, { teachers, jobs }: StudioServices): Command {
@@ -21,12 +22,13 @@ export function registerTrainCommand(program: Command, { teachers, jobs }: Studi
       `${StrategyName.options.join(' | ')}; with parameters other than the defaults: e.g. 'atl(maxSize=2,C=0.5)'`,
       strategyFlag,
     )
-    .option('--model <id>', 'teacher id (default: the default teacher)')
+    .option('--model <id>[,<id>...]', 'teacher id, or several (the head reads their candidates together); default: the default teacher', teacherIds)
     .option('--name <name>', 'a name for the head')
     .option('--json', 'print JSON')
-    .action(async (projectPath: string, options: { strategy: ResolvedStrategySpec; model?: string; name?: string; json?: boolean }) => {
+    .action(async (projectPath: string, options: { strategy: ResolvedStrategySpec; model?: string[]; name?: string; json?: boolean }) => {
       await withProject(projectPath, async (project) => {
-        const input = { modelId: options.model ?? teachers.store.defaultId, strategy: options.strategy, name: options.name };
+        const modelIds = options.model ?? [teachers.store.defaultId];
+        const input = { modelId: modelIds[0], modelIds: modelIds.length > 1 ? modelIds : undefined, strategy: options.strategy, name: options.name };
         const plan = await planTraining(project, teachers, input);
         const head = await runJob(jobs, 'train', (job) => trainHead(project, plan, input, job), { quiet: options.json });
         if (!head) {
@@ -41,6 +43,7 @@ export function registerTrainCommand(program: Command, { teachers, jobs }: Studi
           params: head.params,
           studio_version: head.studioVersion,
           model: head.modelId,
+          teachers: head.teachers.map((t) => t.id),
           cv_accuracy: head.cvAccuracy,
           cv_ci95: head.cvCi95,
           cv_splits: head.cvSplits,

@@ -11,7 +11,7 @@ import type { ExportFormat, ExportResult } from '../../shared/contract';
 import { APP_ROOT } from '../models/model-store';
 import type { OpenTeacher } from '../models/teacher-service';
 import type { StoredHead } from '../services/head-service';
-import { checkTeacher } from '../services/prediction-service';
+import { checkTeachers } from '../services/prediction-service';
 import { checkExportTarget, replaceAtomically } from './export-folder';
 import { buildOnnxHeadModel, PROBABILITIES } from './onnx-export';
 import { copyRuntimePackages } from './runtime-packages';
@@ -40,9 +40,10 @@ export interface ExportOptions {
   includeRuntime?: boolean;
 }
 
+/** `teachers`: the head's, in its order (`openHeadTeachers`). */
 export async function exportHead(
   head: StoredHead,
-  teacher: OpenTeacher,
+  teachers: readonly OpenTeacher[],
   format: ExportFormat,
   target: string,
   studioVersion: string,
@@ -50,8 +51,12 @@ export async function exportHead(
 ): Promise<ExportResult> {
   const dir = resolve(target);
   checkExportTarget(dir); // before the model is built, so a refused folder fails fast
-  checkTeacher(head, teacher);
-  const onnxModel = await buildOnnxHeadModel(teacher.spec, teacher.extractor.layers, head.candidates, head.params);
+  checkTeachers(head, teachers);
+  const onnxModel = await buildOnnxHeadModel(
+    teachers.map((t) => ({ id: t.entry.id, spec: t.spec, layers: t.extractor.layers })),
+    head.candidates,
+    head.params,
+  );
   await replaceAtomically(dir, studioVersion, async (staging) => {
     mkdirSync(staging);
     if (format === 'onnx') {
@@ -66,22 +71,24 @@ export async function exportHead(
     copyFileSync(join(APP_ROOT, 'resources/export/preprocess.mjs'), join(staging, 'preprocess.mjs'));
     const classes = head.summary.classes.map((c, index) => ({ index, id: c.id, name: c.name }));
     writeJson(join(staging, 'labels.json'), { classes });
-    writeJson(join(staging, 'preprocessing.json'), {
-      ...teacher.spec.preprocess,
-      input: onnxModel.inputName,
-      inputShape: onnxModel.inputShape,
-      output: PROBABILITIES,
-      decode: 'EXIF rotation applied; transparency flattened onto white; converted to sRGB; then resized',
-    });
+    const inputs = teachers.map((t, i) => ({ ...t.spec.preprocess, input: onnxModel.inputs[i].name, inputShape: onnxModel.inputs[i].shape }));
+    const decode = 'EXIF rotation applied; transparency flattened onto white; converted to sRGB; then resized';
+    // One teacher: its input's preprocessing at the top level, as always; several: one entry per input.
+    writeJson(
+      join(staging, 'preprocessing.json'),
+      inputs.length === 1
+        ? { ...inputs[0], output: PROBABILITIES, decode }
+        : { inputs: inputs.map((input, i) => ({ teacher: teachers[i].entry.id, ...input })), output: PROBABILITIES, decode },
+    );
     writeJson(join(staging, 'package.json'), { name: 'atl-studio-exported-classifier', private: true, type: 'module', dependencies: DEPENDENCIES[format] });
     writeFileSync(join(staging, '.npmrc'), NPMRC);
     if (options.includeRuntime) copyRuntimePackages(Object.keys(DEPENDENCIES[format]), APP_ROOT, staging);
-    writeFileSync(join(staging, MODEL_CARD), modelCard(head, teacher, format, studioVersion, options.includeRuntime === true));
+    writeFileSync(join(staging, MODEL_CARD), modelCard(head, teachers, onnxModel.inputs.map((i) => i.name), format, studioVersion, options.includeRuntime === true));
   });
   return { dir, files: listFiles(dir) };
 }
 
-function modelCard(head: StoredHead, teacher: OpenTeacher, format: ExportFormat, studioVersion: string, withRuntime: boolean): string {
+function modelCard(head: StoredHead, teachers: readonly OpenTeacher[], inputNames: readonly string[], format: ExportFormat, studioVersion: string, withRuntime: boolean): string {
   const { summary } = head;
   const single = summary.classes.filter((c) => c.labels < 2).map((c) => c.name);
   const cv =
@@ -96,10 +103,12 @@ function modelCard(head: StoredHead, teacher: OpenTeacher, format: ExportFormat,
     '',
     '| | |',
     '|---|---|',
-    `| Teacher | ${teacher.entry.name} (\`${teacher.entry.id}\`), license: ${teacher.entry.license} |`,
-    `| Teacher weights sha256 | \`${summary.teacherSha256}\` |`,
+    ...teachers.flatMap((teacher, i) => [
+      `| Teacher${teachers.length > 1 ? ` ${i + 1}` : ''} | ${teacher.entry.name} (\`${teacher.entry.id}\`), license: ${teacher.entry.license} |`,
+      `| Teacher${teachers.length > 1 ? ` ${i + 1}` : ''} weights sha256 | \`${teacher.weightsSha256}\` |`,
+    ]),
     `| Strategy | \`${summary.strategy}\` |`,
-    `| Layers used | ${head.candidates.map((c) => `\`${c.layer}\` (${c.pooling === 'gap' ? 'global average' : 'spatial grid'}, ${c.dim} values)`).join(', ')} |`,
+    `| Layers used | ${head.candidates.map((c) => `\`${c.teacher ? `${c.teacher}/` : ''}${c.layer}\` (${c.pooling === 'gap' ? 'global average' : 'spatial grid'}, ${c.dim} values)`).join(', ')} |`,
     `| Trained | ${summary.createdAt} |`,
     `| Cross-validated accuracy | ${cv} |`,
     '',
@@ -114,7 +123,9 @@ function modelCard(head: StoredHead, teacher: OpenTeacher, format: ExportFormat,
     ...(withRuntime ? useWithRuntime() : useWithInstall()),
     '',
     '`node predict.mjs` prints `[{ "path", "class", "confidence" }]`, one per image.',
-    `The model takes preprocessed images (see preprocessing.json) and returns the probabilities of the classes in labels.json.`,
+    teachers.length === 1
+      ? `The model takes preprocessed images (see preprocessing.json) and returns the probabilities of the classes in labels.json.`
+      : `The model reads ${teachers.length} teachers and takes one input per teacher: ${teachers.map((t, i) => `\`${inputNames[i]}\` (${t.entry.name})`).join(', ')}, the same image prepared as that teacher's images are (its entry in preprocessing.json's \`inputs\`: size, resize, normalization, layout); predict.mjs prepares each from the image file. It returns the probabilities of the classes in labels.json.`,
     '',
     '## Limits',
     '',

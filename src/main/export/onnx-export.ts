@@ -1,7 +1,9 @@
 /**
  * A trained head as one ONNX model: image tensor in, class probabilities out. The teacher's graph
  * is cut after the deepest layer the head reads (nodes nothing needs are pruned, with their
- * weights), then each block is pooled, centered, L2-normalized and scaled exactly as
+ * weights). A head on several teachers holds every teacher's graph side by side, each name
+ * prefixed `teacher/`, with one input per teacher (each prepared as that teacher's images are).
+ * Then each block is pooled, centered, L2-normalized and scaled exactly as
  * `headInputs` does, concatenated, (head2toe) selected and re-normalized, multiplied by the head's
  * weights and passed through softmax. See `head-params.ts` for the arithmetic being mirrored.
  */
@@ -26,18 +28,19 @@ const NORM_FLOOR = 1e-12;
 
 export interface OnnxHeadModel {
   bytes: Uint8Array;
-  inputName: string;
-  /** One image's input shape (without the batch dim), in the teacher's layout. */
-  inputShape: number[];
+  /** One per teacher, in the head's order: its input's name and one image's shape (without the batch dim), in the teacher's layout. */
+  inputs: { name: string; shape: number[] }[];
 }
 
-export async function buildOnnxHeadModel(
-  spec: TeacherSpec,
-  layers: readonly FeatureLayer[],
-  candidates: readonly Candidate[],
-  params: HeadParams,
-): Promise<OnnxHeadModel> {
-  const layerNames = [...new Set(candidates.map((c) => c.layer))];
+/** A teacher the head reads: `id` is the one its candidates record when it reads several. */
+export interface ExportTeacher {
+  id: string;
+  spec: TeacherSpec;
+  layers: readonly FeatureLayer[];
+}
+
+/** The teacher's graph as ONNX, exposing `layerNames` (a TF.js layers teacher is converted). */
+async function teacherModel(spec: TeacherSpec, layerNames: string[]): Promise<Onnx.ModelProto> {
   const teacherBytes =
     spec.format === 'onnx'
       ? new Uint8Array(await readFile(spec.modelPath))
@@ -45,22 +48,47 @@ export async function buildOnnxHeadModel(
         ? (await convertTfjsLayersModel(spec.modelPath, layerNames)).onnx
         : null;
   if (!teacherBytes) throw new StudioError('invalid_input', `${spec.name} is a TF.js graph model: ONNX export supports ONNX and TF.js layers teachers`);
-  const model = onnx.ModelProto.decode(teacherBytes);
+  return onnx.ModelProto.decode(teacherBytes);
+}
+
+export async function buildOnnxHeadModel(teachers: readonly ExportTeacher[], candidates: readonly Candidate[], params: HeadParams): Promise<OnnxHeadModel> {
+  const several = teachers.length > 1;
+  const candidatesOf = (t: ExportTeacher) => (several ? candidates.filter((c) => c.teacher === t.id) : candidates);
+  const models: Onnx.ModelProto[] = [];
+  for (const t of teachers) {
+    const model = await teacherModel(t.spec, [...new Set(candidatesOf(t).map((c) => c.layer))]);
+    if (several) prefixNames(model.graph!, `${t.id}/`, t.spec.name);
+    models.push(model);
+  }
+  const [model] = models;
   const graph = model.graph!;
-  // The appended nodes follow the teacher's opset (at least 13): from opset 18 on, reductions take
+  const inputs = models.map((m) => m.graph!.input!.find((i) => !(m.graph!.initializer ?? []).some((w) => w.name === i.name))!);
+  if (several) {
+    graph.node = models.flatMap((m) => m.graph!.node ?? []);
+    graph.initializer = models.flatMap((m) => m.graph!.initializer ?? []);
+    graph.input = models.flatMap((m) => m.graph!.input ?? []);
+    graph.output = models.flatMap((m) => m.graph!.output ?? []);
+    graph.valueInfo = models.flatMap((m) => m.graph!.valueInfo ?? []);
+    model.irVersion = Math.max(...models.map((m) => Number(m.irVersion ?? 0)));
+  }
+  // The appended nodes follow the teachers' opset (at least 13): from opset 18 on, reductions take
   // their axes as an input instead of an attribute.
-  const defaultDomain = (model.opsetImport ?? []).find((o) => !o.domain);
-  const opset = Math.max(OPSET, Number(defaultDomain?.version ?? OPSET));
+  const opsets = models.flatMap((m) => m.opsetImport ?? []);
+  const opset = Math.max(OPSET, ...opsets.filter((o) => !o.domain).map((o) => Number(o.version ?? OPSET)));
   const reduce = reducer(opset);
   const ranks = new Map((graph.output ?? []).map((o) => [o.name!, o.type?.tensorType?.shape?.dim?.length ?? 0]));
 
   const g = new GraphBuilder();
   const blocks = candidates.map((c, b) => {
-    const layer = layers.find((l) => l.name === c.layer);
+    const teacher = several ? teachers.find((t) => t.id === c.teacher) : teachers[0];
+    if (!teacher) throw new StudioError('bad_file', `The head reads ${c.key}, of no teacher it names`);
+    const { spec } = teacher;
+    const layer = teacher.layers.find((l) => l.name === c.layer);
     if (!layer) throw new StudioError('bad_file', `The head reads layer ${c.layer}, which ${spec.name} does not have`);
-    const rank = ranks.get(c.layer);
+    const source = several ? `${teacher.id}/${c.layer}` : c.layer;
+    const rank = ranks.get(source);
     if (rank !== 2 && rank !== 4) throw new StudioError('bad_file', `${spec.name} does not expose layer ${c.layer} as a graph output`);
-    const pooled = pool(g, reduce, `head/b${b}`, c, layer, rank);
+    const pooled = pool(g, reduce, `head/b${b}`, source, c, layer, rank);
     const scale = params.weighting === 'block' ? 1 / Math.sqrt(params.blocks.length) : Math.sqrt(c.dim);
     const centered = g.node('Sub', [pooled, g.initializer(`head/b${b}/mean`, [c.dim], Float32Array.from(params.blocks[b].mean))], `head/b${b}/centered`);
     const unit = l2Normalize(g, reduce, centered, `head/b${b}`);
@@ -83,12 +111,29 @@ export async function buildOnnxHeadModel(
   graph.initializer = [...(graph.initializer ?? []), ...g.initializers];
   graph.output = [{ name: PROBABILITIES, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: k }] } } } }];
   prune(graph);
-  // Other domains' entries stay as the teacher declared them.
-  model.opsetImport = [...(model.opsetImport ?? []).filter((o) => o.domain), { domain: '', version: opset }];
+  // Other domains' entries stay as the teachers declared them (the highest version where two differ).
+  const domains = new Map<string, number>();
+  for (const o of opsets) if (o.domain) domains.set(o.domain, Math.max(domains.get(o.domain) ?? 0, Number(o.version)));
+  model.opsetImport = [...[...domains].map(([domain, version]) => ({ domain, version })), { domain: '', version: opset }];
   model.producerName = 'atl-studio export';
-  const input = graph.input!.find((i) => !(graph.initializer ?? []).some((w) => w.name === i.name))!;
-  const dims = input.type!.tensorType!.shape!.dim!.slice(1).map((dim) => Number(dim.dimValue));
-  return { bytes: onnx.ModelProto.encode(model).finish(), inputName: input.name!, inputShape: dims };
+  return {
+    bytes: onnx.ModelProto.encode(model).finish(),
+    inputs: inputs.map((input) => ({ name: input.name!, shape: input.type!.tensorType!.shape!.dim!.slice(1).map((dim) => Number(dim.dimValue)) })),
+  };
+}
+
+/** Prefixes every tensor and node name of a teacher's graph, so that several teachers' graphs can stand side by side. */
+function prefixNames(graph: Onnx.IGraphProto, prefix: string, teacherName: string): void {
+  const named = (name: string | null | undefined) => (name ? `${prefix}${name}` : name);
+  for (const node of graph.node ?? []) {
+    if ((node.attribute ?? []).some((a) => a.g || (a.graphs ?? []).length > 0)) {
+      throw new StudioError('invalid_input', `${teacherName} has control flow (${node.opType}): it cannot be exported beside another teacher`);
+    }
+    node.name = named(node.name);
+    node.input = (node.input ?? []).map((i) => named(i)!);
+    node.output = (node.output ?? []).map((o) => named(o)!);
+  }
+  for (const list of [graph.initializer, graph.input, graph.output, graph.valueInfo]) for (const item of list ?? []) item.name = named(item.name);
 }
 
 /** One candidate's pooled vector [N, dim], from its layer's map ([N,C,H,W], or [N,C] when already pooled). */
@@ -102,10 +147,11 @@ function reducer(opset: number): Reduce {
       : g.node(op, [x], out, [ints('axes', axes), int('keepdims', keepdims)]);
 }
 
-function pool(g: GraphBuilder, reduce: Reduce, prefix: string, candidate: Candidate, layer: FeatureLayer, rank: number): string {
-  if (rank === 2) return candidate.layer;
+/** `source`: the tensor of the candidate's layer in the exported graph. */
+function pool(g: GraphBuilder, reduce: Reduce, prefix: string, source: string, candidate: Candidate, layer: FeatureLayer, rank: number): string {
+  if (rank === 2) return source;
   const [channels, h, w] = layer.shape;
-  if (candidate.pooling === 'gap') return reduce(g, 'ReduceMean', candidate.layer, [2, 3], 0, `${prefix}/gap`);
+  if (candidate.pooling === 'gap') return reduce(g, 'ReduceMean', source, [2, 3], 0, `${prefix}/gap`);
   if (candidate.pooling !== 'spatial') throw new StudioError('invalid_input', `Pooling ${candidate.pooling} cannot be exported`);
   // Adaptive average pooling as one matrix product: [N, C, H·W] × P[H·W, g·g], where P averages
   // each cell's pixels (cells as `spatialAveragePool` cuts them), then flattened as [C, g, g].
@@ -119,7 +165,7 @@ function pool(g: GraphBuilder, reduce: Reduce, prefix: string, candidate: Candid
       for (let y = r0; y < r1; y++) for (let x = c0; x < c1; x++) cells[(y * w + x) * grid * grid + i * grid + j] = 1 / area;
     }),
   );
-  const flat = g.node('Reshape', [candidate.layer, g.int64(`${prefix}/pixels_shape`, [0, channels, h * w])], `${prefix}/pixels`);
+  const flat = g.node('Reshape', [source, g.int64(`${prefix}/pixels_shape`, [0, channels, h * w])], `${prefix}/pixels`);
   const pooled = g.node('MatMul', [flat, g.initializer(`${prefix}/cells`, [h * w, grid * grid], cells)], `${prefix}/cells_pooled`);
   return g.node('Reshape', [pooled, g.int64(`${prefix}/flat_shape`, [0, channels * grid * grid])], `${prefix}/spatial`);
 }

@@ -12,10 +12,8 @@ import { runEpisodesAsync } from '../atl/evaluate';
 import type { Candidate } from '../atl/features';
 import type { HeadParams } from '../atl/head-params';
 import { createStrategy, resolveStrategy } from '../atl/strategies';
-import type { FeatureLayer } from '../engines/feature-extractor';
-import type { OpenTeacher } from '../models/teacher-service';
 import { StudioError } from '../core/errors';
-import { loadLabeledFeatures } from './labeled-features';
+import { loadLabeledFeaturesOfTeachers, type TeacherToLoad } from './labeled-features';
 import type { Project } from './project';
 import { nowIso } from './meta';
 import { alignedCopy, blobOf, concatenated } from './typed-blobs';
@@ -49,6 +47,16 @@ interface HeadRow {
   /** JSON: every parameter; null for heads trained before migration 7 (their strategy's defaults). */
   params: string | null;
   studio_version: string | null;
+  /** JSON HeadTeacher[] of a head on several teachers; null: the one teacher of model_id … teacher_key. */
+  teachers: string | null;
+}
+
+/** A teacher a head reads: its features must come from the same weights and preprocessing (`key`). */
+export interface HeadTeacher {
+  id: string;
+  name: string;
+  key: string;
+  sha256: string;
 }
 
 /** What training reports: the labeled images' features, then each cross-validation split, then the fit on all labels. */
@@ -61,7 +69,11 @@ export interface TrainingProgress {
 
 export interface StoredHead {
   summary: HeadSummary;
-  teacherKey: string;
+  /**
+   * Every teacher it reads, in training order. With several, its candidates record their teacher
+   * and their keys read `teacher/layer:pooling` (`mergeTeacherFeatures`); with one, `layer:pooling`.
+   */
+  teachers: HeadTeacher[];
   candidates: Candidate[];
   params: HeadParams;
 }
@@ -71,8 +83,7 @@ export class HeadService {
 
   async train(
     project: Project,
-    teacher: OpenTeacher,
-    inUse: readonly FeatureLayer[],
+    teachers: readonly TeacherToLoad[],
     strategy: StrategyChoice,
     options: { name?: string; signal?: AbortSignal; onProgress?: (progress: TrainingProgress) => void } = {},
   ): Promise<HeadSummary | null> {
@@ -80,17 +91,19 @@ export class HeadService {
     const spec = resolveStrategy(strategy);
     // The labels as they are now: the head is stale once they differ.
     const fingerprint = labelsFingerprint(this.db);
-    const labeled = await loadLabeledFeatures(project, teacher, inUse, {
+    const loaded = await loadLabeledFeaturesOfTeachers(project, teachers, {
       signal: options.signal,
-      onProgress: (_, p) =>
+      onProgress: (teacher, _, p) =>
         options.onProgress?.({
           phase: 'features',
           done: p.cached + p.done,
           total: p.total,
-          message: `Step 1 of 3, features of the labeled images: ${p.cached + p.done} of ${p.total}`,
+          message: `Step 1 of 3, features of the labeled images${teachers.length > 1 ? ` (${teacher.entry.name})` : ''}: ${p.cached + p.done} of ${p.total}`,
         }),
     });
-    if (labeled.cancelled || options.signal?.aborted) return null;
+    if (loaded.cancelled || options.signal?.aborted) return null;
+    // One teacher: its own keys (`layer:pooling`), as heads always had; several: the merged set.
+    const labeled = teachers.length === 1 ? { ...loaded, features: loaded.teachers[0].features } : loaded;
     if (labeled.classes.length < 2) throw new StudioError('invalid_input', 'Training needs labeled images in at least 2 classes');
     const byClass = labeled.classes.map((c) => c.rows);
 
@@ -124,19 +137,21 @@ export class HeadService {
     const params = createStrategy(spec).fit(labeled.features.select(rows), labels).toHead();
     const candidates = params.blocks.map((b) => labeled.features.candidate(b.key));
     const classes = labeled.classes.map((c) => ({ id: c.id, name: c.name, labels: c.rows.length }));
+    const headTeachers: HeadTeacher[] = teachers.map(({ teacher }) => ({ id: teacher.entry.id, name: teacher.entry.name, key: teacher.key, sha256: teacher.weightsSha256 }));
+    const [first] = headTeachers;
     const result = this.db
       .prepare(
-        `INSERT INTO heads (name, created_at, strategy, model_id, teacher_name, teacher_sha256, teacher_key, classes, candidates, weighting, means, kept, coef, intercept, cv_accuracy, cv_ci95, cv_splits, cv_confusion, labels_fingerprint, params, studio_version)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO heads (name, created_at, strategy, model_id, teacher_name, teacher_sha256, teacher_key, classes, candidates, weighting, means, kept, coef, intercept, cv_accuracy, cv_ci95, cv_splits, cv_confusion, labels_fingerprint, params, studio_version, teachers)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
-        options.name ?? `${strategyLabel(spec)} · ${teacher.entry.name}`,
+        options.name ?? `${strategyLabel(spec)} · ${headTeachers.map((t) => t.name).join(' + ')}`,
         nowIso(),
         spec.name,
-        teacher.entry.id,
-        teacher.entry.name,
-        teacher.weightsSha256,
-        teacher.key,
+        first.id,
+        first.name,
+        first.sha256,
+        first.key,
         JSON.stringify(classes),
         JSON.stringify(candidates),
         params.weighting,
@@ -151,6 +166,7 @@ export class HeadService {
         fingerprint,
         JSON.stringify(spec.params),
         STUDIO_VERSION,
+        headTeachers.length > 1 ? JSON.stringify(headTeachers) : null,
       );
     return this.get(Number(result.lastInsertRowid)).summary;
   }
@@ -174,7 +190,7 @@ export class HeadService {
     const classes = (JSON.parse(row.classes) as unknown[]).length;
     return {
       summary: toSummary(row, currentLabels(this.db)),
-      teacherKey: row.teacher_key,
+      teachers: teachersOf(row),
       candidates,
       params: {
         blocks,
@@ -238,6 +254,10 @@ function staleReason(row: HeadRow, now: CurrentLabels): string | null {
   return changes.length > 3 ? `${changes.slice(0, 3).join('; ')}; and ${changes.length - 3} more changes` : changes.join('; ');
 }
 
+function teachersOf(row: HeadRow): HeadTeacher[] {
+  return row.teachers ? JSON.parse(row.teachers) : [{ id: row.model_id, name: row.teacher_name, key: row.teacher_key, sha256: row.teacher_sha256 }];
+}
+
 function toSummary(row: HeadRow, labels: CurrentLabels): HeadSummary {
   return {
     id: row.id,
@@ -249,6 +269,7 @@ function toSummary(row: HeadRow, labels: CurrentLabels): HeadSummary {
     modelId: row.model_id,
     teacherName: row.teacher_name,
     teacherSha256: row.teacher_sha256,
+    teachers: teachersOf(row).map(({ id, name }) => ({ id, name })),
     candidates: (JSON.parse(row.candidates) as Candidate[]).map((c) => c.key),
     classes: JSON.parse(row.classes),
     cvAccuracy: row.cv_accuracy,

@@ -6,7 +6,7 @@
 import type { PredictionStatus, Suggestion } from '../../shared/contract';
 import type { CandidatePlan } from '../features/candidate-features';
 import { candidatePlan, loadCandidateFeatures } from '../features/candidate-features';
-import { BlockNormalizer, type Candidate } from '../atl/features';
+import { BlockNormalizer, mergeTeacherFeatures, type Candidate, type FeatureSet } from '../atl/features';
 import { headInputs, headProbabilities } from '../atl/head-params';
 import { marginUncertainty, suggestOrder } from '../atl/suggest';
 import type { FeatureExtractor } from '../engines/feature-extractor';
@@ -43,12 +43,12 @@ export class PredictionService {
   /** Runs the head over every image and stores the predictions (replacing this head's older ones); makes it active. */
   async predict(
     project: Project,
-    teacher: OpenTeacher,
+    teachers: readonly OpenTeacher[],
     head: StoredHead,
     options: { signal?: AbortSignal; onProgress?: (progress: ExtractionProgress) => void } = {},
   ): Promise<{ predicted: number; failures: { path: string; reason: string }[]; cancelled: boolean }> {
     const images = project.images.sources();
-    const { rows: predictedRows, probabilities, failures, cancelled } = await predictImages(head, teacher, project.features, images, options);
+    const { rows: predictedRows, probabilities, failures, cancelled } = await predictImages(head, teachers, project.features, images, options);
     if (cancelled) return { predicted: 0, failures, cancelled: true };
     const k = head.params.classes;
     const classIds = head.summary.classes.map((c) => c.id);
@@ -106,23 +106,27 @@ export class PredictionService {
   /**
    * Unlabeled images in the order that labeling them teaches the most: with a head (the active
    * one, else the newest), its margin uncertainty mixed with k-center diversity on the features
-   * it reads; without one, diversity alone on the default teacher's penultimate features.
+   * it reads (every teacher's, for a head on several); without one, diversity alone on the default
+   * teacher's penultimate features.
    */
   async suggest(project: Project, teachers: TeacherService, count: number): Promise<Suggestion[]> {
     const headId = this.activeHeadId ?? project.heads.list()[0]?.id ?? null;
     const head = headId === null ? null : project.heads.get(headId);
-    const teacher = await teachers.get(head?.summary.modelId ?? teachers.store.defaultId);
-    if (head) checkTeacher(head, teacher);
     const images = project.images.sources();
     const labeled = new Set(project.labels.labeledImageIds());
-    const penultimate = teacher.extractor.layers.filter((l) => l.penultimate);
-    const loaded = await loadCandidateFeatures({
-      extractor: teacher.extractor,
-      teacherKey: teacher.key,
-      plan: head ? headPlan(head.candidates, teacher.extractor) : candidatePlan(penultimate, penultimate).slice(0, 1),
-      cache: project.features,
-      images,
-    });
+    let loaded: { rows: number[]; features: FeatureSet };
+    if (head) loaded = await loadHeadFeatures(head, await openHeadTeachers(head, teachers), project.features, images);
+    else {
+      const teacher = await teachers.get(teachers.store.defaultId);
+      const penultimate = teacher.extractor.layers.filter((l) => l.penultimate);
+      loaded = await loadCandidateFeatures({
+        extractor: teacher.extractor,
+        teacherKey: teacher.key,
+        plan: candidatePlan(penultimate, penultimate).slice(0, 1),
+        cache: project.features,
+        images,
+      });
+    }
     const rowIds = loaded.rows.map((item) => images[item].id);
     const labeledRows = rowIds.flatMap((id, row) => (labeled.has(id) ? [row] : []));
     const pool = rowIds.flatMap((id, row) => (labeled.has(id) ? [] : [row]));
@@ -163,23 +167,63 @@ export class PredictionService {
  */
 export async function predictImages(
   head: StoredHead,
-  teacher: OpenTeacher,
+  teachers: readonly OpenTeacher[],
   cache: FeatureCache,
   images: readonly ExtractionImage[],
   options: { signal?: AbortSignal; onProgress?: (progress: ExtractionProgress) => void } = {},
 ): Promise<{ rows: number[]; probabilities: Float64Array; failures: { path: string; reason: string }[]; cancelled: boolean }> {
-  checkTeacher(head, teacher);
-  const loaded = await loadCandidateFeatures({
-    extractor: teacher.extractor,
-    teacherKey: teacher.key,
-    plan: headPlan(head.candidates, teacher.extractor),
-    cache,
-    images,
-    signal: options.signal,
-    onProgress: (_, p) => options.onProgress?.(p),
-  });
+  const loaded = await loadHeadFeatures(head, teachers, cache, images, options);
   if (loaded.cancelled) return { rows: [], probabilities: new Float64Array(0), failures: loaded.failures, cancelled: true };
   return { rows: loaded.rows, probabilities: headProbabilities(head.params, loaded.features), failures: loaded.failures, cancelled: false };
+}
+
+/** The head's teachers (`head.teachers`, in that order), loaded. */
+export async function openHeadTeachers(head: StoredHead, teachers: TeacherService): Promise<OpenTeacher[]> {
+  const opened: OpenTeacher[] = [];
+  for (const { id } of head.teachers) opened.push(await teachers.get(id));
+  return opened;
+}
+
+/**
+ * The features the head reads, from `cache` or extracted into it, each teacher's in turn: keyed as
+ * the head's candidates are (several teachers merged, on the images every teacher could read).
+ */
+async function loadHeadFeatures(
+  head: StoredHead,
+  teachers: readonly OpenTeacher[],
+  cache: FeatureCache,
+  images: readonly ExtractionImage[],
+  options: { signal?: AbortSignal; onProgress?: (progress: ExtractionProgress) => void } = {},
+): Promise<{ rows: number[]; features: FeatureSet; failures: { path: string; reason: string }[]; cancelled: boolean }> {
+  checkTeachers(head, teachers);
+  const several = head.teachers.length > 1;
+  const loaded = [];
+  for (const teacher of teachers) {
+    const candidates = several ? head.candidates.filter((c) => c.teacher === teacher.entry.id) : head.candidates;
+    const one = await loadCandidateFeatures({
+      extractor: teacher.extractor,
+      teacherKey: teacher.key,
+      plan: headPlan(candidates, teacher.extractor),
+      cache,
+      images,
+      signal: options.signal,
+      onProgress: (_, p) => options.onProgress?.(p),
+    });
+    loaded.push(one);
+    if (one.cancelled) return { ...one, failures: loaded.flatMap((l) => l.failures) };
+  }
+  const failures = loaded.flatMap((l) => l.failures).filter((f, i, all) => all.findIndex((g) => g.path === f.path) === i);
+  if (!several) return { ...loaded[0], failures };
+  // Only images every teacher could read, in the same rows for every teacher.
+  const rows = loaded.reduce((common, l) => {
+    const has = new Set(l.rows);
+    return common.filter((item) => has.has(item));
+  }, loaded[0].rows);
+  const parts = loaded.map((l, t) => {
+    const rowOf = new Map(l.rows.map((item, row) => [item, row]));
+    return { teacher: teachers[t].entry.id, features: l.features.select(rows.map((item) => rowOf.get(item)!)) };
+  });
+  return { rows, features: mergeTeacherFeatures(parts), failures, cancelled: false };
 }
 
 /** The head's candidates as an extraction plan. */
@@ -194,15 +238,21 @@ function headPlan(candidates: readonly Candidate[], extractor: FeatureExtractor)
     .filter(([, layers]) => layers.length > 0);
 }
 
-/** A head runs only on the features it was trained on: the same weights and the same preprocessing. */
-export function checkTeacher(head: StoredHead, teacher: OpenTeacher): void {
-  if (teacher.weightsSha256 !== head.summary.teacherSha256) {
-    throw new StudioError(
-      'conflict',
-      `Head ${head.summary.id} was trained on other weights of ${head.summary.teacherName} (sha256 ${head.summary.teacherSha256.slice(0, 12)}…, installed ${teacher.weightsSha256.slice(0, 12)}…): train it again`,
-    );
+/** A head runs only on the features it was trained on: each teacher's same weights and the same preprocessing, in its order. */
+export function checkTeachers(head: StoredHead, teachers: readonly OpenTeacher[]): void {
+  if (teachers.length !== head.teachers.length || teachers.some((t, i) => t.entry.id !== head.teachers[i].id)) {
+    throw new StudioError('invalid_input', `Head ${head.summary.id} reads ${head.teachers.map((t) => t.id).join(', ')}; got ${teachers.map((t) => t.entry.id).join(', ')}`);
   }
-  if (teacher.key !== head.teacherKey) {
-    throw new StudioError('conflict', `Head ${head.summary.id} was trained with another preprocessing of ${head.summary.teacherName}'s images: train it again`);
-  }
+  head.teachers.forEach((trained, i) => {
+    const teacher = teachers[i];
+    if (teacher.weightsSha256 !== trained.sha256) {
+      throw new StudioError(
+        'conflict',
+        `Head ${head.summary.id} was trained on other weights of ${trained.name} (sha256 ${trained.sha256.slice(0, 12)}…, installed ${teacher.weightsSha256.slice(0, 12)}…): train it again`,
+      );
+    }
+    if (teacher.key !== trained.key) {
+      throw new StudioError('conflict', `Head ${head.summary.id} was trained with another preprocessing of ${trained.name}'s images: train it again`);
+    }
+  });
 }

@@ -6,14 +6,15 @@
 import { createTeacherService } from '../../../src/main/app/composition-root';
 import { withProject } from '../../../src/main/cli/with-project';
 import { exportHead } from '../../../src/main/export/export-service';
+import { openHeadTeachers } from '../../../src/main/services/prediction-service';
 
 const [projectPath, headId, folder] = process.argv.slice(2);
 const teachers = createTeacherService();
 await withProject(projectPath, async (project) => {
   const head = project.heads.get(Number(headId));
-  const teacher = await teachers.get(head.summary.modelId);
+  const headTeachers = await openHeadTeachers(head, teachers);
   for (let n = 1; ; n++) {
-    await exportHead(head, teacher, 'onnx', folder, 'kill-test', { includeRuntime: n % 2 === 0 });
+    await exportHead(head, headTeachers, 'onnx', folder, 'kill-test', { includeRuntime: n % 2 === 0 });
     console.log(`exported ${n}`);
   }
 });

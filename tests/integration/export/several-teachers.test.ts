@@ -1,0 +1,132 @@
+/**
+ * A head on several teachers (issue 11 §3): trained on MobileNet v1 and ResNet-20 together, it
+ * predicts, suggests what to label next, and exports as one ONNX model with one input per teacher
+ * that reproduces the studio's probabilities from the raw images (|Δp| ≤ 1e-4), predict.mjs
+ * included. The CLI trains such a head with `--model a,b`. Real teachers, real CIFAR-10 images.
+ */
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Studio } from '../../../src/main/app/studio';
+import { preprocessImage } from '../../../src/main/engines/preprocess';
+import type { HeadSummary } from '../../../src/shared/contract';
+import { CIFAR10_MINI, REPO, tempDir } from '../../helpers/fixtures';
+
+const run = promisify(execFile);
+const TEACHERS = ['mobilenet_v1_0.75_224', 'resnet20_cifar10'];
+const CLASSES = ['airplane', 'frog', 'ship'];
+const IMAGES_PER_CLASS = 14;
+const LABELED_PER_CLASS = 8;
+
+let dir: ReturnType<typeof tempDir>;
+let studio: Studio;
+let projectPath: string;
+let head: HeadSummary;
+
+beforeAll(async () => {
+  dir = tempDir();
+  const images = join(dir.path, 'images');
+  for (const c of CLASSES) {
+    mkdirSync(join(images, c), { recursive: true });
+    for (const f of readdirSync(join(CIFAR10_MINI, c)).sort().slice(0, IMAGES_PER_CLASS)) copyFileSync(join(CIFAR10_MINI, c, f), join(images, c, f));
+  }
+  studio = new Studio({ home: join(dir.path, 'home'), front: 'web' });
+  await studio.invoke('project.create', { name: 'several-teachers' });
+  await studio.invoke('import.start', { paths: [images], labelsFromFolders: false });
+  await studio.idle();
+  const project = studio.requireProject();
+  projectPath = project.path;
+  for (const c of CLASSES) {
+    const { id } = await studio.invoke('classes.create', { name: c });
+    const rows = project.images.list({ kind: 'all' }, 'import').filter((r) => project.images.get(r.id).originalPath.includes(`/${c}/`));
+    await studio.invoke('labels.assign', { imageIds: rows.slice(0, LABELED_PER_CLASS).map((r) => r.id), classId: id });
+  }
+}, 120_000);
+afterAll(async () => {
+  await studio.dispose();
+  dir.remove();
+});
+
+/** Runs an exported model.onnx with one input per teacher, each image prepared per preprocessing.json's `inputs`. */
+async function runExported(folder: string, paths: string[]): Promise<Float32Array[]> {
+  const session = await ort.InferenceSession.create(join(folder, 'model.onnx'));
+  const { inputs } = JSON.parse(readFileSync(join(folder, 'preprocessing.json'), 'utf8'));
+  const out: Float32Array[] = [];
+  for (const path of paths) {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const spec of inputs) {
+      const shape = spec.layout === 'NHWC' ? [1, spec.height, spec.width, 3] : [1, 3, spec.height, spec.width];
+      feeds[spec.input] = new ort.Tensor('float32', await preprocessImage(readFileSync(path), spec), shape);
+    }
+    out.push((await session.run(feeds)).probabilities.data as Float32Array);
+  }
+  await session.release();
+  return out;
+}
+
+describe('a head on several teachers', () => {
+  it('trains on MobileNet and ResNet-20 together (all-layers: blocks of both) and stores both teachers', async () => {
+    await studio.invoke('heads.train', { modelId: TEACHERS[0], modelIds: TEACHERS, strategy: 'all-layers' });
+    await studio.idle();
+    [head] = await studio.invoke('heads.list', {});
+    expect(head.strategy).toBe('all-layers');
+    expect(head.teachers.map((t) => t.id)).toEqual(TEACHERS);
+    expect(head.modelId).toBe(TEACHERS[0]);
+    // The point: a head that reads blocks of both teachers.
+    for (const t of TEACHERS) expect(head.candidates.some((key) => key.startsWith(`${t}/`))).toBe(true);
+    expect(head.cvAccuracy).toBeGreaterThan(0.5); // chance: 1/3
+    await expect(studio.invoke('heads.train', { modelId: TEACHERS[1], modelIds: TEACHERS, strategy: 'atl' })).rejects.toThrow(/must start with modelId/);
+  }, 300_000);
+
+  it('predicts every image and suggests what to label next with it', async () => {
+    await studio.invoke('predictions.run', { headId: head.id });
+    await studio.idle();
+    expect(await studio.invoke('predictions.status', {})).toMatchObject({ predicted: 3 * IMAGES_PER_CLASS, images: 3 * IMAGES_PER_CLASS });
+    const suggestions = await studio.invoke('suggest.next', { count: 5 });
+    expect(suggestions).toHaveLength(5);
+    for (const s of suggestions) expect(s.reason).toMatch(/uncertain between .* and /);
+  }, 180_000);
+
+  it('exports one ONNX model with one input per teacher that reproduces the studio, predict.mjs included', async () => {
+    const project = studio.requireProject();
+    const out = join(dir.path, 'export-onnx');
+    const result = await studio.invoke('export.head', { headId: head.id, format: 'onnx', dir: out });
+    console.log(`ONNX export sizes (${TEACHERS.join(' + ')}): ${result.files.map((f) => `${f.name} ${(f.bytes / 1024).toFixed(1)} KiB`).join(', ')}`);
+    const preprocessing = JSON.parse(readFileSync(join(out, 'preprocessing.json'), 'utf8'));
+    expect(preprocessing.inputs.map((i: { teacher: string }) => i.teacher)).toEqual(TEACHERS);
+    expect(preprocessing.inputs.map((i: { width: number }) => i.width)).toEqual([224, 32]);
+    const card = readFileSync(join(out, 'model-card.md'), 'utf8');
+    for (const t of TEACHERS) expect(card).toContain(`(\`${t}\`)`);
+    expect(card).toContain('one input per teacher');
+
+    const predictions = project.predictions.list().slice(0, 12);
+    const exported = await runExported(out, predictions.map((p) => p.path));
+    let worst = 0;
+    predictions.forEach((p, i) => p.probabilities.forEach((v, c) => (worst = Math.max(worst, Math.abs(v - exported[i][c])))));
+    console.log(`ONNX export parity (${TEACHERS.join(' + ')}, ${head.candidates.length} candidates): max |Δp| = ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThanOrEqual(1e-4);
+
+    symlinkSync(join(REPO, 'node_modules'), join(out, 'node_modules'));
+    const { stdout } = await run(process.execPath, [join(out, 'predict.mjs'), ...predictions.slice(0, 3).map((p) => p.path)]);
+    const names = new Map(project.classes.list().map((c) => [c.id, c.name]));
+    (JSON.parse(stdout) as { path: string; class: string; confidence: number }[]).forEach((r, i) => {
+      expect(r.path).toBe(predictions[i].path);
+      expect(r.class).toBe(names.get(predictions[i].classId));
+      expect(Math.abs(r.confidence - predictions[i].confidence)).toBeLessThanOrEqual(1e-4);
+    });
+  }, 180_000);
+
+  it('trains with atl-teachers from the CLI (--model a,b) and predicts with it', async () => {
+    await studio.dispose();
+    const env = { ...process.env, ATL_STUDIO_HOME: join(dir.path, 'home') };
+    const cli = (...args: string[]) => run(process.execPath, [join(REPO, 'bin/atl-studio.mjs'), ...args], { env });
+    const trained = JSON.parse((await cli('train', projectPath, '--strategy', 'atl-teachers', '--model', TEACHERS.join(','), '--json')).stdout);
+    expect(trained).toMatchObject({ strategy: 'atl-teachers', model: TEACHERS[0], teachers: TEACHERS });
+    const predicted = JSON.parse((await cli('predict', projectPath, '--head', String(trained.id), '--json')).stdout) as { class: string }[];
+    expect(predicted).toHaveLength(3 * IMAGES_PER_CLASS);
+    for (const p of predicted) expect(CLASSES).toContain(p.class);
+  }, 300_000);
+});
