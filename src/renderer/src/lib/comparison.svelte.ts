@@ -264,8 +264,8 @@ class Comparison implements StudioListener {
 
   // ================= trained heads =================
 
-  /** Trains a head on every label: by default the panel's strategy with the form's teacher. */
-  async train(strategy = this.trainStrategy, modelId = this.form.modelId, from = 'panel'): Promise<void> {
+  /** Trains a head on every label: by default the panel's strategy with the form's teacher; `otherModelIds`: more teachers it reads. */
+  async train(strategy = this.trainStrategy, modelId = this.form.modelId, from = 'panel', otherModelIds: string[] = []): Promise<void> {
     this.trainFrom = from;
     // The panel's menu follows: trained from a verdict or a Retrain, it now names that strategy.
     this.trainStrategy = strategy;
@@ -276,7 +276,7 @@ class Comparison implements StudioListener {
     this.trainError = null;
     this.training = true;
     try {
-      await this.trainer.start({ modelId, strategy });
+      await this.trainer.start({ modelId, strategy, ...(otherModelIds.length > 0 ? { modelIds: [modelId, ...otherModelIds] } : {}) });
     } catch (error) {
       this.trainError = messageOf(error);
     } finally {
@@ -284,9 +284,10 @@ class Comparison implements StudioListener {
     }
   }
 
-  /** Trains a stale head again: the same strategy and teacher, on the labels as they are now. */
+  /** Trains a stale head again: the same strategy and teachers, on the labels as they are now. */
   retrain(head: HeadSummary): Promise<void> {
-    return this.train({ name: head.strategy, params: head.params }, head.modelId, `head-${head.id}`);
+    const others = head.teachers.slice(1).map((t) => t.id);
+    return this.train({ name: head.strategy, params: head.params }, head.modelId, `head-${head.id}`, others);
   }
 
   /** Adds a configured strategy to the form; what is wrong with its parameters instead, if anything. */
