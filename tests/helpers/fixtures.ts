@@ -1,5 +1,5 @@
 /** Shared test helpers: temp folders, the ../shared data the team keeps beside the checkout. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 
@@ -22,5 +22,13 @@ export async function demoShapesByFileName(): Promise<Map<string, string>> {
     return new Map([...shapes].map(([path, shape]) => [basename(path), shape]));
   } finally {
     scratch.remove();
+  }
+}
+
+/** The first `perClass` images (by name) of each of `classes` from cifar10-mini, copied into `target/<class>/`. */
+export function copyCifarClasses(target: string, classes: readonly string[], perClass: number): void {
+  for (const c of classes) {
+    mkdirSync(join(target, c), { recursive: true });
+    for (const f of readdirSync(join(CIFAR10_MINI, c)).sort().slice(0, perClass)) copyFileSync(join(CIFAR10_MINI, c, f), join(target, c, f));
   }
 }

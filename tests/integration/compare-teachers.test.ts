@@ -4,7 +4,6 @@
  * episodes, so a teacher's cells equal its own single-teacher run on the same seed; every Δ is
  * against the first teacher's penultimate; the run is stored and reads back with its teachers.
  */
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +11,7 @@ import { pairedDifference } from '../../src/main/atl/episodes';
 import { Studio } from '../../src/main/app/studio';
 import type { ComparisonConfig, ComparisonDetail, JobProgress, StudioEvent } from '../../src/shared/contract';
 import { comparisonVerdict } from '../../src/shared/verdict';
-import { CIFAR10_MINI, tempDir } from '../helpers/fixtures';
+import { copyCifarClasses, tempDir } from '../helpers/fixtures';
 
 const CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'ship'];
 const PER_CLASS = 8;
@@ -38,10 +37,7 @@ const key = (c: { teacher?: string; strategy: string; shots: number }) => `${c.t
 beforeAll(async () => {
   dir = tempDir();
   const images = join(dir.path, 'images');
-  for (const c of CLASSES) {
-    mkdirSync(join(images, c), { recursive: true });
-    for (const f of readdirSync(join(CIFAR10_MINI, c)).sort().slice(0, PER_CLASS)) copyFileSync(join(CIFAR10_MINI, c, f), join(images, c, f));
-  }
+  copyCifarClasses(images, CLASSES, PER_CLASS);
   studio = new Studio({ home: join(dir.path, 'home'), front: 'web' });
   studio.onEvent((e) => events.push(e));
   // A few layers each: MobileNet's 27 layers at 224 px would take minutes on a CPU.

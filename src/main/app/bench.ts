@@ -12,10 +12,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { planEpisodes, runComparison, type ComparisonOutcome } from '../atl/comparison';
-import { pairedDifference } from '../atl/episodes';
+import { ACROSS_TEACHERS, pairAcrossTeachers, planEpisodes, runComparison, teacherRuns, type ComparisonOutcome } from '../atl/comparison';
 import type { LayerProfilePoint, StrategyResult, StrategyToRun } from '../atl/evaluate';
-import { mergeTeacherFeatures, type FeatureSet } from '../atl/features';
+import type { FeatureSet } from '../atl/features';
 import { StudioError } from '../core/errors';
 import { candidatePlan, loadCandidateFeatures, type CandidateFeatures } from '../features/candidate-features';
 import type { ExtractionImage } from '../features/extraction';
@@ -97,7 +96,7 @@ export async function runBench(
   }, loaded[0].rows);
   const commonFeatures = loaded.map((l) => commonRows(l.features, l.rows, common));
   const runs = several
-    ? teacherRuns(ids, commonFeatures, options.strategies)
+    ? teacherRuns(ids.map((teacher, t) => ({ teacher, features: commonFeatures[t] })), options.strategies)
     : [{ teacher: ids[0], features: commonFeatures[0], strategies: options.strategies }];
   const extractSeconds = (performance.now() - started) / 1000;
   const candidates = runs.filter((r) => r.teacher !== ACROSS_TEACHERS).flatMap((r) => r.features.keys);
@@ -202,25 +201,7 @@ function commonRows(features: FeatureSet, rows: readonly number[], common: reado
   return common.length === rows.length ? features : features.select(common.map((image) => rowOf.get(image)!));
 }
 
-/** The teacher of the rows that `atl-teachers` gives when it chooses among several. */
-export const ACROSS_TEACHERS = '*';
-
-/**
- * With several teachers: each teacher's features (keys `teacher/layer:pooling`, so that no two
- * teachers' collide) with every strategy but `atl-teachers` (there it would be `atl` again), then,
- * when it is asked for, `atl-teachers` once on every teacher's candidates together.
- */
-function teacherRuns(ids: readonly string[], features: readonly FeatureSet[], strategies: readonly StrategyToRun[]) {
-  const acrossTeachers = (s: StrategyToRun) => (typeof s === 'string' ? s : s.name) === 'atl-teachers';
-  const runs = ids.map((teacher, t) => ({
-    teacher,
-    features: mergeTeacherFeatures([{ teacher, features: features[t] }]),
-    strategies: strategies.filter((s) => !acrossTeachers(s)),
-  }));
-  if (!strategies.some(acrossTeachers)) return runs;
-  const merged = mergeTeacherFeatures(ids.map((teacher, t) => ({ teacher, features: features[t] })));
-  return [...runs, { teacher: ACROSS_TEACHERS, features: merged, strategies: strategies.filter(acrossTeachers) }];
-}
+export { ACROSS_TEACHERS };
 
 /** A comparison cell as the bench reports it (the fields it has always had, in their order). */
 function strategyResult(cell: StrategyResult): StrategyResult {
@@ -230,17 +211,10 @@ function strategyResult(cell: StrategyResult): StrategyResult {
 
 /**
  * Every run's cells, each with its teacher and Δ against the first teacher's penultimate on the
- * same episodes. The `*` run's own `penultimate` (the first teacher's again) is left out.
+ * same episodes (`pairAcrossTeachers`). The `*` run's own `penultimate` (the first teacher's again) is left out.
  */
 function pairedAcrossTeachers(teachers: readonly string[], outcomes: readonly ComparisonOutcome[]): BenchResult[] {
-  const accuracies = (o: ComparisonOutcome, strategy: string, shots: number) =>
-    o.episodeAccuracies.find((a) => a.strategy === strategy && a.shots === shots)!.accuracies;
-  return outcomes.flatMap((outcome, t) =>
-    outcome.cells.filter((cell) => teachers[t] !== ACROSS_TEACHERS || cell.strategy !== 'penultimate').map((cell) => {
-      const delta = pairedDifference(accuracies(outcome, cell.strategy, cell.shots), accuracies(outcomes[0], 'penultimate', cell.shots));
-      return { teacher: teachers[t], ...strategyResult(cell), delta_vs_penultimate: delta.mean, delta_ci95: delta.ci95 };
-    }),
-  );
+  return pairAcrossTeachers(teachers, outcomes).cells.map(({ teacher, ...cell }) => ({ teacher, ...strategyResult(cell) }));
 }
 
 function sha256(path: string): string {
