@@ -1,7 +1,7 @@
 /**
  * Two teachers side by side in Chromium over web mode, on the demo project: the form takes ResNet-20
  * beside the default MobileNet, the results table groups its rows by teacher (Δ against
- * MobileNet's penultimate), and the verdict names the teacher to train with.
+ * MobileNet's penultimate), and the verdict names the teacher to train with and trains a head with it.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,8 +62,11 @@ describe('comparing two teachers', () => {
     expect((await verdict.getByTestId('verdict-text').textContent())?.trim()).toBe(expected.text.replaceAll('`', ''));
     expect(expected.text).toMatch(/ with (MobileNet|ResNet-20)/);
     expect(await verdict.getAttribute('data-teacher')).toBe(expected.teacher);
-    // Its Train trains that teacher × strategy, or says a head on both teachers is not available yet.
-    expect(await verdict.getByTestId('verdict-train').isDisabled()).toBe(expected.teacher === '*');
-    expect(await verdict.getByTestId('verdict-train-unavailable').count()).toBe(expected.teacher === '*' ? 1 : 0);
+    // Its Train trains that teacher × strategy (atl-teachers: a head reading both teachers).
+    await verdict.getByTestId('verdict-train').click();
+    await expect.poll(() => verdict.getByTestId('verdict-trained').count(), { timeout: 60_000, interval: 250 }).toBe(1);
+    const [head] = await session.studio.invoke('heads.list', {});
+    expect(head.strategy).toBe(expected.strategy.replace(/\(.*$/, ''));
+    expect(head.teachers.map((t) => t.id)).toEqual(expected.teacher === '*' ? [MOBILENET, RESNET20] : [expected.teacher]);
   }, 240_000);
 });

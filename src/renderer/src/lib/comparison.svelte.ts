@@ -228,7 +228,7 @@ class Comparison implements StudioListener {
     this.primary = detail;
     // The heads panel offers to train what the run shown recommends.
     const recommended = comparisonVerdict(detail.cells, detail.teachers);
-    if (recommended && recommended.teacher !== '*') this.trainStrategy = strategyOfLabel(detail, recommended.strategy);
+    if (recommended) this.trainStrategy = strategyOfLabel(detail, recommended.strategy);
     if (this.secondary?.id === id) this.secondary = null;
   }
 
