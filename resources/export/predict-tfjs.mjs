@@ -44,10 +44,13 @@ const model = await loadFromFolder();
 const results = [];
 for (const path of paths) {
   try {
-    const input = tf.tensor(await preprocess(path, spec), inputShape(spec));
-    const output = model.execute(input, spec.output);
+    // One input per teacher (a head on several teachers), each image prepared as that teacher's are.
+    const inputs = spec.inputs ?? [spec];
+    const feeds = {};
+    for (const input of inputs) feeds[input.input] = tf.tensor(await preprocess(path, input), inputShape(input));
+    const output = model.execute(inputs.length === 1 ? feeds[spec.input] : feeds, spec.output);
     const probabilities = await output.data();
-    tf.dispose([input, output]);
+    tf.dispose([...Object.values(feeds), output]);
     const best = argmax(probabilities);
     results.push({ path, class: classes[best].name, confidence: probabilities[best] });
   } catch (error) {

@@ -147,7 +147,7 @@ describe.skipIf(!present)('ONNX → TF.js graph model on real networks', () => {
     const shape = [2, 3, 32, 32];
     const names = ['logits', 'stem', 'stage1_block2', 'stage2_block0', 'stage3_block2', 'pooled'];
     const converted = await checkParity({ label: 'ResNet-20', bytes, input, shape, names, backends: ['cpu', 'wasm'] });
-    expect(converted.input).toEqual({ onnx: 'input', node: 'input', shape: [-1, 3, 32, 32] });
+    expect(converted.inputs).toEqual([{ onnx: 'input', node: 'input', shape: [-1, 3, 32, 32] }]);
     const block = converted.outputs.find((o) => o.onnx === 'stage2_block0');
     expect(block).toEqual({ onnx: 'stage2_block0', node: 'stage2_block0', shape: [-1, 32, 16, 16] });
     // NCHW in, NHWC inside: one transpose for the input, one per 4-D graph output.
@@ -361,7 +361,7 @@ describe('ONNX → TF.js graph model: classifier-head ops', () => {
 
   it('sanitizes names TF does not allow and maps them in the signature', async () => {
     const converted = convertOnnxToTfjsGraph(onnxModel([node('Relu', ['x:0'], 'out put:1')], [], [3], ['out put:1'], 'x:0'));
-    expect(converted.input.node).toBe('x_0');
+    expect(converted.inputs.map((i) => i.node)).toEqual(['x_0']);
     expect(converted.outputs).toEqual([{ onnx: 'out put:1', node: 'out_put_1', shape: [-1, 3] }]);
     await tf.setBackend('cpu');
     const graph = await loadConverted(converted, 'names');

@@ -1,17 +1,20 @@
 /**
  * A head on several teachers (issue 11 §3): trained on MobileNet v1 and ResNet-20 together, it
- * predicts, suggests what to label next, and exports as one ONNX model with one input per teacher
- * that reproduces the studio's probabilities from the raw images (|Δp| ≤ 1e-4), predict.mjs
- * included. The CLI trains such a head with `--model a,b`. Real teachers, real CIFAR-10 images.
+ * predicts, suggests what to label next, and exports as one model (ONNX, and TF.js) with one input
+ * per teacher that reproduces the studio's probabilities from the raw images (|Δp| ≤ 1e-4),
+ * predict.mjs included. The CLI trains such a head with `--model a,b`. Real teachers, real CIFAR-10 images.
  */
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Studio } from '../../../src/main/app/studio';
-import { preprocessImage } from '../../../src/main/engines/preprocess';
+import { batchShape, preprocessImage, type PreprocessSpec } from '../../../src/main/engines/preprocess';
 import type { HeadSummary } from '../../../src/shared/contract';
 import { CIFAR10_MINI, REPO, tempDir } from '../../helpers/fixtures';
 
@@ -50,21 +53,63 @@ afterAll(async () => {
   dir.remove();
 });
 
-/** Runs an exported model.onnx with one input per teacher, each image prepared per preprocessing.json's `inputs`. */
+/** One input's entry in preprocessing.json: its name and the teacher's preprocessing. */
+type InputSpec = PreprocessSpec & { input: string };
+
+/** One image prepared for every input of an export (preprocessing.json's `inputs`): name, values, shape. */
+async function feedsOf(folder: string, path: string): Promise<{ name: string; values: Float32Array; shape: number[] }[]> {
+  const { inputs } = JSON.parse(readFileSync(join(folder, 'preprocessing.json'), 'utf8')) as { inputs: InputSpec[] };
+  const feeds = [];
+  for (const spec of inputs) {
+    feeds.push({ name: spec.input, values: await preprocessImage(readFileSync(path), spec), shape: batchShape(1, spec) });
+  }
+  return feeds;
+}
+
+/** Runs an exported model.onnx with one input per teacher. */
 async function runExported(folder: string, paths: string[]): Promise<Float32Array[]> {
   const session = await ort.InferenceSession.create(join(folder, 'model.onnx'));
-  const { inputs } = JSON.parse(readFileSync(join(folder, 'preprocessing.json'), 'utf8'));
   const out: Float32Array[] = [];
   for (const path of paths) {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const spec of inputs) {
-      const shape = spec.layout === 'NHWC' ? [1, spec.height, spec.width, 3] : [1, 3, spec.height, spec.width];
-      feeds[spec.input] = new ort.Tensor('float32', await preprocessImage(readFileSync(path), spec), shape);
-    }
+    const feeds = Object.fromEntries((await feedsOf(folder, path)).map((f) => [f.name, new ort.Tensor('float32', f.values, f.shape)]));
     out.push((await session.run(feeds)).probabilities.data as Float32Array);
   }
   await session.release();
   return out;
+}
+
+/** Runs an exported TF.js graph model (WebAssembly backend) with one input per teacher, fed by their ONNX names. */
+async function runExportedTfjs(folder: string, paths: string[]): Promise<Float32Array[]> {
+  await tf.setBackend('wasm');
+  const json = JSON.parse(readFileSync(join(folder, 'model.json'), 'utf8'));
+  const weights = readFileSync(join(folder, json.weightsManifest[0].paths[0]));
+  const model = await loadGraphModel({
+    load: async () => ({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest[0].weights,
+      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+      format: json.format,
+      signature: json.signature,
+    }),
+  });
+  const out: Float32Array[] = [];
+  for (const path of paths) {
+    const feeds = Object.fromEntries((await feedsOf(folder, path)).map((f) => [f.name, tf.tensor(f.values, f.shape)]));
+    const y = model.execute(feeds, 'probabilities') as tf.Tensor;
+    out.push((await y.data()) as Float32Array);
+    tf.dispose([...Object.values(feeds), y]);
+  }
+  model.dispose();
+  return out;
+}
+
+function maxAbsDifference(expected: readonly { probabilities: Float32Array }[], actual: Float32Array[]): number {
+  let worst = 0;
+  expected.forEach((p, i) => {
+    expect(actual[i]).toHaveLength(p.probabilities.length);
+    p.probabilities.forEach((v, c) => (worst = Math.max(worst, Math.abs(v - actual[i][c]))));
+  });
+  return worst;
 }
 
 describe('a head on several teachers', () => {
@@ -103,9 +148,7 @@ describe('a head on several teachers', () => {
     expect(card).toContain('one input per teacher');
 
     const predictions = project.predictions.list().slice(0, 12);
-    const exported = await runExported(out, predictions.map((p) => p.path));
-    let worst = 0;
-    predictions.forEach((p, i) => p.probabilities.forEach((v, c) => (worst = Math.max(worst, Math.abs(v - exported[i][c])))));
+    const worst = maxAbsDifference(predictions, await runExported(out, predictions.map((p) => p.path)));
     console.log(`ONNX export parity (${TEACHERS.join(' + ')}, ${head.candidates.length} candidates): max |Δp| = ${worst.toExponential(2)}`);
     expect(worst).toBeLessThanOrEqual(1e-4);
 
@@ -117,6 +160,22 @@ describe('a head on several teachers', () => {
       expect(r.class).toBe(names.get(predictions[i].classId));
       expect(Math.abs(r.confidence - predictions[i].confidence)).toBeLessThanOrEqual(1e-4);
     });
+  }, 180_000);
+
+  it('exports it as a TF.js graph model with one input per teacher that reproduces the studio, predict.mjs included', async () => {
+    const project = studio.requireProject();
+    const out = join(dir.path, 'export-tfjs');
+    const result = await studio.invoke('export.head', { headId: head.id, format: 'tfjs', dir: out });
+    console.log(`TF.js export sizes (${TEACHERS.join(' + ')}): ${result.files.map((f) => `${f.name} ${(f.bytes / 1024).toFixed(1)} KiB`).join(', ')}`);
+    const predictions = project.predictions.list().slice(0, 6);
+    const worst = maxAbsDifference(predictions, await runExportedTfjs(out, predictions.map((p) => p.path)));
+    console.log(`TF.js export parity (${TEACHERS.join(' + ')}, ${head.candidates.length} candidates): max |Δp| = ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThanOrEqual(1e-4);
+
+    symlinkSync(join(REPO, 'node_modules'), join(out, 'node_modules'));
+    const printed = JSON.parse((await run(process.execPath, [join(out, 'predict.mjs'), predictions[0].path])).stdout);
+    expect(printed[0].class).toBe(project.classes.get(predictions[0].classId).name);
+    expect(Math.abs(printed[0].confidence - predictions[0].confidence)).toBeLessThanOrEqual(1e-4);
   }, 180_000);
 
   it('trains with atl-teachers from the CLI (--model a,b) and predicts with it', async () => {

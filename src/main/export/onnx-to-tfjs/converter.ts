@@ -1,6 +1,6 @@
 /**
- * The converter core: walks an ONNX graph (opset 13, float32, one image input, static shapes but the
- * batch), tracks each value's layout and hands every node to its op lowering (the ops-*.ts files),
+ * The converter core: walks an ONNX graph (opset 13, float32 image inputs (one per teacher of the
+ * head), static shapes but the batch), tracks each value's layout and hands every node to its op lowering (the ops-*.ts files),
  * building a TF.js graph model that `tf.loadGraphModel` runs in Node and browsers without TensorFlow.
  *
  * Layout. ONNX is NCHW; TF.js convolutions run NHWC only (CPU, WebAssembly). Every value keeps its
@@ -111,19 +111,17 @@ export class Converter {
   convert(): ConvertedGraphModel {
     for (const init of this.graph.initializer ?? []) this.constants.set(init.name ?? '', this.readTensor(init));
     const inputs = (this.graph.input ?? []).filter((i) => !this.constants.has(i.name ?? ''));
-    if (inputs.length !== 1) {
-      throw this.error(`has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); only one image input is supported`);
-    }
+    if (inputs.length === 0) throw this.error('has no input');
     const outputs = (this.graph.output ?? []).map((o) => o.name ?? '');
     // Graph inputs and outputs keep their (sanitized) names; internal nodes avoid them.
     const ioNames = new Map<string, string>();
-    for (const name of [inputs[0].name ?? '', ...outputs]) {
+    for (const name of [...inputs.map((i) => i.name ?? ''), ...outputs]) {
       const clean = sanitizeNodeName(name);
       if (!this.g.reserve(clean)) throw this.error(`graph inputs/outputs '${name}' and another one share the TF node name '${clean}'`);
       ioNames.set(name, clean);
     }
     this.checkOps();
-    const input = this.placeholder(inputs[0], ioNames.get(inputs[0].name ?? '')!);
+    const placeholders = inputs.map((input) => this.placeholder(input, ioNames.get(input.name ?? '')!));
 
     for (const node of this.graph.node ?? []) {
       if (this.done.has(node)) continue;
@@ -145,7 +143,7 @@ export class Converter {
       else this.g.add(nodeName, 'Transpose', [v.tf, this.intConst(`${nodeName}/perm`, transposePerm(v.perm, onnxLayout))], FLOAT_OP);
       return { onnx: onnxName, node: nodeName, shape: v.shape };
     });
-    return graphModel(this.g, this.settings, input, outputMappings);
+    return graphModel(this.g, this.settings, placeholders, outputMappings);
   }
 
   /** Fails before converting anything, naming every node whose op has no converter. */

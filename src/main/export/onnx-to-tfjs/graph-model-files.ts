@@ -22,15 +22,16 @@ export interface ConvertedGraphModel {
   modelJson: Record<string, unknown>;
   /** The one weight shard (`group1-shard1of1.bin`). */
   weights: Uint8Array;
-  input: TensorMapping;
+  /** One per image input (a head on several teachers has one per teacher). */
+  inputs: TensorMapping[];
   outputs: TensorMapping[];
 }
 
-/** model.json and its shard for the graph `g` built, whose ONNX input and outputs are mapped to TF nodes. */
+/** model.json and its shard for the graph `g` built, whose ONNX inputs and outputs are mapped to TF nodes. */
 export function graphModel(
   g: GraphDefBuilder,
   source: { producer: string; opset: number },
-  input: TensorMapping,
+  inputs: TensorMapping[],
   outputs: TensorMapping[],
 ): ConvertedGraphModel {
   const { entries, bytes } = g.weightData();
@@ -47,18 +48,18 @@ export function graphModel(
     weightsManifest: [{ paths: [SHARD], weights: entries satisfies WeightEntry[] }],
     // TF.js maps signature keys to nodes in execute(), so callers may use the ONNX names.
     signature: {
-      inputs: { [input.onnx]: info(input) },
+      inputs: Object.fromEntries(inputs.map((i) => [i.onnx, info(i)])),
       outputs: Object.fromEntries(outputs.map((o) => [o.onnx, info(o)])),
     },
     userDefinedMetadata: {
       onnx: {
         layout: 'Inputs and outputs keep their ONNX layout and shape (NCHW maps stay NCHW).',
-        input,
+        inputs,
         outputs,
       },
     },
   };
-  return { modelJson, weights: bytes, input, outputs };
+  return { modelJson, weights: bytes, inputs, outputs };
 }
 
 /** Writes model.json and group1-shard1of1.bin into `dir` (created if missing). */
