@@ -1,6 +1,6 @@
 /**
  * The measured results of `docs/results.md`: runs `atl-studio bench` (5-way, 1 and 5 shots, 15
- * queries, 600 episodes, seed 1, every strategy, per-layer profile) for each teacher on each
+ * queries, 300 episodes, seed 1, every strategy, per-layer profile) for each teacher on each
  * development and held-out data set (`bench/datasets.ts`), writes each run's JSON to
  * `docs/data/results/` (checked in), and generates the markdown from those JSON files only
  * (`bench/results-markdown.ts`: no number in it is typed by hand).
