@@ -48,6 +48,7 @@ describe('comparing two teachers', () => {
     const [summary] = await session.studio.invoke('compare.list', {});
     const run = await session.studio.invoke('compare.get', { id: summary.id });
     expect(run.teachers.map((t) => t.id)).toEqual([MOBILENET, RESNET20]);
+    expect(await view.getByTestId('run-item').first().textContent()).toMatch(/MobileNet.* \+ ResNet-20/);
     expect(await table.getByTestId('results-teacher').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-teacher')))).toEqual([MOBILENET, RESNET20, '*']);
     expect(await table.getByTestId('results-teacher').first().textContent()).toMatch(/MobileNet.*\(baseline\)/);
     const cells = await table.getByTestId('result-cell').evaluateAll((tds) => tds.map((c) => `${c.getAttribute('data-teacher')} ${c.getAttribute('data-strategy')}/${c.getAttribute('data-shots')}`));

@@ -44,9 +44,12 @@ export function rowParts(row: string): { teacher?: string; strategy: string } {
   return slash < 0 ? { strategy: row } : { teacher: row.slice(0, slash), strategy: row.slice(slash + 1) };
 }
 
+/** Every teacher of a run by name, joined by +: "MobileNet v1 0.75 · ImageNet + ResNet-20 · CIFAR-10". */
+export const runTeachers = (run: ComparisonSummary) => run.teachers.map((t) => t.name).join(' + ');
+
 /** A teacher's name in a run (`*`: every teacher's, joined by +). */
 export function teacherName(detail: ComparisonSummary, teacher: string): string {
-  if (teacher === '*') return detail.teachers.map((t) => t.name).join(' + ');
+  if (teacher === '*') return runTeachers(detail);
   return detail.teachers.find((t) => t.id === teacher)?.name ?? teacher;
 }
 
