@@ -14,9 +14,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ACROSS_TEACHERS, pairAcrossTeachers, planEpisodes, runComparison, teacherRuns, type ComparisonOutcome } from '../atl/comparison';
 import type { LayerProfilePoint, StrategyResult, StrategyToRun } from '../atl/evaluate';
-import type { FeatureSet } from '../atl/features';
 import { StudioError } from '../core/errors';
-import { candidatePlan, loadCandidateFeatures, type CandidateFeatures } from '../features/candidate-features';
+import { candidatePlan, loadCandidateFeatures, onCommonImages, type CandidateFeatures } from '../features/candidate-features';
 import type { ExtractionImage } from '../features/extraction';
 import { FeatureCache } from '../features/feature-cache';
 import type { TeacherService } from '../models/teacher-service';
@@ -90,11 +89,7 @@ export async function runBench(
     await teachers.dispose();
   }
   // Paired across teachers: only images every teacher has features for.
-  const common = loaded.reduce<number[]>((rows, l) => {
-    const has = new Set(l.rows);
-    return rows.filter((image) => has.has(image));
-  }, loaded[0].rows);
-  const commonFeatures = loaded.map((l) => commonRows(l.features, l.rows, common));
+  const { images: common, features: commonFeatures } = onCommonImages(loaded);
   const runs = several
     ? teacherRuns(ids.map((teacher, t) => ({ teacher, features: commonFeatures[t] })), options.strategies)
     : [{ teacher: ids[0], features: commonFeatures[0], strategies: options.strategies }];
@@ -193,12 +188,6 @@ async function benchClasses(data: string, options: BenchOptions, log: (text: str
     throw new StudioError('invalid_input', `${data} has ${classes.length} classes with ≥ ${fewest} images; ${options.ways}-way episodes need ${options.ways}`);
   }
   return { classes, skipped };
-}
-
-/** One teacher's features on the `common` images (`rows[r]` is the image of its row r), in that order. */
-function commonRows(features: FeatureSet, rows: readonly number[], common: readonly number[]): FeatureSet {
-  const rowOf = new Map(rows.map((image, row) => [image, row]));
-  return common.length === rows.length ? features : features.select(common.map((image) => rowOf.get(image)!));
 }
 
 export { ACROSS_TEACHERS };

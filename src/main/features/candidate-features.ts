@@ -76,6 +76,24 @@ export async function loadCandidateFeatures(options: CandidateFeaturesOptions): 
   return { features, rows, failures, extracted: cancelled ? 0 : incomplete.length - failures.length, cancelled };
 }
 
+/**
+ * Several teachers' candidate features of the same images, cut to the images every one of them
+ * has: `images` (indices into the images asked for) and each teacher's features in those rows, so
+ * that anything learned from them is paired.
+ */
+export function onCommonImages(loaded: readonly CandidateFeatures[]): { images: number[]; features: FeatureSet[] } {
+  const images = loaded.reduce<number[]>((common, l) => {
+    const has = new Set(l.rows);
+    return common.filter((image) => has.has(image));
+  }, loaded[0].rows);
+  const features = loaded.map((l) => {
+    if (images.length === l.rows.length) return l.features;
+    const rowOf = new Map(l.rows.map((image, row) => [image, row]));
+    return l.features.select(images.map((image) => rowOf.get(image)!));
+  });
+  return { images, features };
+}
+
 interface Column {
   candidate: Candidate;
   /** Per image, in the order asked for; undefined where not cached. */

@@ -7,7 +7,7 @@
 import type { ExtractionProgress } from '../features/extraction';
 import type { Pooling } from '../core/pooling-spec';
 import type { FeatureLayer } from '../engines/feature-extractor';
-import { candidatePlan, loadCandidateFeatures, type CandidateFeatures } from '../features/candidate-features';
+import { candidatePlan, loadCandidateFeatures, onCommonImages, type CandidateFeatures } from '../features/candidate-features';
 import { mergeTeacherFeatures, type FeatureSet } from '../atl/features';
 import type { OpenTeacher } from '../models/teacher-service';
 import type { Project } from './project';
@@ -76,11 +76,8 @@ export async function loadLabeledFeaturesOfTeachers(
     );
     if (loaded.at(-1)!.cancelled) break;
   }
-  const common = loaded.reduce<number[]>((items, l) => {
-    const has = new Set(l.rows);
-    return items.filter((item) => has.has(item));
-  }, loaded[0].rows);
-  const perTeacher = loaded.map((l, t) => ({ teacher: teachers[t].teacher, features: rowsOf(l, common) }));
+  const { images: common, features } = onCommonImages(loaded);
+  const perTeacher = features.map((f, t) => ({ teacher: teachers[t].teacher, features: f }));
   const classes = project.classes
     .list()
     .map((c) => ({ id: c.id, name: c.name, color: c.color, rows: common.flatMap((item, row) => (examples[item].classId === c.id ? [row] : [])) }))
@@ -94,11 +91,4 @@ export async function loadLabeledFeaturesOfTeachers(
     failures,
     cancelled: loaded.length < teachers.length || loaded.some((l) => l.cancelled),
   };
-}
-
-/** One teacher's features on the `items` asked for (each an index into the examples), in that order. */
-function rowsOf(loaded: CandidateFeatures, items: readonly number[]): FeatureSet {
-  if (items.length === loaded.rows.length) return loaded.features;
-  const rowOf = new Map(loaded.rows.map((item, row) => [item, row]));
-  return loaded.features.select(items.map((item) => rowOf.get(item)!));
 }
