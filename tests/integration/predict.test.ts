@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preprocessImage } from '../../src/main/engines/preprocess';
 import { Studio } from '../../src/main/app/studio';
 import type { HeadSummary, ImageRow } from '../../src/shared/contract';
 import { OMNIGLOT_SMALL1, REPO, tempDir } from '../helpers/fixtures';
+import { loadExportedGraphModel } from '../helpers/exported-graph-model';
 
 const run = promisify(execFile);
 const CHARACTERS = ['Korean/character01', 'Korean/character02', 'Korean/character03', 'Korean/character04', 'Korean/character05'];
@@ -35,17 +35,7 @@ async function trainHead(modelId: string, strategy: HeadSummary['strategy']): Pr
 /** Runs an exported TF.js graph model (WebAssembly backend) on images preprocessed as the studio does. */
 async function runExportedTfjs(folder: string, paths: string[]): Promise<Float32Array[]> {
   await tf.setBackend('wasm');
-  const json = JSON.parse(readFileSync(join(folder, 'model.json'), 'utf8'));
-  const weights = readFileSync(join(folder, json.weightsManifest[0].paths[0]));
-  const model = await loadGraphModel({
-    load: async () => ({
-      modelTopology: json.modelTopology,
-      weightSpecs: json.weightsManifest[0].weights,
-      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
-      format: json.format,
-      signature: json.signature,
-    }),
-  });
+  const model = await loadExportedGraphModel(folder);
   const spec = JSON.parse(readFileSync(join(folder, 'preprocessing.json'), 'utf8'));
   const out: Float32Array[] = [];
   for (const path of paths) {

@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Studio } from '../../../src/main/app/studio';
 import { batchShape, preprocessImage, type PreprocessSpec } from '../../../src/main/engines/preprocess';
 import type { HeadSummary } from '../../../src/shared/contract';
 import { CIFAR10_MINI, REPO, tempDir } from '../../helpers/fixtures';
+import { loadExportedGraphModel } from '../../helpers/exported-graph-model';
 
 const run = promisify(execFile);
 const TEACHERS = ['mobilenet_v1_0.75_224', 'resnet20_cifar10'];
@@ -81,17 +81,7 @@ async function runExported(folder: string, paths: string[]): Promise<Float32Arra
 /** Runs an exported TF.js graph model (WebAssembly backend) with one input per teacher, fed by their ONNX names. */
 async function runExportedTfjs(folder: string, paths: string[]): Promise<Float32Array[]> {
   await tf.setBackend('wasm');
-  const json = JSON.parse(readFileSync(join(folder, 'model.json'), 'utf8'));
-  const weights = readFileSync(join(folder, json.weightsManifest[0].paths[0]));
-  const model = await loadGraphModel({
-    load: async () => ({
-      modelTopology: json.modelTopology,
-      weightSpecs: json.weightsManifest[0].weights,
-      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
-      format: json.format,
-      signature: json.signature,
-    }),
-  });
+  const model = await loadExportedGraphModel(folder);
   const out: Float32Array[] = [];
   for (const path of paths) {
     const feeds = Object.fromEntries((await feedsOf(folder, path)).map((f) => [f.name, tf.tensor(f.values, f.shape)]));
