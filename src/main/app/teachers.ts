@@ -88,10 +88,13 @@ export function missingTeachers(teachers: TeacherService, project: Project): Mis
     teacher.features = true;
     teacher.weightsSha256 ||= weightsSha256Prefix;
   }
-  for (const head of project.heads.list()) {
-    const teacher = use(head.modelId);
-    teacher.heads += 1;
-    teacher.weightsSha256 = head.teacherSha256;
+  // Every teacher a head reads (a head on several teachers needs them all).
+  for (const { id } of project.heads.list()) {
+    for (const { id: teacherId, sha256 } of project.heads.get(id).teachers) {
+      const teacher = use(teacherId);
+      teacher.heads += 1;
+      teacher.weightsSha256 = sha256;
+    }
   }
   const catalogue = new Map(teachers.store.list().map((t) => [t.id, t]));
   return [...used]

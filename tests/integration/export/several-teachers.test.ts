@@ -2,7 +2,8 @@
  * A head on several teachers (issue 11 §3): trained on MobileNet v1 and ResNet-20 together, it
  * predicts, suggests what to label next, and exports as one model (ONNX, and TF.js) with one input
  * per teacher that reproduces the studio's probabilities from the raw images (|Δp| ≤ 1e-4),
- * predict.mjs included. The CLI trains such a head with `--model a,b`. Real teachers, real CIFAR-10 images.
+ * predict.mjs included. The CLI trains such a head with `--model a,b`; a project names each of its
+ * teachers when one is missing. Real teachers, real CIFAR-10 images.
  */
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
@@ -13,6 +14,10 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Studio } from '../../../src/main/app/studio';
+import { missingTeachers } from '../../../src/main/app/teachers';
+import { ModelStore } from '../../../src/main/models/model-store';
+import { StudioTeacherService } from '../../../src/main/models/teacher-service';
+import { Project } from '../../../src/main/services/project';
 import { batchShape, preprocessImage, type PreprocessSpec } from '../../../src/main/engines/preprocess';
 import type { HeadSummary } from '../../../src/shared/contract';
 import { CIFAR10_MINI, REPO, tempDir } from '../../helpers/fixtures';
@@ -178,4 +183,17 @@ describe('a head on several teachers', () => {
     expect(predicted).toHaveLength(3 * IMAGES_PER_CLASS);
     for (const p of predicted) expect(CLASSES).toContain(p.class);
   }, 300_000);
+
+  it('counts a head on several teachers for each of its teachers when they are not installed', async () => {
+    const bare = new StudioTeacherService(new ModelStore(join(dir.path, 'bare-home'), [], 'http://127.0.0.1:9/'));
+    const project = Project.open(projectPath);
+    try {
+      const missing = missingTeachers(bare, project);
+      // Both heads (the panel's all-layers and the CLI's atl-teachers) read both teachers.
+      for (const id of TEACHERS) expect(missing.find((m) => m.id === id)).toMatchObject({ features: true, heads: 2 });
+    } finally {
+      project.close();
+      await bare.dispose();
+    }
+  });
 });
