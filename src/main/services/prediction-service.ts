@@ -5,7 +5,7 @@
  */
 import type { PredictionStatus, Suggestion } from '../../shared/contract';
 import type { CandidatePlan } from '../features/candidate-features';
-import { candidatePlan, loadCandidateFeatures } from '../features/candidate-features';
+import { candidatePlan, loadCandidateFeatures, onCommonImages } from '../features/candidate-features';
 import { BlockNormalizer, mergeTeacherFeatures, type Candidate, type FeatureSet } from '../atl/features';
 import { headInputs, headProbabilities } from '../atl/head-params';
 import { marginUncertainty, suggestOrder } from '../atl/suggest';
@@ -215,15 +215,9 @@ async function loadHeadFeatures(
   const failures = loaded.flatMap((l) => l.failures).filter((f, i, all) => all.findIndex((g) => g.path === f.path) === i);
   if (!several) return { ...loaded[0], failures };
   // Only images every teacher could read, in the same rows for every teacher.
-  const rows = loaded.reduce((common, l) => {
-    const has = new Set(l.rows);
-    return common.filter((item) => has.has(item));
-  }, loaded[0].rows);
-  const parts = loaded.map((l, t) => {
-    const rowOf = new Map(l.rows.map((item, row) => [item, row]));
-    return { teacher: teachers[t].entry.id, features: l.features.select(rows.map((item) => rowOf.get(item)!)) };
-  });
-  return { rows, features: mergeTeacherFeatures(parts), failures, cancelled: false };
+  const common = onCommonImages(loaded);
+  const parts = common.features.map((features, t) => ({ teacher: teachers[t].entry.id, features }));
+  return { rows: common.images, features: mergeTeacherFeatures(parts), failures, cancelled: false };
 }
 
 /** The head's candidates as an extraction plan. */
