@@ -19,10 +19,10 @@ export const DATA_CACHE = resolve(process.env.ATL_STUDIO_DATA_CACHE ?? join(home
 /** One feature cache file per data set, shared by every bench script (it is keyed by teacher, layer and pooling inside). */
 export const featureCachePath = (datasetId: string) => join(DATA_CACHE, `features-${datasetId}.sqlite`);
 
-const FASHION_DIR = '/usr/share/datasets/fashion-mnist';
-const FASHION_INSTALL = 'apt-get install -y dataset-fashion-mnist';
+export const FASHION_DIR = '/usr/share/datasets/fashion-mnist';
+export const FASHION_INSTALL = 'apt-get install -y dataset-fashion-mnist';
 /** Fashion-MNIST's labels 0–9; folder-safe (the official 'T-shirt/top' would make a nested class). */
-const FASHION_CLASSES = ['T-shirt-top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle-boot'];
+export const FASHION_CLASSES = ['T-shirt-top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle-boot'];
 const FASHION_PER_CLASS = 100;
 const DIGITS_CSV = '/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz';
 const DIGITS_INSTALL = 'apt-get install -y python3-sklearn';
@@ -115,14 +115,19 @@ async function writeGray(dir: string, className: string, name: string, pixels: U
     .toFile(join(dir, className, `${name}.png`));
 }
 
-/** Decodes an IDX file (big-endian header: magic with the dimension count, then each dimension). */
-function readIdx(path: string): { dims: number[]; data: Uint8Array } {
-  const bytes = gunzipSync(readFileSync(path));
+/** Decodes IDX bytes (big-endian header: magic with the dimension count, then each dimension). */
+export function parseIdx(bytes: Uint8Array, name = 'IDX data'): { dims: number[]; data: Uint8Array } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint16(0) !== 0 || bytes[2] !== 0x08) throw new Error(`${path}: not an unsigned-byte IDX file`);
+  if (bytes.length < 4 || view.getUint16(0) !== 0 || bytes[2] !== 0x08) throw new Error(`${name}: not an unsigned-byte IDX file`);
   const dims = Array.from({ length: bytes[3] }, (_, i) => view.getUint32(4 + 4 * i));
-  return { dims, data: bytes.subarray(4 + 4 * dims.length) };
+  const data = bytes.subarray(4 + 4 * dims.length);
+  const expected = dims.reduce((n, d) => n * d, 1);
+  if (data.length !== expected) throw new Error(`${name}: ${data.length} bytes of data, its header says ${expected}`);
+  return { dims, data };
 }
+
+/** A gzipped IDX file, as Debian ships them. */
+export const readIdx = (path: string) => parseIdx(gunzipSync(readFileSync(path)), path);
 
 /** The first images of each class of one Fashion-MNIST split, in file order, as PNGs in a folder per class. */
 async function fashionSubset(split: 't10k' | 'train', id: string): Promise<string | null> {
