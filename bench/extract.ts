@@ -1,15 +1,20 @@
 /**
- * Feature extraction throughput, per engine available here: end to end (read → decode →
- * preprocess → forward → pool → cache write, as the studio runs it) against the raw forward pass
- * alone on the same batches, measured in the same run. Default teacher, its layers in use (the
- * 13 pointwise blocks + the penultimate), global average pooling. Prints a table, writes JSON.
- *   npm run bench:extract [-- --tfjs-images 160]
+ * Feature extraction throughput, per engine this machine offers: end to end (read → decode →
+ * preprocess → forward → pool → cache write, as the studio runs it) against the engine's raw
+ * forward pass alone on the same preprocessed batches, measured in the same run, and against
+ * ONNX Runtime CPU's end to end. Default teacher, its layers in use (the 13 pointwise blocks +
+ * the penultimate), global average pooling. Prints a table, writes JSON.
+ *
+ * The raw forward pass gives what extraction needs: pooled vectors, pooled in the engine's graph
+ * where it can (`runPooled`), else the maps (`run`). `raw_maps_images_per_s` is the forward pass
+ * that copies every full map out (`run`), as this bench measured before pooling moved in-graph.
+ *   npm run bench:extract [-- --images 400 --tfjs-images 160 --engines onnxruntime,tfjs]
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import type { FeatureExtractor } from '../src/main/engines/feature-extractor';
+import type { FeatureExtractor, FeatureLayer } from '../src/main/engines/feature-extractor';
 import { createOnnxExtractor } from '../src/main/engines/onnx-extractor';
 import { preprocessImage } from '../src/main/engines/preprocess';
 import { createTfjsExtractor } from '../src/main/engines/tfjs-extractor';
@@ -18,12 +23,46 @@ import { extractFeatures, type ExtractionImage } from '../src/main/features/extr
 import { FeatureCache, teacherKey } from '../src/main/features/feature-cache';
 import { ModelStore } from '../src/main/models/model-store';
 import { defaultLayers } from '../src/main/models/teacher-service';
+import type { TeacherSpec } from '../src/main/engines/teachers';
 
 const SHARED = resolve(import.meta.dirname, '../../shared/datasets');
 const DATASETS = [join(SHARED, 'omniglot-small1'), join(SHARED, 'cifar10-mini')];
 const BATCH = 8;
+const POOLING = 'gap';
+
+function option(name: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+/** Images per data set (default: all of them). */
+const imageLimit = Number(option('images')) || Infinity;
 /** The wasm backend runs ~70 ms an image on one thread: a subset keeps the bench short. */
-const tfjsImages = Number(process.argv[process.argv.indexOf('--tfjs-images') + 1]) || 160;
+const tfjsImages = Number(option('tfjs-images')) || 160;
+const only = option('engines')?.split(',');
+
+/** An engine the bench measures: `create` gives undefined, with the reason printed, where this machine lacks it. */
+interface BenchEngine {
+  name: string;
+  create: (spec: TeacherSpec) => Promise<FeatureExtractor | undefined>;
+  images: number;
+}
+
+/** ONNX Runtime CPU comes first: the other rows are compared with it. */
+const ENGINES: BenchEngine[] = [
+  { name: 'onnxruntime', create: (spec) => createOnnxExtractor(spec, { cuda: false }), images: imageLimit },
+  { name: 'onnxruntime cuda', create: cudaExtractor, images: imageLimit },
+  { name: 'tfjs', create: (spec) => createTfjsExtractor(spec), images: Math.min(imageLimit, tfjsImages) },
+  { name: 'tfjs pool', create: (spec) => createTfjsWorkerPool(spec), images: Math.min(imageLimit, tfjsImages) },
+];
+
+/** ONNX Runtime on CUDA, only where its provider loads (else the CPU row already stands). */
+async function cudaExtractor(spec: TeacherSpec): Promise<FeatureExtractor | undefined> {
+  const extractor = await createOnnxExtractor(spec);
+  if (extractor.describe().backend === 'cuda') return extractor;
+  console.log(`onnxruntime cuda: not measured (${extractor.describe().fallbackReason})`);
+  await extractor.dispose();
+  return undefined;
+}
 
 function listImages(dir: string): ExtractionImage[] {
   return readdirSync(dir)
@@ -35,55 +74,65 @@ function listImages(dir: string): ExtractionImage[] {
     });
 }
 
-async function rawForward(extractor: FeatureExtractor, images: ExtractionImage[], layers: string[]): Promise<number> {
-  const batches: Float32Array[][] = [];
+async function preprocessedBatches(extractor: FeatureExtractor, images: ExtractionImage[]): Promise<Array<{ batch: Float32Array; size: number }>> {
+  const batches = [];
   for (let i = 0; i < images.length; i += BATCH) {
-    batches.push(await Promise.all(images.slice(i, i + BATCH).map(async (img) => preprocessImage(readFileSync(img.path), extractor.preprocess))));
+    const tensors = await Promise.all(images.slice(i, i + BATCH).map(async (img) => preprocessImage(readFileSync(img.path), extractor.preprocess)));
+    const batch = new Float32Array(tensors.reduce((n, t) => n + t.length, 0));
+    tensors.forEach((t, j) => batch.set(t, j * t.length));
+    batches.push({ batch, size: tensors.length });
   }
+  return batches;
+}
+
+/** Images per second of `forward` over the batches, decoding excluded. */
+async function forwardRate(batches: Array<{ batch: Float32Array; size: number }>, forward: (batch: Float32Array, size: number) => Promise<unknown>): Promise<number> {
   const started = performance.now();
-  for (const batch of batches) {
-    const joined = new Float32Array(batch.reduce((n, b) => n + b.length, 0));
-    batch.forEach((b, i) => joined.set(b, i * b.length));
-    await extractor.run(joined, batch.length, layers);
-  }
-  return images.length / ((performance.now() - started) / 1000);
+  for (const { batch, size } of batches) await forward(batch, size);
+  return batches.reduce((n, b) => n + b.size, 0) / ((performance.now() - started) / 1000);
 }
 
 const store = new ModelStore(mkdtempSync(join(tmpdir(), 'atl-bench-home-')));
 const teacher = await store.load(store.defaultId);
 const layerNames = defaultLayers(teacher.spec);
-const engines: Array<[string, () => Promise<FeatureExtractor>, number]> = [
-  ['onnxruntime', () => createOnnxExtractor(teacher.spec), Infinity],
-  ['tfjs', () => createTfjsExtractor(teacher.spec), tfjsImages],
-  ['tfjs pool', () => createTfjsWorkerPool(teacher.spec), tfjsImages],
-];
+const key = teacherKey(teacher.entry.id, teacher.weightsSha256, teacher.spec.preprocess);
+const datasets = DATASETS.map((dir) => ({ name: basename(dir), images: listImages(dir) }));
 
 const rows = [];
-for (const [name, create, limit] of engines) {
-  const extractor = await create();
-  const engine = extractor.describe();
-  const layers = extractor.layers.filter((l) => layerNames.includes(l.name));
-  for (const dataset of DATASETS) {
-    const images = listImages(dataset).slice(0, limit);
-    await rawForward(extractor, images.slice(0, BATCH * 2), layerNames); // warm-up
-    const raw = await rawForward(extractor, images, layerNames);
+/** ONNX Runtime CPU's end to end per data set, the yardstick of the other engines. */
+const onnxCpu = new Map<string, number>();
+for (const engine of ENGINES.filter((e) => !only || only.includes(e.name))) {
+  const extractor = await engine.create(teacher.spec);
+  if (!extractor) continue;
+  const description = extractor.describe();
+  const layers: readonly FeatureLayer[] = extractor.layers.filter((l) => layerNames.includes(l.name));
+  const pooledForward = (batch: Float32Array, size: number) =>
+    extractor.runPooled ? extractor.runPooled(batch, size, layers, POOLING) : extractor.run(batch, size, layerNames);
+  for (const dataset of datasets) {
+    const images = dataset.images.slice(0, engine.images);
+    const batches = await preprocessedBatches(extractor, images);
+    await forwardRate(batches.slice(0, 2), pooledForward); // warm-up
+    const raw = await forwardRate(batches, pooledForward);
+    const rawMaps = extractor.runPooled ? await forwardRate(batches, (batch, size) => extractor.run(batch, size, layerNames)) : raw;
     const dir = mkdtempSync(join(tmpdir(), 'atl-bench-cache-'));
     const cache = FeatureCache.openFile(join(dir, 'features.sqlite'));
-    const report = await extractFeatures({
-      extractor, cache, layers, pooling: 'gap', images, batchSize: BATCH,
-      teacherKey: teacherKey(teacher.entry.id, teacher.weightsSha256, teacher.spec.preprocess),
-    });
+    const report = await extractFeatures({ extractor, cache, layers, pooling: POOLING, images, batchSize: BATCH, teacherKey: key });
     cache.close();
     rmSync(dir, { recursive: true, force: true });
+    if (description.engine === 'onnxruntime' && description.backend === 'cpu') onnxCpu.set(dataset.name, report.imagesPerSecond);
+    const cpuRate = onnxCpu.get(dataset.name);
     rows.push({
-      engine: `${name} · ${engine.backend}`,
-      device: engine.device,
-      dataset: basename(dataset),
+      engine: `${engine.name} · ${description.backend}`,
+      device: description.device,
+      dataset: dataset.name,
       images: images.length,
       layers: layers.length,
+      in_graph_pooling: Boolean(extractor.runPooled),
       end_to_end_images_per_s: Number(report.imagesPerSecond.toFixed(1)),
       raw_forward_images_per_s: Number(raw.toFixed(1)),
+      raw_maps_images_per_s: Number(rawMaps.toFixed(1)),
       ratio: Number((report.imagesPerSecond / raw).toFixed(2)),
+      vs_onnxruntime_cpu: cpuRate ? Number((report.imagesPerSecond / cpuRate).toFixed(2)) : null,
     });
     console.log(JSON.stringify(rows[rows.length - 1]));
   }
@@ -93,6 +142,6 @@ for (const [name, create, limit] of engines) {
 console.table(rows);
 const out = join(import.meta.dirname, '../bench-results');
 mkdirSync(out, { recursive: true });
-const result = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: availableParallelism(), teacher: teacher.entry.id, batch: BATCH, pooling: 'gap', rows };
+const result = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: availableParallelism(), teacher: teacher.entry.id, batch: BATCH, pooling: POOLING, rows };
 writeFileSync(join(out, 'extract.json'), JSON.stringify(result, null, 2));
 console.log(`Wrote ${join(out, 'extract.json')}`);

@@ -33,15 +33,11 @@ export function pooledLength(layer: LayerGrid, pooling: Pooling): number {
   return layer.channels * grid * grid;
 }
 
-/** Pools a batch's map to [N, D], returned as one vector per image. */
-export function poolMap(map: { data: Float32Array; shape: number[] }, layer: LayerGrid, pooling: Pooling): Float32Array[] {
-  const n = map.shape[0];
-  const pooled =
-    pooling === 'gap'
-      ? globalAveragePool(map.data, map.shape)
-      : pooling === 'gmp'
-        ? globalMaxPool(map.data, map.shape)
-        : spatialAveragePool(map.data, map.shape, spatialGrid(layer));
-  const d = pooled.length / n;
-  return Array.from({ length: n }, (_, i) => pooled.slice(i * d, (i + 1) * d));
+/** Pools a batch's map to [N, D], row-major (D = `pooledLength(layer, pooling)`). */
+export function poolMap(map: { data: Float32Array; shape: number[] }, layer: LayerGrid, pooling: Pooling): Float32Array {
+  return pooling === 'gap'
+    ? globalAveragePool(map.data, map.shape)
+    : pooling === 'gmp'
+      ? globalMaxPool(map.data, map.shape)
+      : spatialAveragePool(map.data, map.shape, spatialGrid(layer));
 }

@@ -1,9 +1,11 @@
 /**
  * The one interface every teacher engine offers (in the spirit of timm's `forward_intermediates`):
- * run a preprocessed batch once and get back the raw internal feature maps asked for. Pooling them
- * into vectors is left to `pooling.ts`, so one run can feed several pooling choices.
+ * run a preprocessed batch once and get back the raw internal feature maps asked for. Extraction
+ * wants pooled vectors only: an engine that can pool inside its own graph offers `runPooled`, so
+ * that the full maps never leave it; `runPooled` below pools in JS for the engines that cannot.
  */
 import { StudioError } from '../core/errors';
+import { poolMap, type Pooling } from '../core/pooling-spec';
 import { imageLength, type PreprocessSpec } from './preprocess';
 
 export interface EngineDescription {
@@ -50,8 +52,32 @@ export interface FeatureExtractor {
    * name any candidate layer, and also the model's own outputs (e.g. class scores).
    */
   run(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>>;
+  /**
+   * Optional: the layers' maps pooled inside the engine, so only vectors leave it. Same batch as
+   * `run`; per layer a [N, D] map (D = `pooledLength(layer, pooling)`) equal to `poolMap` of `run`'s
+   * map within float rounding. Call it through `runPooled`, which pools in JS where it is missing.
+   */
+  runPooled?(batch: Float32Array, batchSize: number, layers: readonly FeatureLayer[], pooling: Pooling): Promise<Map<string, FeatureMap>>;
   /** Frees native memory (sessions, tensors); the extractor is unusable afterwards. */
   dispose(): Promise<void>;
+}
+
+/** The layers' pooled vectors for a batch ([N, D] per layer): in the engine when it can, else `run` + `poolMap`. */
+export async function runPooled(
+  extractor: FeatureExtractor,
+  batch: Float32Array,
+  batchSize: number,
+  layers: readonly FeatureLayer[],
+  pooling: Pooling,
+): Promise<Map<string, FeatureMap>> {
+  if (extractor.runPooled) return extractor.runPooled(batch, batchSize, layers, pooling);
+  const maps = await extractor.run(batch, batchSize, layers.map((l) => l.name));
+  return new Map(
+    layers.map((layer) => {
+      const data = poolMap(maps.get(layer.name)!, layer, pooling);
+      return [layer.name, { data, shape: [batchSize, data.length / batchSize] }];
+    }),
+  );
 }
 
 /** What the in-process engines' extractors share: their spec, layers and description, and the batch check before a run. */

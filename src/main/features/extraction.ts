@@ -5,12 +5,12 @@
  * that cannot be read or decoded is marked failed and the batch goes on without it.
  */
 import { readFile } from 'node:fs/promises';
-import type { FeatureExtractor, FeatureLayer } from '../engines/feature-extractor';
+import { runPooled, type FeatureExtractor, type FeatureLayer } from '../engines/feature-extractor';
 import { preprocessImage } from '../engines/preprocess';
 import { errorMessage } from '../core/errors';
 import { concatenated } from '../services/typed-blobs';
 import type { CachedVector, FeatureCache } from './feature-cache';
-import { poolMap, type Pooling } from '../core/pooling-spec';
+import type { Pooling } from '../core/pooling-spec';
 
 export interface ExtractionImage {
   sha256: string;
@@ -76,11 +76,12 @@ export async function extractFeatures(options: ExtractionOptions): Promise<Extra
     }
     if (prepared.images.length > 0) {
       const batch = concatenated(prepared.tensors, (n) => new Float32Array(n));
-      const maps = await extractor.run(batch, prepared.images.length, layerNames);
+      const pooled = await runPooled(extractor, batch, prepared.images.length, layers, pooling);
       const rows: CachedVector[] = [];
       for (const layer of layers) {
-        const vectors = poolMap(maps.get(layer.name)!, layer, pooling);
-        vectors.forEach((vector, i) => rows.push({ imageSha256: prepared.images[i].sha256, layer: layer.name, vector }));
+        const { data, shape } = pooled.get(layer.name)!;
+        const d = shape[1];
+        prepared.images.forEach((image, i) => rows.push({ imageSha256: image.sha256, layer: layer.name, vector: data.subarray(i * d, (i + 1) * d) }));
       }
       cache.put(teacherKey, pooling, rows);
     }
