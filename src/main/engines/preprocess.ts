@@ -38,33 +38,121 @@ export function batchShape(batchSize: number, spec: PreprocessSpec): [number, nu
 }
 
 /**
- * Decodes any image sharp reads and returns one normalized image in the spec's layout. EXIF
- * orientation is applied, transparency is flattened onto white (what a person sees in a viewer)
- * and grayscale or CMYK becomes sRGB, so every teacher gets 3 channels.
+ * Version of the preprocessing's definition (decode, crop, resize, normalize), hashed into the
+ * feature cache's teacher key: 2 = sharp decodes only, the resize is `resizeBilinear` (the
+ * exported graphs' Resize); 1 was sharp's own resize (lanczos3), whose vectors must not be reused.
  */
-export async function preprocessImage(bytes: Buffer, spec: PreprocessSpec): Promise<Float32Array> {
+export const PREPROCESSING_VERSION = 2;
+
+/** Decoded RGB pixels, row-major, interleaved (height × width × 3 bytes). */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/**
+ * Decodes any image sharp reads to RGB bytes at its own size. EXIF orientation is applied,
+ * transparency is flattened onto white (what a person sees in a viewer) and grayscale or CMYK
+ * becomes sRGB, so every teacher gets 3 channels. The exported browser page decodes the same way.
+ */
+export async function decodeImage(bytes: Buffer): Promise<RgbImage> {
   let raw: { data: Buffer; info: OutputInfo };
   try {
     raw = await sharp(bytes, { limitInputPixels: PIXEL_LIMIT, failOn: 'truncated' })
       .rotate()
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb')
-      .resize(spec.width, spec.height, { fit: spec.resize === 'stretch' ? 'fill' : 'cover', position: 'centre' })
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
   } catch (error) {
     throw new StudioError('bad_file', `Cannot decode the image for the teacher: ${errorMessage(error).split('\n')[0]}`);
   }
   const { width, height, channels } = raw.info;
-  if (width !== spec.width || height !== spec.height || channels !== 3) {
+  if (channels !== 3) {
     // sharp guarantees this for the pipeline above; a change there must not feed a teacher garbage.
-    throw new StudioError('internal', `Decoded ${width}×${height}×${channels}, expected ${spec.width}×${spec.height}×3`);
+    throw new StudioError('internal', `Decoded ${width}×${height}×${channels}, expected 3 channels`);
   }
-  return normalizePixels(raw.data, spec);
+  return { data: new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.length), width, height };
 }
 
-/** Interleaved RGB bytes (height × width × 3) → normalized floats in the spec's layout. */
-export function normalizePixels(rgb: Uint8Array, spec: PreprocessSpec): Float32Array {
+/**
+ * One image as the teacher's input: decoded (`decodeImage`), cropped (`cropBox`), resized
+ * (`resizeBilinear`) and normalized in the spec's layout. The exported models hold the same steps
+ * in their graphs, so the studio and every client of an export compute the same numbers.
+ */
+export async function preprocessImage(bytes: Buffer, spec: PreprocessSpec): Promise<Float32Array> {
+  return preprocessPixels(await decodeImage(bytes), spec);
+}
+
+/** `preprocessImage` after the decode. */
+export function preprocessPixels(image: RgbImage, spec: PreprocessSpec): Float32Array {
+  const box = cropBox(image.width, image.height, spec);
+  return normalizePixels(resizeBilinear(image, box, spec.width, spec.height), spec);
+}
+
+/** A rectangle of an image, in whole pixels. */
+export interface PixelBox {
+  top: number;
+  left: number;
+  height: number;
+  width: number;
+}
+
+/**
+ * The part of a width × height image that is resized to the teacher's size: all of it for
+ * 'stretch'; for 'center-crop' the largest centered box of the teacher's aspect ratio, in whole
+ * pixels: height min(H, ⌊W·h/w⌋), width min(W, ⌊H·w/h⌋), top ⌊(H − height)/2⌋, left ⌊(W − width)/2⌋
+ * (the exported graphs compute the same integers from the input's shape).
+ */
+export function cropBox(width: number, height: number, spec: Pick<PreprocessSpec, 'width' | 'height' | 'resize'>): PixelBox {
+  if (spec.resize === 'stretch') return { top: 0, left: 0, height, width };
+  const boxHeight = Math.min(height, Math.floor((width * spec.height) / spec.width));
+  const boxWidth = Math.min(width, Math.floor((height * spec.width) / spec.height));
+  return { top: Math.floor((height - boxHeight) / 2), left: Math.floor((width - boxWidth) / 2), height: boxHeight, width: boxWidth };
+}
+
+/**
+ * Bilinear resize of `box` of an RGB image to outWidth × outHeight, on float values, with
+ * half-pixel centers and no antialiasing: output pixel i samples the box at
+ * (i + 0.5) · boxSize / outSize − 0.5, clamped to the box, from its two nearest pixels per axis.
+ * The same definition as ONNX Resize (mode linear, coordinate_transformation_mode half_pixel) and
+ * TF's resizeBilinear (alignCorners false, halfPixelCenters true), which the exported graphs use.
+ */
+export function resizeBilinear(image: RgbImage, box: PixelBox, outWidth: number, outHeight: number): Float32Array {
+  const rows = samplePoints(box.top, box.height, outHeight);
+  const cols = samplePoints(box.left, box.width, outWidth);
+  const { data, width } = image;
+  const out = new Float32Array(outWidth * outHeight * 3);
+  for (let y = 0; y < outHeight; y++) {
+    const { low: y0, high: y1, weight: wy } = rows[y];
+    for (let x = 0; x < outWidth; x++) {
+      const { low: x0, high: x1, weight: wx } = cols[x];
+      const a = (y0 * width + x0) * 3;
+      const b = (y0 * width + x1) * 3;
+      const c = (y1 * width + x0) * 3;
+      const d = (y1 * width + x1) * 3;
+      for (let ch = 0; ch < 3; ch++) {
+        const top = data[a + ch] + (data[b + ch] - data[a + ch]) * wx;
+        const bottom = data[c + ch] + (data[d + ch] - data[c + ch]) * wx;
+        out[(y * outWidth + x) * 3 + ch] = top + (bottom - top) * wy;
+      }
+    }
+  }
+  return out;
+}
+
+/** Per output index along one axis: the two source pixels it reads and the weight of the second. */
+function samplePoints(start: number, size: number, outSize: number): { low: number; high: number; weight: number }[] {
+  return Array.from({ length: outSize }, (_, i) => {
+    const at = Math.min(Math.max((i + 0.5) * (size / outSize) - 0.5, 0), size - 1);
+    const low = Math.floor(at);
+    return { low: start + low, high: start + Math.min(low + 1, size - 1), weight: at - low };
+  });
+}
+
+/** Interleaved RGB values (height × width × 3, bytes or resized floats) → normalized floats in the spec's layout. */
+export function normalizePixels(rgb: ArrayLike<number>, spec: PreprocessSpec): Float32Array {
   const pixels = spec.width * spec.height;
   if (rgb.length !== pixels * 3) {
     throw new StudioError('internal', `Expected ${pixels * 3} RGB bytes, got ${rgb.length}`);
@@ -80,8 +168,8 @@ export function normalizePixels(rgb: Uint8Array, spec: PreprocessSpec): Float32A
   return out;
 }
 
-/** Both normalizations as one per-channel affine map byte → byte * scale[c] + offset[c]. */
-function channelAffine(n: Normalization): [number[], number[]] {
+/** Both normalizations as one per-channel affine map byte → byte * scale[c] + offset[c] (the exported graphs apply it too). */
+export function channelAffine(n: Normalization): [number[], number[]] {
   if (n.kind === 'scale') return [[n.scale, n.scale, n.scale], [n.offset, n.offset, n.offset]];
   const scale = n.std.map((s) => 1 / (255 * s));
   const offset = n.mean.map((m, c) => -m / n.std[c]);

@@ -7,7 +7,7 @@
  */
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import type { PreprocessSpec } from '../engines/preprocess';
+import { PREPROCESSING_VERSION, type PreprocessSpec } from '../engines/preprocess';
 import { migration } from '../services/migrations';
 import { alignedCopy, blobOf } from '../services/typed-blobs';
 import type { Pooling } from '../core/pooling-spec';
@@ -17,7 +17,7 @@ export const FEATURE_PIPELINE_VERSION = 1;
 
 export function teacherKey(id: string, weightsSha256: string, preprocess: PreprocessSpec): string {
   const recipe = createHash('sha256')
-    .update(JSON.stringify({ preprocess, version: FEATURE_PIPELINE_VERSION }))
+    .update(JSON.stringify({ preprocess, version: FEATURE_PIPELINE_VERSION, preprocessing: PREPROCESSING_VERSION }))
     .digest('hex');
   return `${id}@${weightsSha256.slice(0, 16)}.${recipe.slice(0, 12)}`;
 }

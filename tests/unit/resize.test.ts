@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { cropBox, resizeBilinear, type RgbImage } from '../../src/main/engines/preprocess';
+
+/** An RGB image whose three channels all hold `gray` (rows of values). */
+function grayImage(rows: number[][]): RgbImage {
+  const height = rows.length;
+  const width = rows[0].length;
+  return { data: Uint8Array.from(rows.flat().flatMap((v) => [v, v, v])), width, height };
+}
+
+/** The first channel of a resize's output, as rows. */
+function firstChannel(values: Float32Array, width: number): number[][] {
+  const gray = [...values].filter((_, i) => i % 3 === 0);
+  return Array.from({ length: gray.length / width }, (_, r) => gray.slice(r * width, (r + 1) * width));
+}
+
+const whole = (image: RgbImage) => ({ top: 0, left: 0, width: image.width, height: image.height });
+
+describe('resizeBilinear (half-pixel centers, no antialias)', () => {
+  it('upsamples 2 → 4 pixels: samples at −0.25 (clamped), 0.25, 0.75, 1.25 (clamped)', () => {
+    const image = grayImage([[0, 100]]);
+    expect(firstChannel(resizeBilinear(image, whole(image), 4, 1), 4)).toEqual([[0, 25, 75, 100]]);
+  });
+
+  it('downsamples 4 → 2 pixels by sampling at 0.5 and 2.5 (no antialias: the mean of each pair)', () => {
+    const image = grayImage([[0, 10, 20, 30]]);
+    expect(firstChannel(resizeBilinear(image, whole(image), 2, 1), 2)).toEqual([[5, 25]]);
+  });
+
+  it('downsamples 8 → 2 pixels by reading only the pixels next to 1.5 and 5.5 (what no antialias means)', () => {
+    const image = grayImage([[0, 10, 20, 30, 40, 50, 60, 70]]);
+    expect(firstChannel(resizeBilinear(image, whole(image), 2, 1), 2)).toEqual([[15, 55]]);
+  });
+
+  it('interpolates in both axes: 2×2 → 1×1 is the mean of the four', () => {
+    const image = grayImage([
+      [0, 100],
+      [200, 40],
+    ]);
+    expect(firstChannel(resizeBilinear(image, whole(image), 1, 1), 1)).toEqual([[85]]);
+  });
+
+  it('keeps an image at its own size unchanged, every channel apart', () => {
+    const image: RgbImage = { data: Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]), width: 2, height: 2 };
+    expect([...resizeBilinear(image, whole(image), 2, 2)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  });
+
+  it('reads only the box: a crop of the middle two columns at their own size', () => {
+    const image = grayImage([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+    ]);
+    expect(firstChannel(resizeBilinear(image, { top: 0, left: 1, width: 2, height: 2 }, 2, 2), 2)).toEqual([
+      [2, 3],
+      [6, 7],
+    ]);
+  });
+});
+
+describe('cropBox', () => {
+  const square = { width: 224, height: 224 };
+  it("is the whole image for 'stretch'", () => {
+    expect(cropBox(1000, 300, { ...square, resize: 'stretch' })).toEqual({ top: 0, left: 0, width: 1000, height: 300 });
+  });
+
+  it("is the largest centered box of the teacher's aspect for 'center-crop', in whole pixels (floor)", () => {
+    expect(cropBox(4, 2, { ...square, resize: 'center-crop' })).toEqual({ top: 0, left: 1, width: 2, height: 2 });
+    expect(cropBox(3, 6, { ...square, resize: 'center-crop' })).toEqual({ top: 1, left: 0, width: 3, height: 3 });
+    expect(cropBox(1001, 300, { width: 2, height: 1, resize: 'center-crop' })).toEqual({ top: 0, left: 200, width: 600, height: 300 });
+    expect(cropBox(5, 3, { width: 2, height: 1, resize: 'center-crop' })).toEqual({ top: 0, left: 0, width: 5, height: 2 });
+  });
+});
