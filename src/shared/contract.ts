@@ -123,7 +123,7 @@ export type ImportReport = z.infer<typeof ImportReport>;
 /** Progress of a long job: an import, a feature extraction, a strategy comparison or training a head. */
 export const JobProgress = z.object({
   jobId: z.string(),
-  kind: z.enum(['import', 'extract', 'compare', 'train', 'predict']),
+  kind: z.enum(['import', 'extract', 'compare', 'train', 'predict', 'export-data', 'pack', 'unpack']),
   state: z.enum(['running', 'done', 'cancelled', 'failed']),
   done: z.number().int(),
   total: z.number().int(),
@@ -378,6 +378,13 @@ export type Suggestion = z.infer<typeof Suggestion>;
 export const ExportFormat = z.enum(['onnx', 'tfjs']);
 export type ExportFormat = z.infer<typeof ExportFormat>;
 
+/** The labeled data set out (`export-data`): class folders of the original files with manifest.csv, or one labels.csv / labels.json. */
+export const DataExportFormat = z.enum(['folders', 'csv', 'json']);
+export type DataExportFormat = z.infer<typeof DataExportFormat>;
+/** `human`: the labels a person gave (by hand or imported from folders); `all`: also the predictions a person accepted. */
+export const DataExportSource = z.enum(['human', 'all']);
+export type DataExportSource = z.infer<typeof DataExportSource>;
+
 export const ExportResult = z.object({
   dir: z.string(),
   files: z.array(z.object({ name: z.string(), bytes: z.number().int() })),
@@ -535,6 +542,13 @@ export const contract = {
     input: z.object({ headId: Id, format: ExportFormat, dir: Path, includeRuntime: z.boolean().default(false) }).strict(),
     output: ExportResult,
   },
+  /** The labeled data set into a folder (new, empty, or an earlier export): a job, whose last progress message says what it wrote. */
+  'export.data': {
+    input: z.object({ dir: Path, format: DataExportFormat, source: DataExportSource.default('human') }).strict(),
+    output: z.object({ jobId: z.string() }),
+  },
+  /** One file holding the project, the teachers its features and heads use, and (`withImages`) its original images: a job. */
+  'project.pack': { input: z.object({ path: Path, withImages: z.boolean().default(false) }).strict(), output: z.object({ jobId: z.string() }) },
   /** Predictions of the active head for every image, as CSV or JSON, written to a file. */
   'export.predictions': { input: z.object({ format: z.enum(['csv', 'json']), path: Path }).strict(), output: ExportResult },
   'heads.delete': { input: z.object({ id: Id, confirm: z.literal(true) }).strict(), output: z.null() },

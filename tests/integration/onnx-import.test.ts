@@ -361,7 +361,7 @@ describe('a project whose teacher is not installed', () => {
       expect(missing.map((m) => m.id)).toEqual(['my_resnet', 'resnet56_cifar10']);
       expect(missing[0]).toMatchObject({ features: true, heads: 0, weightsSha256: teacher.weightsSha256.slice(0, 16) });
       expect(missing[0].message).toMatch(
-        /^This project's cached features came from the teacher 'my_resnet' \(weights sha256 [0-9a-f]{16}…\), which is not installed: import its model file again under the same id \(`atl-studio models import <file> --id my_resnet`, or the Models view\)\. Nothing in the project was deleted\.$/,
+        /^This project's cached features came from the teacher 'my_resnet' \(weights sha256 [0-9a-f]{16}…\), which is not installed: import its model file again under the same id \(`atl-studio models import <file> --id my_resnet`, or the Models view\); or, with a portable copy of the project \(`atl-studio pack`\), `atl-studio unpack <file> --out <project\.atl>` installs its teachers\. Nothing in the project was deleted\.$/,
       );
       expect(missing[1].message).toMatch(/install it with `atl-studio models fetch resnet56_cifar10`/);
       expect(project.features.completeCount(teacher.key, ['pooled'], 'gap')).toBe(3);

@@ -27,6 +27,7 @@ import type { Handlers, StudioContext } from './handlers/context';
 import { exportHandlers } from './handlers/export-handlers';
 import { importHandlers } from './handlers/import-handlers';
 import { libraryHandlers } from './handlers/library-handlers';
+import { portableHandlers } from './handlers/portable-handlers';
 import { projectHandlers } from './handlers/project-handlers';
 import { teacherHandlers } from './handlers/teacher-handlers';
 import { trainingHandlers } from './handlers/training-handlers';
@@ -85,6 +86,7 @@ export class Studio {
       ...teacherHandlers(context),
       ...trainingHandlers(context),
       ...exportHandlers(context),
+      ...portableHandlers(context),
       'jobs.cancel': ({ jobId }) => {
         this.jobs.cancel(jobId, 'That job is not running');
         return null;
@@ -134,14 +136,21 @@ export class Studio {
     }
   }
 
-  /** An image's bytes for the renderer (both fronts' media URLs): validated and answered like a call. */
-  async media(kind: unknown, id: unknown): Promise<MediaResponse> {
+  /**
+   * An image's bytes for the renderer (both fronts' media URLs): validated and answered like a call.
+   * `forProject`: the project file the page asks for, when it says; another one or none open is
+   * `no_project` (the page asked before it heard of the close), as is a close while a preview is made.
+   */
+  async media(kind: unknown, id: unknown, forProject?: string): Promise<MediaResponse> {
+    const project = this.current;
     try {
       const request = validated('media', MediaRequest, { kind, id });
+      if (forProject !== undefined && project?.path !== forProject) throw new StudioError('no_project', `${forProject} is not open anymore.`);
       const images = this.requireProject().images;
       const { bytes, contentType } = request.kind === 'thumb' ? images.thumbnail(request.id) : await images.preview(request.id);
       return { ok: true, bytes, contentType };
     } catch (error) {
+      if (project !== null && this.current !== project) return this.failure(new StudioError('no_project', 'The project was closed.'));
       return this.failure(error);
     }
   }

@@ -80,6 +80,28 @@ export async function removeTeacher(teachers: TeacherService, id: string): Promi
  * heads work again.
  */
 export function missingTeachers(teachers: TeacherService, project: Project): MissingTeacher[] {
+  const used = teachersUsedBy(project);
+  const catalogue = new Map(teachers.store.list().map((t) => [t.id, t]));
+  return [...used]
+    .filter(([id]) => {
+      const entry = catalogue.get(id);
+      return !entry || entry.dir === null || entry.problem !== null;
+    })
+    .map(([id, teacher]) => {
+      const what = [teacher.features ? 'cached features' : '', teacher.heads > 0 ? `${teacher.heads} trained head${teacher.heads === 1 ? '' : 's'}` : '']
+        .filter(Boolean)
+        .join(' and ');
+      const how = catalogue.get(id)?.source === 'manifest'
+        ? `install it with \`atl-studio models fetch ${id}\``
+        : `import its model file again under the same id (\`atl-studio models import <file> --id ${id}\`, or the Models view)`;
+      const portable = 'or, with a portable copy of the project (`atl-studio pack`), `atl-studio unpack <file> --out <project.atl>` installs its teachers';
+      const message = `This project's ${what} came from the teacher '${id}' (weights sha256 ${teacher.weightsSha256.slice(0, 16)}…), which is not installed: ${how}; ${portable}. Nothing in the project was deleted.`;
+      return { id, ...teacher, message };
+    });
+}
+
+/** The teachers the project's cached features and trained heads came from, by id, with the weights' sha256 (or its start) the project records. */
+export function teachersUsedBy(project: Project): Map<string, { weightsSha256: string; features: boolean; heads: number }> {
   const used = new Map<string, { weightsSha256: string; features: boolean; heads: number }>();
   const use = (id: string) => used.get(id) ?? used.set(id, { weightsSha256: '', features: false, heads: 0 }).get(id)!;
   for (const key of project.features.teacherKeys()) {
@@ -96,22 +118,7 @@ export function missingTeachers(teachers: TeacherService, project: Project): Mis
       teacher.weightsSha256 = sha256;
     }
   }
-  const catalogue = new Map(teachers.store.list().map((t) => [t.id, t]));
-  return [...used]
-    .filter(([id]) => {
-      const entry = catalogue.get(id);
-      return !entry || entry.dir === null || entry.problem !== null;
-    })
-    .map(([id, teacher]) => {
-      const what = [teacher.features ? 'cached features' : '', teacher.heads > 0 ? `${teacher.heads} trained head${teacher.heads === 1 ? '' : 's'}` : '']
-        .filter(Boolean)
-        .join(' and ');
-      const how = catalogue.get(id)?.source === 'manifest'
-        ? `install it with \`atl-studio models fetch ${id}\``
-        : `import its model file again under the same id (\`atl-studio models import <file> --id ${id}\`, or the Models view)`;
-      const message = `This project's ${what} came from the teacher '${id}' (weights sha256 ${teacher.weightsSha256.slice(0, 16)}…), which is not installed: ${how}. Nothing in the project was deleted.`;
-      return { id, ...teacher, message };
-    });
+  return used;
 }
 
 /** Chooses which of the teacher's layers features are extracted from. */

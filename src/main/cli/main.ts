@@ -19,6 +19,7 @@ import { registerModelsCommand } from './models-command';
 import { registerTrainCommand } from './train-command';
 import { registerPredictCommands } from './predict-commands';
 import { registerRecoverCommand } from './recover-command';
+import { registerPortableCommands } from './portable-commands';
 import { openInBrowser } from './open-browser';
 import { choiceFlag, integerFlag, USAGE_ERROR } from './flags';
 import { runJob, withProject } from './with-project';
@@ -172,6 +173,7 @@ registerModelsCommand(program, services.teachers);
 registerTrainCommand(program, services);
 registerPredictCommands(program, services);
 registerRecoverCommand(program);
+registerPortableCommands(program, services);
 
 // A reader that stops early (`atl-studio models | head -1`) is no error: stop quietly.
 for (const stream of [process.stdout, process.stderr]) {

@@ -54,6 +54,6 @@ function toCsv(records: PredictionRecord[]): string {
 }
 
 /** RFC 4180: quote cells with commas, quotes or line breaks. */
-function csvCell(value: string): string {
+export function csvCell(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }

@@ -342,22 +342,29 @@ export class ModelStore {
     if (dirname(entry.dir) !== this.modelsDir) {
       throw new StudioError('conflict', `Teacher '${id}' loads from ${entry.dir}, outside the studio home: the studio removes only the teachers it installed`);
     }
-    const pinned = this.manifest.teachers.find((t) => t.id === id);
     let files: string[];
-    if (pinned) files = Object.keys({ ...pinned.files, ...pinned.optionalFiles });
-    else {
-      try {
-        const { kind } = readImportRecord(entry.dir);
-        files = [IMPORT_RECORD, ...(await ownFiles(kind, entry.dir, await readSpec(kind, entry.dir)))];
-      } catch (error) {
-        throw new StudioError('bad_file', `Teacher '${id}' cannot tell which files are its own (${errorMessage(error)}): remove ${entry.dir} by hand`);
-      }
+    try {
+      files = await this.teacherFiles({ ...entry, dir: entry.dir });
+    } catch (error) {
+      throw new StudioError('bad_file', `Teacher '${id}' cannot tell which files are its own (${errorMessage(error)}): remove ${entry.dir} by hand`);
     }
     for (const file of files) await rm(join(entry.dir, file), { force: true });
     await rm(join(this.modelsDir, LAYER_CHOICES_DIR, `${id}.json`), { force: true });
     const left = readdirSafe(entry.dir);
     if (left.length === 0) rmdirSync(entry.dir);
     return left;
+  }
+
+  /**
+   * The files making up an installed teacher, relative to its folder: a known teacher's pinned
+   * files that are there, an imported one's record and model files (what `remove` removes, what a
+   * portable project carries).
+   */
+  async teacherFiles(entry: TeacherEntry & { dir: string }): Promise<string[]> {
+    const pinned = this.manifest.teachers.find((t) => t.id === entry.id);
+    if (pinned) return Object.keys({ ...pinned.files, ...pinned.optionalFiles }).filter((file) => existsSync(join(entry.dir, file)));
+    const { kind } = readImportRecord(entry.dir);
+    return [IMPORT_RECORD, ...(await ownFiles(kind, entry.dir, await readSpec(kind, entry.dir)))];
   }
 
   private importedEntry(id: string): TeacherEntry {
