@@ -6,6 +6,7 @@
  * start), diversity alone.
  */
 import { StudioError } from '../core/errors';
+import { seededRandom } from '../../shared/seeded-random';
 import type { Matrix } from './matrix';
 
 export interface SuggestOptions {
@@ -26,35 +27,151 @@ export interface SuggestOptions {
  */
 export const SUGGEST_DEFAULTS: SuggestOptions = { count: 20, uncertaintyWeight: 0.5, typicalityPower: 0.5 };
 
+/** Cells a query of a `CellIndex` visits. */
+const PROBES = 3;
+
+/** Up to this many rows, neighbours are searched among every row; beyond, through a `CellIndex`. */
+export const EXACT_SEARCH_ROWS = 1000;
+
 /**
  * How typical each pool row is: its mean similarity exp(−d²) to its `k` nearest pool neighbours,
  * scaled to 0–1. Outliers score low: with few labels, a label on an atypical image
- * teaches little about the rest.
+ * teaches little about the rest. Every pool row is searched for (no sample): exactly in pools of
+ * up to `exactUpTo` rows, through a `CellIndex` in larger ones (cost n·√n instead of n²).
  */
-export function typicality(features: Matrix, pool: readonly number[], k = 10, neighbourSample = 1000): Float64Array {
-  const { cols: d, data } = features;
-  // Neighbours are searched in an evenly spaced sample of the pool: linear cost, same picture.
-  const step = Math.max(1, pool.length / neighbourSample);
-  const sample = Array.from({ length: Math.min(pool.length, neighbourSample) }, (_, i) => pool[Math.floor(i * step)]);
+export function typicality(features: Matrix, pool: readonly number[], k = 10, exactUpTo = EXACT_SEARCH_ROWS): Float64Array {
   const out = new Float64Array(pool.length);
-  const distances = new Float64Array(sample.length);
+  const index = pool.length > exactUpTo ? new CellIndex(features, pool) : null;
+  const nearest = new BoundedSmallest(Math.min(k, pool.length - 1));
   let max = 1e-12;
   for (let p = 0; p < pool.length; p++) {
-    const a = pool[p] * d;
-    for (let q = 0; q < sample.length; q++) {
-      let sum = 0;
-      const b = sample[q] * d;
-      for (let j = 0; j < d; j++) {
-        const diff = data[a + j] - data[b + j];
-        sum += diff * diff;
-      }
-      distances[q] = sample[q] === pool[p] ? Infinity : sum;
-    }
-    const nearest = [...distances].sort((x, y) => x - y).slice(0, Math.min(k, sample.length - 1));
-    out[p] = nearest.length > 0 ? nearest.reduce((total, v) => total + Math.exp(-v), 0) / nearest.length : 1;
+    nearest.clear();
+    const visit = (q: number) => {
+      if (q !== pool[p]) nearest.offer(squaredDistance(features, pool[p], q));
+    };
+    if (index) index.forCandidates(pool[p], visit, index.cellsOfMember(p));
+    else for (const q of pool) visit(q);
+    out[p] = nearest.size > 0 ? nearest.values().reduce((total, v) => total + Math.exp(-v), 0) / nearest.size : 1;
     if (out[p] > max) max = out[p];
   }
   return out.map((v) => v / max);
+}
+
+/**
+ * Each query row's distance to its nearest row of `rows` (Infinity when there are none): exact for
+ * up to `exactUpTo` rows, else through a `CellIndex`, where a nearest row outside the query's two
+ * cells is missed and the next nearest found.
+ */
+export function nearestDistances(features: Matrix, queries: readonly number[], rows: readonly number[], exactUpTo = EXACT_SEARCH_ROWS): Float64Array {
+  const out = new Float64Array(queries.length).fill(Infinity);
+  if (rows.length === 0) return out;
+  const index = rows.length > exactUpTo ? new CellIndex(features, rows) : null;
+  for (let p = 0; p < queries.length; p++) {
+    let best = Infinity;
+    const visit = (q: number) => {
+      const d = squaredDistance(features, queries[p], q);
+      if (d < best) best = d;
+    };
+    if (index) index.forCandidates(queries[p], visit);
+    else for (const q of rows) visit(q);
+    out[p] = Math.sqrt(best);
+  }
+  return out;
+}
+
+/**
+ * An approximate nearest-neighbour index over `rows` of `features` (an inverted file): ⌈√n⌉ cells
+ * around centres drawn from the rows, each row filed under its nearest centre. A query
+ * visits the rows of its two nearest cells, about 2√n distances instead of n; a neighbour filed
+ * under a third cell is missed. A cell grown far past its share (dense data) is visited in an even
+ * sample of `MAX_VISITS`, so that no query costs more than that.
+ */
+export class CellIndex {
+  private readonly centres: number[];
+  private readonly members: number[][];
+  /** The two nearest cells of each indexed row, in `rows` order. */
+  private readonly memberCells: Int32Array;
+  private readonly maxVisits: number;
+
+  constructor(
+    private readonly features: Matrix,
+    rows: readonly number[],
+  ) {
+    const cells = Math.ceil(Math.sqrt(rows.length));
+    // Centres drawn at random (seeded: the same order every time), not evenly spaced: rows in a
+    // periodic order (classes interleaved) would give evenly spaced centres in a few classes only.
+    const random = seededRandom(rows.length);
+    const shuffled = [...rows];
+    for (let i = 0; i < cells; i++) {
+      const j = i + Math.floor(random() * (shuffled.length - i));
+      [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+    }
+    this.centres = shuffled.slice(0, cells);
+    this.members = this.centres.map(() => []);
+    this.memberCells = new Int32Array(PROBES * rows.length);
+    rows.forEach((row, i) => {
+      const cells = this.nearestCells(row);
+      this.members[cells[0]].push(row);
+      this.memberCells.set(cells, PROBES * i);
+    });
+    this.maxVisits = 16 * cells;
+  }
+
+  /** The nearest cells of the `i`-th indexed row (known since it was filed). */
+  cellsOfMember(i: number): number[] {
+    return Array.from(this.memberCells.subarray(PROBES * i, PROBES * (i + 1)));
+  }
+
+  /** Calls `visit` with the rows filed under `row`'s `PROBES` nearest cells. */
+  forCandidates(row: number, visit: (row: number) => void, cells = this.nearestCells(row)): void {
+    const candidates = [...new Set(cells)].map((c) => this.members[c]);
+    const total = candidates.reduce((n, m) => n + m.length, 0);
+    const step = Math.max(1, total / this.maxVisits);
+    for (const members of candidates) for (let i = 0; i < members.length; i += step) visit(members[Math.floor(i)]);
+  }
+
+  /** The `PROBES` nearest centres, nearest first (repeating the last when there are fewer cells). */
+  private nearestCells(row: number): number[] {
+    const distances = this.centres.map((centre) => squaredDistance(this.features, row, centre));
+    const order = Array.from(distances.keys()).sort((a, b) => distances[a] - distances[b]);
+    return Array.from({ length: PROBES }, (_, i) => order[Math.min(i, order.length - 1)]);
+  }
+}
+
+/** The `capacity` smallest of the numbers offered (an insertion-sorted array: capacity is small). */
+class BoundedSmallest {
+  private readonly items: Float64Array;
+  size = 0;
+
+  constructor(private readonly capacity: number) {
+    this.items = new Float64Array(Math.max(0, capacity));
+  }
+
+  clear(): void {
+    this.size = 0;
+  }
+
+  offer(value: number): void {
+    if (this.capacity === 0 || (this.size === this.capacity && value >= this.items[this.size - 1])) return;
+    let i = this.size < this.capacity ? this.size++ : this.size - 1;
+    for (; i > 0 && this.items[i - 1] > value; i--) this.items[i] = this.items[i - 1];
+    this.items[i] = value;
+  }
+
+  values(): Float64Array {
+    return this.items.subarray(0, this.size);
+  }
+}
+
+function squaredDistance(features: Matrix, a: number, b: number): number {
+  const { cols: d, data } = features;
+  const [i, j] = [a * d, b * d];
+  let sum = 0;
+  for (let c = 0; c < d; c++) {
+    const diff = data[i + c] - data[j + c];
+    sum += diff * diff;
+  }
+  return sum;
 }
 
 export interface SuggestedItem {
@@ -103,8 +220,7 @@ export function suggestOrder(
   const uncertaintyRank = uncertainty ? percentileRanks(uncertainty) : null;
   const typical = options.typicalityPower ?? SUGGEST_DEFAULTS.typicalityPower;
   const density = typical > 0 ? typicality(features, pool).map((v) => v ** typical) : null;
-  const nearest = new Float64Array(pool.length).fill(Infinity);
-  for (const row of labeled) updateNearest(features, pool, nearest, row);
+  const nearest = nearestDistances(features, pool, labeled);
   const taken = new Uint8Array(pool.length);
   const picks: SuggestedItem[] = [];
   for (let k = 0; k < Math.min(count, pool.length); k++) {
@@ -128,16 +244,8 @@ export function suggestOrder(
 }
 
 function updateNearest(features: Matrix, pool: readonly number[], nearest: Float64Array, row: number): void {
-  const { cols: d, data } = features;
   for (let p = 0; p < pool.length; p++) {
-    const a = pool[p] * d;
-    const b = row * d;
-    let sum = 0;
-    for (let j = 0; j < d; j++) {
-      const diff = data[a + j] - data[b + j];
-      sum += diff * diff;
-    }
-    const distance = Math.sqrt(sum);
+    const distance = Math.sqrt(squaredDistance(features, pool[p], row));
     if (distance < nearest[p]) nearest[p] = distance;
   }
 }
