@@ -1,16 +1,16 @@
 #!/usr/bin/env node
 // Classifies images with the exported ATL Studio model (TF.js graph model), offline:
-//   npm install            (TF.js core, converter, WebAssembly backend, and sharp, from package.json)
+//   npm install            (TF.js core, converter, WebAssembly backend, and sharp to decode, from package.json)
 //   node predict.mjs <image>...
-// prints a JSON array of { "path", "class", "confidence" } (or { "path", "error" }). In a browser,
-// load model.json with tf.loadGraphModel and feed the same preprocessing (preprocessing.json).
+// prints a JSON array of { "path", "class", "confidence" } (or { "path", "error" }). The model takes
+// the decoded pixels and resizes them itself; in a browser, see predict-browser.html.
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
-import { argmax, inputShape, preprocess } from './preprocess.mjs';
+import { argmax, decode } from './decode.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const spec = JSON.parse(await readFile(join(here, 'preprocessing.json'), 'utf8'));
@@ -44,13 +44,12 @@ const model = await loadFromFolder();
 const results = [];
 for (const path of paths) {
   try {
-    // One input per teacher (a head on several teachers), each image prepared as that teacher's are.
-    const inputs = spec.inputs ?? [spec];
-    const feeds = {};
-    for (const input of inputs) feeds[input.input] = tf.tensor(await preprocess(path, input), inputShape(input));
-    const output = model.execute(inputs.length === 1 ? feeds[spec.input] : feeds, spec.output);
+    const { data, width, height } = await decode(path);
+    // TF.js has no uint8 tensors: the pixels go in as int32 (the graph casts them to float).
+    const pixels = tf.tensor3d(Int32Array.from(data), [height, width, 3], 'int32');
+    const output = model.execute({ [spec.input]: pixels }, spec.output);
     const probabilities = await output.data();
-    tf.dispose([...Object.values(feeds), output]);
+    tf.dispose([pixels, output]);
     const best = argmax(probabilities);
     results.push({ path, class: classes[best].name, confidence: probabilities[best] });
   } catch (error) {

@@ -7,15 +7,11 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-wasm';
-import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preprocessImage } from '../../src/main/engines/preprocess';
 import { Studio } from '../../src/main/app/studio';
 import type { HeadSummary, ImageRow } from '../../src/shared/contract';
 import { OMNIGLOT_SMALL1, REPO, tempDir } from '../helpers/fixtures';
-import { loadExportedGraphModel } from '../helpers/exported-graph-model';
+import { runExportedOnnx, runExportedTfjs } from './export/run-exported';
 
 const run = promisify(execFile);
 const CHARACTERS = ['Korean/character01', 'Korean/character02', 'Korean/character03', 'Korean/character04', 'Korean/character05'];
@@ -30,37 +26,6 @@ async function trainHead(modelId: string, strategy: HeadSummary['strategy']): Pr
   await studio.invoke('heads.train', { modelId, strategy });
   await studio.idle();
   return (await studio.invoke('heads.list', {}))[0];
-}
-
-/** Runs an exported TF.js graph model (WebAssembly backend) on images preprocessed as the studio does. */
-async function runExportedTfjs(folder: string, paths: string[]): Promise<Float32Array[]> {
-  await tf.setBackend('wasm');
-  const model = await loadExportedGraphModel(folder);
-  const spec = JSON.parse(readFileSync(join(folder, 'preprocessing.json'), 'utf8'));
-  const out: Float32Array[] = [];
-  for (const path of paths) {
-    const x = tf.tensor(await preprocessImage(readFileSync(path), spec), spec.layout === 'NHWC' ? [1, spec.height, spec.width, 3] : [1, 3, spec.height, spec.width]);
-    const y = model.execute(x, 'probabilities') as tf.Tensor;
-    out.push((await y.data()) as Float32Array);
-    tf.dispose([x, y]);
-  }
-  model.dispose();
-  return out;
-}
-
-/** Runs an exported model.onnx on images preprocessed as the studio does. */
-async function runExported(modelPath: string, paths: string[]): Promise<Float32Array[]> {
-  const session = await ort.InferenceSession.create(modelPath);
-  const spec = JSON.parse(readFileSync(join(modelPath, '..', 'preprocessing.json'), 'utf8'));
-  const out: Float32Array[] = [];
-  for (const path of paths) {
-    const x = await preprocessImage(readFileSync(path), spec);
-    const shape = spec.layout === 'NHWC' ? [1, spec.height, spec.width, 3] : [1, 3, spec.height, spec.width];
-    const result = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, shape) });
-    out.push(result.probabilities.data as Float32Array);
-  }
-  await session.release();
-  return out;
 }
 
 function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -158,7 +123,7 @@ describe('export', () => {
     expect(head.candidates.length).toBeGreaterThan(1);
     const out = join(dir.path, 'export-onnx');
     const result = await studio.invoke('export.head', { headId: head.summary.id, format: 'onnx', dir: out });
-    expect(result.files.map((f) => f.name)).toEqual(['.atl-export.json', '.npmrc', 'labels.json', 'model-card.md', 'model.onnx', 'package.json', 'predict.mjs', 'preprocess.mjs', 'preprocessing.json']);
+    expect(result.files.map((f) => f.name)).toEqual(['.atl-export.json', '.npmrc', 'decode.mjs', 'labels.json', 'model-card.md', 'model.onnx', 'package.json', 'predict-browser.html', 'predict-browser.mjs', 'predict.mjs', 'preprocessing.json', 'web-runtime/']);
     console.log(`ONNX export sizes: ${result.files.map((f) => `${f.name} ${(f.bytes / 1024).toFixed(1)} KiB`).join(', ')}`);
     expect(JSON.parse(readFileSync(join(out, 'labels.json'), 'utf8')).classes.map((c: { name: string }) => c.name)).toEqual(CHARACTERS);
     const card = readFileSync(join(out, 'model-card.md'), 'utf8');
@@ -168,7 +133,7 @@ describe('export', () => {
 
     // Parity: the studio's stored probabilities vs the exported graph on the same images.
     const predictions = project.predictions.list().slice(0, 12);
-    const exported = await runExported(join(out, 'model.onnx'), predictions.map((p) => p.path));
+    const exported = await runExportedOnnx(out, predictions.map((p) => p.path));
     const worst = Math.max(...predictions.map((p, i) => maxAbsDifference(p.probabilities, exported[i])));
     console.log(`ONNX export parity (${head.summary.modelId}, atl on ${head.candidates.map((c) => c.key).join(' + ')}): max |Δp| = ${worst.toExponential(2)}`);
     expect(worst).toBeLessThanOrEqual(1e-4);
@@ -176,7 +141,7 @@ describe('export', () => {
     // The TF.js export of the same head.
     const tfjsOut = join(dir.path, 'export-tfjs');
     const tfjsFiles = await studio.invoke('export.head', { headId: head.summary.id, format: 'tfjs', dir: tfjsOut });
-    expect(tfjsFiles.files.map((f) => f.name)).toEqual(['.atl-export.json', '.npmrc', 'group1-shard1of1.bin', 'labels.json', 'model-card.md', 'model.json', 'package.json', 'predict.mjs', 'preprocess.mjs', 'preprocessing.json']);
+    expect(tfjsFiles.files.map((f) => f.name)).toEqual(['.atl-export.json', '.npmrc', 'decode.mjs', 'group1-shard1of1.bin', 'labels.json', 'model-card.md', 'model.json', 'package.json', 'predict-browser.html', 'predict-browser.mjs', 'predict.mjs', 'preprocessing.json', 'web-runtime/']);
     console.log(`TF.js export sizes: ${tfjsFiles.files.map((f) => `${f.name} ${(f.bytes / 1024).toFixed(1)} KiB`).join(', ')}`);
     const fromTfjs = await runExportedTfjs(tfjsOut, predictions.map((p) => p.path));
     const worstTfjs = Math.max(...predictions.map((p, i) => maxAbsDifference(p.probabilities, fromTfjs[i])));
@@ -211,7 +176,7 @@ describe('export', () => {
       const written = await studio.invoke('export.head', { headId: head.id, format: 'onnx', dir: out });
       console.log(`ONNX export (${modelId}, ${strategy}): model.onnx ${(written.files.find((f) => f.name === 'model.onnx')!.bytes / 1024).toFixed(1)} KiB`);
       const predictions = project.predictions.list().slice(0, 6);
-      const exported = await runExported(join(out, 'model.onnx'), predictions.map((p) => p.path));
+      const exported = await runExportedOnnx(out, predictions.map((p) => p.path));
       const worst = Math.max(...predictions.map((p, i) => maxAbsDifference(p.probabilities, exported[i])));
       console.log(`ONNX export parity (${modelId}, ${strategy}): max |Δp| = ${worst.toExponential(2)}`);
       expect(worst).toBeLessThanOrEqual(1e-4);

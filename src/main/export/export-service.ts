@@ -1,24 +1,48 @@
 /**
  * Writes a trained head as a folder someone can ship: the model (ONNX, or a TF.js graph model
- * converted from the same ONNX graph), labels.json, preprocessing.json, a model card, and a
- * runnable predict.mjs with its package.json and .npmrc, and optionally the packages predict.mjs
- * needs. A folder is only written when new or empty, or over an untouched earlier export, and
+ * converted from the same ONNX graph; it takes decoded RGB pixels and holds the resize and
+ * normalization), labels.json, preprocessing.json, a model card, a runnable predict.mjs with its
+ * package.json and .npmrc (and optionally the packages predict.mjs needs), and a browser page,
+ * predict-browser.html, with the TF.js or onnxruntime-web files it loads in web-runtime/. A folder is only written when new or empty, or over an untouched earlier export, and
  * atomically (see export-folder.ts): the user's own files are never deleted or replaced.
  */
-import { copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ExportFormat, ExportResult } from '../../shared/contract';
+import { StudioError } from '../core/errors';
 import { APP_ROOT } from '../models/model-store';
 import type { OpenTeacher } from '../models/teacher-service';
 import type { StoredHead } from '../services/head-service';
 import { checkTeachers } from '../services/prediction-service';
 import { checkExportTarget, replaceAtomically } from './export-folder';
-import { buildOnnxHeadModel, PROBABILITIES } from './onnx-export';
+import { buildOnnxHeadModel, PIXELS, PROBABILITIES } from './onnx-export';
 import { copyRuntimePackages } from './runtime-packages';
 
 const MODEL_CARD = 'model-card.md';
 
-/** What predict.mjs imports, per format: the exported package.json's dependencies. */
+/** The files the browser page loads, per format, from the studio's node_modules (into web-runtime/). */
+const WEB_RUNTIME: Record<ExportFormat, string[]> = {
+  // The WebAssembly-only build, and the module + binary it loads (threads need cross-origin isolation; the page asks for one).
+  onnx: ['onnxruntime-web/dist/ort.wasm.min.js', 'onnxruntime-web/dist/ort-wasm-simd-threaded.mjs', 'onnxruntime-web/dist/ort-wasm-simd-threaded.wasm'],
+  // tfjs with its WebGL and CPU backends, and the WebAssembly backend with its three binaries (it picks one per browser).
+  tfjs: [
+    '@tensorflow/tfjs/dist/tf.min.js',
+    '@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js',
+    '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm',
+    '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm',
+    '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm',
+  ],
+};
+
+/** How a client must decode an image before feeding the model: what the studio's `decodeImage` does. */
+const DECODE = 'Decode the image file to 8-bit RGB at its own size: EXIF orientation applied, transparency flattened onto white, sRGB; no resizing (the model resizes).';
+
+/** What the graph does with the pixels, for people (the same steps as the studio's `preprocessPixels`). */
+const IN_GRAPH =
+  "uint8 → float; per teacher: center crop to the teacher's aspect if its resize is center-crop (box height min(H, ⌊W·h/w⌋), width min(W, ⌊H·w/h⌋), top ⌊(H − height)/2⌋, left ⌊(W − width)/2⌋); " +
+  'bilinear resize to the teacher size with half-pixel centers and no antialias (ONNX Resize mode linear, coordinate_transformation_mode half_pixel; TF ResizeBilinear half_pixel_centers); normalization; layout';
+
+/** What predict.mjs imports, per format: the exported package.json's dependencies (sharp decodes; the model resizes). */
 const DEPENDENCIES: Record<ExportFormat, Record<string, string>> = {
   onnx: { 'onnxruntime-node': '^1.30.0', sharp: '^0.35.5' },
   tfjs: { '@tensorflow/tfjs-core': '^4.22.0', '@tensorflow/tfjs-converter': '^4.22.0', '@tensorflow/tfjs-backend-wasm': '^4.22.0', sharp: '^0.35.5' },
@@ -52,6 +76,10 @@ export async function exportHead(
   const dir = resolve(target);
   checkExportTarget(dir); // before the model is built, so a refused folder fails fast
   checkTeachers(head, teachers);
+  if (format === 'tfjs' && teachers.some((t) => t.spec.preprocess.resize === 'center-crop')) {
+    // The crop box is computed from the image's shape: integer ops the TF.js converter does not lower yet.
+    throw new StudioError('invalid_input', `${teachers.find((t) => t.spec.preprocess.resize === 'center-crop')!.entry.name} center-crops its images: export this head as ONNX (the TF.js export supports stretch teachers only)`);
+  }
   const onnxModel = await buildOnnxHeadModel(
     teachers.map((t) => ({ id: t.entry.id, spec: t.spec, layers: t.extractor.layers })),
     head.candidates,
@@ -68,27 +96,39 @@ export async function exportHead(
       await writeTfjsGraphModel(staging, convertOnnxToTfjsGraph(onnxModel.bytes, { source: head.summary.name }));
       copyFileSync(join(APP_ROOT, 'resources/export/predict-tfjs.mjs'), join(staging, 'predict.mjs'));
     }
-    copyFileSync(join(APP_ROOT, 'resources/export/preprocess.mjs'), join(staging, 'preprocess.mjs'));
+    copyFileSync(join(APP_ROOT, 'resources/export/decode.mjs'), join(staging, 'decode.mjs'));
+    writeBrowserPage(staging, format);
     const classes = head.summary.classes.map((c, index) => ({ index, id: c.id, name: c.name }));
     writeJson(join(staging, 'labels.json'), { classes });
-    const inputs = teachers.map((t, i) => ({ ...t.spec.preprocess, input: onnxModel.inputs[i].name, inputShape: onnxModel.inputs[i].shape }));
-    const decode = 'EXIF rotation applied; transparency flattened onto white; converted to sRGB; then resized';
-    // One teacher: its input's preprocessing at the top level, as always; several: one entry per input.
-    writeJson(
-      join(staging, 'preprocessing.json'),
-      inputs.length === 1
-        ? { ...inputs[0], output: PROBABILITIES, decode }
-        : { inputs: inputs.map((input, i) => ({ teacher: teachers[i].entry.id, ...input })), output: PROBABILITIES, decode },
-    );
+    // The model's input, and per teacher what the graph makes of it (for people: the graph does it).
+    writeJson(join(staging, 'preprocessing.json'), {
+      input: PIXELS,
+      dtype: 'uint8',
+      shape: ['height', 'width', 3],
+      decode: DECODE,
+      inGraph: IN_GRAPH,
+      teachers: teachers.map((t, i) => ({ teacher: t.entry.id, ...t.spec.preprocess, teacherInput: onnxModel.teacherInputs[i].name, teacherInputShape: onnxModel.teacherInputs[i].shape })),
+      output: PROBABILITIES,
+    });
     writeJson(join(staging, 'package.json'), { name: 'atl-studio-exported-classifier', private: true, type: 'module', dependencies: DEPENDENCIES[format] });
     writeFileSync(join(staging, '.npmrc'), NPMRC);
     if (options.includeRuntime) copyRuntimePackages(Object.keys(DEPENDENCIES[format]), APP_ROOT, staging);
-    writeFileSync(join(staging, MODEL_CARD), modelCard(head, teachers, onnxModel.inputs.map((i) => i.name), format, studioVersion, options.includeRuntime === true));
+    writeFileSync(join(staging, MODEL_CARD), modelCard(head, teachers, format, studioVersion, options.includeRuntime === true));
   });
   return { dir, files: listFiles(dir) };
 }
 
-function modelCard(head: StoredHead, teachers: readonly OpenTeacher[], inputNames: readonly string[], format: ExportFormat, studioVersion: string, withRuntime: boolean): string {
+/** predict-browser.html (its runtime's script tags filled in), its script, and the runtime's files in web-runtime/. */
+function writeBrowserPage(staging: string, format: ExportFormat): void {
+  mkdirSync(join(staging, 'web-runtime'));
+  const scripts = WEB_RUNTIME[format].filter((path) => path.endsWith('.min.js')).map((path) => `  <script src="web-runtime/${path.split('/').pop()}"></script>`);
+  for (const path of WEB_RUNTIME[format]) copyFileSync(join(APP_ROOT, 'node_modules', path), join(staging, 'web-runtime', path.split('/').pop()!));
+  const page = readFileSync(join(APP_ROOT, 'resources/export/predict-browser.html'), 'utf8').replace('<!-- runtime -->', scripts.join('\n').trimStart());
+  writeFileSync(join(staging, 'predict-browser.html'), page);
+  copyFileSync(join(APP_ROOT, 'resources/export/predict-browser.mjs'), join(staging, 'predict-browser.mjs'));
+}
+
+function modelCard(head: StoredHead, teachers: readonly OpenTeacher[], format: ExportFormat, studioVersion: string, withRuntime: boolean): string {
   const { summary } = head;
   const single = summary.classes.filter((c) => c.labels < 2).map((c) => c.name);
   const cv =
@@ -120,18 +160,79 @@ function modelCard(head: StoredHead, teachers: readonly OpenTeacher[], inputName
     '',
     '## Use',
     '',
+    ...useInput(teachers),
+    '',
+    '### Node',
+    '',
     ...(withRuntime ? useWithRuntime() : useWithInstall()),
     '',
-    '`node predict.mjs` prints `[{ "path", "class", "confidence" }]`, one per image.',
-    teachers.length === 1
-      ? `The model takes preprocessed images (see preprocessing.json) and returns the probabilities of the classes in labels.json.`
-      : `The model reads ${teachers.length} teachers and takes one input per teacher: ${teachers.map((t, i) => `\`${inputNames[i]}\` (${t.entry.name})`).join(', ')}, the same image prepared as that teacher's images are (its entry in preprocessing.json's \`inputs\`: size, resize, normalization, layout); predict.mjs prepares each from the image file. It returns the probabilities of the classes in labels.json.`,
+    '`node predict.mjs` prints `[{ "path", "class", "confidence" }]`, one per image. It decodes with sharp (decode.mjs) and feeds the pixels.',
+    '',
+    ...useInBrowser(format),
+    '',
+    ...useInPython(format),
     '',
     '## Limits',
     '',
     `Trained on ${summary.classes.reduce((a, c) => a + c.labels, 0)} labeled images: the accuracy above is an estimate from those labels, not a guarantee on other data. It only knows the classes listed; an image of anything else still gets one of them.`,
     '',
   ].join('\n');
+}
+
+/** What the model takes and does, the same for every client. */
+function useInput(teachers: readonly OpenTeacher[]): string[] {
+  const sizes = teachers.map((t) => `${t.spec.preprocess.width}×${t.spec.preprocess.height} for ${t.entry.name} (${t.spec.preprocess.resize})`).join(', ');
+  return [
+    `The model takes one image as its input \`${PIXELS}\`: uint8 RGB pixels, shape [height, width, 3], any height and width, row-major. It returns \`${PROBABILITIES}\` [1, classes], in the order of labels.json.`,
+    `${DECODE} The graph does the rest, as ATL Studio did for training: resize to ${sizes}, bilinear with half-pixel centers and no antialias (a very large photo, e.g. 4000×3000, is sampled rather than averaged: to match the studio, do not shrink it yourself), then the teacher's normalization (preprocessing.json).`,
+  ];
+}
+
+/** The model card's browser section: the page in the export and what a web developer does with it. */
+function useInBrowser(format: ExportFormat): string[] {
+  const runtime = format === 'onnx' ? 'onnxruntime-web (WebAssembly)' : 'TF.js (WebGL where the browser has it, else WebAssembly)';
+  return [
+    '### Browser',
+    '',
+    `predict-browser.html runs the model with ${runtime}; the files it loads are in this folder (web-runtime/), so it works offline. Serve the folder with any static file server (browsers do not run WebAssembly from file:// pages), e.g.`,
+    '',
+    '```',
+    'npx http-server -p 8080 .        # or: python3 -m http.server 8080',
+    '```',
+    '',
+    'and open http://localhost:8080/predict-browser.html: pick or drop images to see each class and confidence. For your own page, copy predict-browser.mjs, the model files, labels.json and web-runtime/ beside it, load the runtime script as predict-browser.html does, and call:',
+    '',
+    '```js',
+    "const results = await window.atlPredict(['photos/cat.jpg']); // [{ url, class, confidence }]",
+    '```',
+    '',
+    "The page decodes as the studio does: createImageBitmap(file, { imageOrientation: 'from-image' }) (EXIF orientation), drawn at its natural size onto a white canvas (transparency flattened onto white), getImageData; the RGBA bytes become RGB and go to the model unresized.",
+  ];
+}
+
+/** The model card's Python section: PIL and numpy decode, onnxruntime runs the ONNX model. */
+function useInPython(format: ExportFormat): string[] {
+  const model = format === 'onnx' ? 'model.onnx' : 'model.onnx (export this head again as ONNX: Python has no TF.js runtime)';
+  return [
+    '### Python',
+    '',
+    `With \`pip install onnxruntime pillow numpy\` and ${model}: decode only, do not resize.`,
+    '',
+    '```python',
+    'import json, numpy as np, onnxruntime as ort',
+    'from PIL import Image, ImageOps',
+    '',
+    "image = ImageOps.exif_transpose(Image.open('image.jpg'))",
+    "if image.mode in ('RGBA', 'LA', 'P'):  # flatten transparency onto white",
+    "    image = image.convert('RGBA')",
+    "    image = Image.alpha_composite(Image.new('RGBA', image.size, 'white'), image)",
+    "pixels = np.asarray(image.convert('RGB'), dtype=np.uint8)  # [height, width, 3]",
+    "session = ort.InferenceSession('model.onnx')",
+    `probabilities = session.run(['${PROBABILITIES}'], {'${PIXELS}': pixels})[0][0]`,
+    "classes = json.load(open('labels.json'))['classes']",
+    "print(classes[int(probabilities.argmax())]['name'], float(probabilities.max()))",
+    '```',
+  ];
 }
 
 /** The model card's commands for an export that holds its runtime packages. */

@@ -1,8 +1,12 @@
 /**
- * A trained head as one ONNX model: image tensor in, class probabilities out. The teacher's graph
+ * A trained head as one ONNX model: decoded RGB pixels in (uint8 [height, width, 3], any size),
+ * class probabilities out. The graph starts with the studio's preprocessing (`preprocessPixels`):
+ * per teacher, the center crop if its spec says so (Shape/Slice, `cropBox`'s integers), a bilinear
+ * Resize with half-pixel centers and no antialias (`resizeBilinear`), its normalization and layout;
+ * so every client (Node, browsers, Python) gets the studio's numbers from the pixels alone. The teacher's graph
  * is cut after the deepest layer the head reads (nodes nothing needs are pruned, with their
  * weights). A head on several teachers holds every teacher's graph side by side, each name
- * prefixed `teacher/`, with one input per teacher (each prepared as that teacher's images are).
+ * prefixed `teacher/`, all fed from the one pixels input (each prepared as that teacher's images are).
  * Then each block is pooled, centered, L2-normalized and scaled exactly as
  * `headInputs` does, concatenated, (head2toe) selected and re-normalized, multiplied by the head's
  * weights and passed through softmax. See `head-params.ts` for the arithmetic being mirrored.
@@ -14,6 +18,7 @@ import type { Candidate } from '../atl/features';
 import type { HeadParams } from '../atl/head-params';
 import type { FeatureLayer } from '../engines/feature-extractor';
 import { GraphBuilder, int, ints, OPSET } from '../engines/onnx-graph';
+import { channelAffine, type PreprocessSpec } from '../engines/preprocess';
 import { cellBounds } from '../core/pooling';
 import type { TeacherSpec } from '../engines/teachers';
 import { convertTfjsLayersModel } from '../engines/tfjs-to-onnx';
@@ -22,14 +27,16 @@ import { StudioError } from '../core/errors';
 
 const { onnx } = onnxProto;
 export const PROBABILITIES = 'probabilities';
+/** The exported model's one input: an image's decoded RGB bytes, uint8 [height, width, 3]. */
+export const PIXELS = 'pixels';
 
 /** Below any real feature norm; keeps an all-zero block at zero (as the studio does) instead of NaN. */
 const NORM_FLOOR = 1e-12;
 
 export interface OnnxHeadModel {
   bytes: Uint8Array;
-  /** One per teacher, in the head's order: its input's name and one image's shape (without the batch dim), in the teacher's layout. */
-  inputs: { name: string; shape: number[] }[];
+  /** One per teacher, in the head's order: the name of its preprocessed input inside the graph, and one image's shape there (without the batch dim), in the teacher's layout. */
+  teacherInputs: { name: string; shape: number[] }[];
 }
 
 /** A teacher the head reads: `id` is the one its candidates record when it reads several. */
@@ -107,8 +114,13 @@ export async function buildOnnxHeadModel(teachers: readonly ExportTeacher[], can
   const logits = g.node('Add', [g.node('MatMul', [x, g.initializer('head/weights', [d, k], weights)], 'head/matmul'), g.initializer('head/bias', [k], Float32Array.from(params.intercept))], 'head/logits');
   g.node('Softmax', [logits], PROBABILITIES, [int('axis', 1)]);
 
-  graph.node = [...(graph.node ?? []), ...g.nodes];
-  graph.initializer = [...(graph.initializer ?? []), ...g.initializers];
+  // The preprocessing feeds every teacher's input from the pixels: its nodes come first.
+  const preprocessing = new GraphBuilder();
+  const pixels = preprocessing.node('Unsqueeze', [preprocessing.node('Cast', [PIXELS], 'preprocess/float', [int('to', onnx.TensorProto.DataType.FLOAT)]), preprocessing.int64('preprocess/batch_axis', [0])], 'preprocess/batch');
+  teachers.forEach((t, i) => preprocess(preprocessing, pixels, t.spec.preprocess, inputs[i].name!, several ? `${t.id}/preprocess` : 'preprocess'));
+  graph.input = [{ name: PIXELS, type: { tensorType: { elemType: onnx.TensorProto.DataType.UINT8, shape: { dim: [{ dimParam: 'height' }, { dimParam: 'width' }, { dimValue: 3 }] } } } }];
+  graph.node = [...preprocessing.nodes, ...(graph.node ?? []), ...g.nodes];
+  graph.initializer = [...preprocessing.initializers, ...(graph.initializer ?? []), ...g.initializers];
   graph.output = [{ name: PROBABILITIES, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: k }] } } } }];
   prune(graph);
   // Other domains' entries stay as the teachers declared them (the highest version where two differ).
@@ -118,8 +130,40 @@ export async function buildOnnxHeadModel(teachers: readonly ExportTeacher[], can
   model.producerName = 'atl-studio export';
   return {
     bytes: onnx.ModelProto.encode(model).finish(),
-    inputs: inputs.map((input) => ({ name: input.name!, shape: input.type!.tensorType!.shape!.dim!.slice(1).map((dim) => Number(dim.dimValue)) })),
+    teacherInputs: inputs.map((input) => ({ name: input.name!, shape: input.type!.tensorType!.shape!.dim!.slice(1).map((dim) => Number(dim.dimValue)) })),
   };
+}
+
+/**
+ * Nodes that make a teacher's input `output` from `pixels` (float [1, H, W, 3]) as
+ * `preprocessPixels` does: crop (center-crop: `cropBox` from the shape, in int64), Resize
+ * (linear, half_pixel: `resizeBilinear`), x · scale[c] + offset[c], and NCHW if the teacher wants it.
+ */
+function preprocess(g: GraphBuilder, pixels: string, spec: PreprocessSpec, output: string, prefix: string): void {
+  let image = pixels;
+  if (spec.resize === 'center-crop') {
+    const size = g.node('Slice', [g.node('Shape', [pixels], `${prefix}/shape`), g.int64(`${prefix}/hw_start`, [1]), g.int64(`${prefix}/hw_end`, [3])], `${prefix}/size`);
+    // [⌊W·h/w⌋, ⌊H·w/h⌋] (int64 Div truncates: a floor for these positive numbers), then the box's [height, width].
+    const swapped = g.node('Gather', [size, g.int64(`${prefix}/swap`, [1, 0])], `${prefix}/size_swapped`, [int('axis', 0)]);
+    const scaled = g.node('Div', [g.node('Mul', [swapped, g.int64(`${prefix}/target`, [spec.height, spec.width])], `${prefix}/size_scaled`), g.int64(`${prefix}/target_swapped`, [spec.width, spec.height])], `${prefix}/aspect_size`);
+    const box = g.node('Min', [size, scaled], `${prefix}/box`);
+    const start = g.node('Div', [g.node('Sub', [size, box], `${prefix}/margin`), g.int64(`${prefix}/two`, [2, 2])], `${prefix}/box_start`);
+    const end = g.node('Add', [start, box], `${prefix}/box_end`);
+    image = g.node('Slice', [pixels, start, end, g.int64(`${prefix}/hw_axes`, [1, 2])], `${prefix}/cropped`);
+  }
+  const resized = g.node('Resize', [image, '', '', g.int64(`${prefix}/sizes`, [1, spec.height, spec.width, 3])], `${prefix}/resized`, [
+    str('mode', 'linear'),
+    str('coordinate_transformation_mode', 'half_pixel'),
+  ]);
+  const [scale, offset] = channelAffine(spec.normalization);
+  const scaled = g.node('Mul', [resized, g.initializer(`${prefix}/scale`, [3], Float32Array.from(scale))], `${prefix}/scaled`);
+  const nhwc = spec.layout === 'NHWC' ? output : `${prefix}/normalized`;
+  g.node('Add', [scaled, g.initializer(`${prefix}/offset`, [3], Float32Array.from(offset))], nhwc);
+  if (spec.layout === 'NCHW') g.node('Transpose', [nhwc], output, [ints('perm', [0, 3, 1, 2])]);
+}
+
+function str(name: string, value: string): Onnx.IAttributeProto {
+  return { name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(value) };
 }
 
 /** Prefixes every tensor and node name of a teacher's graph, so that several teachers' graphs can stand side by side. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SUPPORTED_OPS } from '../../../src/main/export/onnx-to-tfjs';
 import { CONV_LOWERINGS } from '../../../src/main/export/onnx-to-tfjs/ops-conv';
 import { ELEMENTWISE_LOWERINGS } from '../../../src/main/export/onnx-to-tfjs/ops-elementwise';
+import { IMAGE_LOWERINGS } from '../../../src/main/export/onnx-to-tfjs/ops-image';
 import { LINEAR_LOWERINGS } from '../../../src/main/export/onnx-to-tfjs/ops-linear';
 import { REDUCE_LOWERINGS } from '../../../src/main/export/onnx-to-tfjs/ops-reduce';
 import { SHAPE_LOWERINGS } from '../../../src/main/export/onnx-to-tfjs/ops-shape';
@@ -9,6 +10,7 @@ import { SHAPE_LOWERINGS } from '../../../src/main/export/onnx-to-tfjs/ops-shape
 const FAMILIES = {
   conv: CONV_LOWERINGS,
   elementwise: ELEMENTWISE_LOWERINGS,
+  image: IMAGE_LOWERINGS,
   linear: LINEAR_LOWERINGS,
   reduce: REDUCE_LOWERINGS,
   shape: SHAPE_LOWERINGS,

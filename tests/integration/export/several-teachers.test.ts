@@ -9,19 +9,15 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-wasm';
-import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Studio } from '../../../src/main/app/studio';
 import { missingTeachers } from '../../../src/main/app/teachers';
 import { ModelStore } from '../../../src/main/models/model-store';
 import { StudioTeacherService } from '../../../src/main/models/teacher-service';
 import { Project } from '../../../src/main/services/project';
-import { batchShape, preprocessImage, type PreprocessSpec } from '../../../src/main/engines/preprocess';
 import type { HeadSummary } from '../../../src/shared/contract';
 import { CIFAR10_MINI, REPO, tempDir } from '../../helpers/fixtures';
-import { loadExportedGraphModel } from '../../helpers/exported-graph-model';
+import { maxAbsDifference, runExportedOnnx, runExportedTfjs } from './run-exported';
 
 const run = promisify(execFile);
 const TEACHERS = ['mobilenet_v1_0.75_224', 'resnet20_cifar10'];
@@ -58,55 +54,6 @@ afterAll(async () => {
   dir.remove();
 });
 
-/** One input's entry in preprocessing.json: its name and the teacher's preprocessing. */
-type InputSpec = PreprocessSpec & { input: string };
-
-/** One image prepared for every input of an export (preprocessing.json's `inputs`): name, values, shape. */
-async function feedsOf(folder: string, path: string): Promise<{ name: string; values: Float32Array; shape: number[] }[]> {
-  const { inputs } = JSON.parse(readFileSync(join(folder, 'preprocessing.json'), 'utf8')) as { inputs: InputSpec[] };
-  const feeds = [];
-  for (const spec of inputs) {
-    feeds.push({ name: spec.input, values: await preprocessImage(readFileSync(path), spec), shape: batchShape(1, spec) });
-  }
-  return feeds;
-}
-
-/** Runs an exported model.onnx with one input per teacher. */
-async function runExported(folder: string, paths: string[]): Promise<Float32Array[]> {
-  const session = await ort.InferenceSession.create(join(folder, 'model.onnx'));
-  const out: Float32Array[] = [];
-  for (const path of paths) {
-    const feeds = Object.fromEntries((await feedsOf(folder, path)).map((f) => [f.name, new ort.Tensor('float32', f.values, f.shape)]));
-    out.push((await session.run(feeds)).probabilities.data as Float32Array);
-  }
-  await session.release();
-  return out;
-}
-
-/** Runs an exported TF.js graph model (WebAssembly backend) with one input per teacher, fed by their ONNX names. */
-async function runExportedTfjs(folder: string, paths: string[]): Promise<Float32Array[]> {
-  await tf.setBackend('wasm');
-  const model = await loadExportedGraphModel(folder);
-  const out: Float32Array[] = [];
-  for (const path of paths) {
-    const feeds = Object.fromEntries((await feedsOf(folder, path)).map((f) => [f.name, tf.tensor(f.values, f.shape)]));
-    const y = model.execute(feeds, 'probabilities') as tf.Tensor;
-    out.push((await y.data()) as Float32Array);
-    tf.dispose([...Object.values(feeds), y]);
-  }
-  model.dispose();
-  return out;
-}
-
-function maxAbsDifference(expected: readonly { probabilities: Float32Array }[], actual: Float32Array[]): number {
-  let worst = 0;
-  expected.forEach((p, i) => {
-    expect(actual[i]).toHaveLength(p.probabilities.length);
-    p.probabilities.forEach((v, c) => (worst = Math.max(worst, Math.abs(v - actual[i][c]))));
-  });
-  return worst;
-}
-
 describe('a head on several teachers', () => {
   it('trains on MobileNet and ResNet-20 together (all-layers: blocks of both) and stores both teachers', async () => {
     await studio.invoke('heads.train', { modelId: TEACHERS[0], modelIds: TEACHERS, strategy: 'all-layers' });
@@ -130,20 +77,20 @@ describe('a head on several teachers', () => {
     for (const s of suggestions) expect(s.reason).toMatch(/uncertain between .* and /);
   }, 180_000);
 
-  it('exports one ONNX model with one input per teacher that reproduces the studio, predict.mjs included', async () => {
+  it('exports one ONNX model that takes the pixels once for both teachers and reproduces the studio, predict.mjs included', async () => {
     const project = studio.requireProject();
     const out = join(dir.path, 'export-onnx');
     const result = await studio.invoke('export.head', { headId: head.id, format: 'onnx', dir: out });
     console.log(`ONNX export sizes (${TEACHERS.join(' + ')}): ${result.files.map((f) => `${f.name} ${(f.bytes / 1024).toFixed(1)} KiB`).join(', ')}`);
     const preprocessing = JSON.parse(readFileSync(join(out, 'preprocessing.json'), 'utf8'));
-    expect(preprocessing.inputs.map((i: { teacher: string }) => i.teacher)).toEqual(TEACHERS);
-    expect(preprocessing.inputs.map((i: { width: number }) => i.width)).toEqual([224, 32]);
+    expect(preprocessing.teachers.map((i: { teacher: string }) => i.teacher)).toEqual(TEACHERS);
+    expect(preprocessing.teachers.map((i: { width: number }) => i.width)).toEqual([224, 32]);
     const card = readFileSync(join(out, 'model-card.md'), 'utf8');
     for (const t of TEACHERS) expect(card).toContain(`(\`${t}\`)`);
-    expect(card).toContain('one input per teacher');
+    expect(card).toContain('its input `pixels`');
 
     const predictions = project.predictions.list().slice(0, 12);
-    const worst = maxAbsDifference(predictions, await runExported(out, predictions.map((p) => p.path)));
+    const worst = maxAbsDifference(predictions, await runExportedOnnx(out, predictions.map((p) => p.path)));
     console.log(`ONNX export parity (${TEACHERS.join(' + ')}, ${head.candidates.length} candidates): max |Δp| = ${worst.toExponential(2)}`);
     expect(worst).toBeLessThanOrEqual(1e-4);
 
@@ -157,7 +104,7 @@ describe('a head on several teachers', () => {
     });
   }, 180_000);
 
-  it('exports it as a TF.js graph model with one input per teacher that reproduces the studio, predict.mjs included', async () => {
+  it('exports it as a TF.js graph model that takes the pixels once for both teachers and reproduces the studio, predict.mjs included', async () => {
     const project = studio.requireProject();
     const out = join(dir.path, 'export-tfjs');
     const result = await studio.invoke('export.head', { headId: head.id, format: 'tfjs', dir: out });

@@ -1,6 +1,6 @@
 /**
  * The converter core: walks an ONNX graph (opset 13, float32 image inputs (one per teacher of the
- * head), static shapes but the batch), tracks each value's layout and hands every node to its op lowering (the ops-*.ts files),
+ * head), static shapes but the batch; or one uint8 pixels input of any size, see ops-image.ts), tracks each value's layout and hands every node to its op lowering (the ops-*.ts files),
  * building a TF.js graph model that `tf.loadGraphModel` runs in Node and browsers without TensorFlow.
  *
  * Layout. ONNX is NCHW; TF.js convolutions run NHWC only (CPU, WebAssembly). Every value keeps its
@@ -158,19 +158,23 @@ export class Converter {
     );
   }
 
+  /**
+   * A float32 input varies only in its batch; a uint8 input is an image's pixels ([height, width, 3],
+   * any height and width), an int32 tensor in TF.js, which has no uint8.
+   */
   private placeholder(info: Onnx.IValueInfoProto, name: string): TensorMapping {
     const type = info.type?.tensorType;
-    if (type?.elemType !== onnx.TensorProto.DataType.FLOAT) throw this.error(`input '${info.name}' is not float32`);
+    const pixels = type?.elemType === onnx.TensorProto.DataType.UINT8;
+    if (type?.elemType !== onnx.TensorProto.DataType.FLOAT && !pixels) throw this.error(`input '${info.name}' is neither float32 nor uint8 pixels`);
     const dims = type.shape?.dim ?? [];
-    // Only the batch may vary: every other dim must be a number.
-    const shape = dims.map((d, i) => (d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : i === 0 ? -1 : NaN));
+    const shape = dims.map((d, i) => (d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : i === 0 || pixels ? -1 : NaN));
     if (shape.some((d) => Number.isNaN(d))) {
       const given = dims.map((d) => d.dimParam || d.dimValue);
       throw this.error(`input '${info.name}' needs a static shape but the batch dim, got [${given}]`);
     }
-    this.g.add(name, 'Placeholder', [], { dtype: attr.type(), shape: attr.shape(shape) });
+    this.g.add(name, 'Placeholder', [], { dtype: attr.type(pixels ? 'int32' : 'float32'), shape: attr.shape(shape) });
     this.values.set(info.name ?? '', { tf: name, shape, perm: identity(shape.length) });
-    return { onnx: info.name ?? '', node: name, shape };
+    return { onnx: info.name ?? '', node: name, shape, ...(pixels ? { dtype: 'int32' as const } : {}) };
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -13,8 +13,10 @@ export interface TensorMapping {
   onnx: string;
   /** The TF.js node carrying it (feed / fetch this name, or the ONNX name through the signature). */
   node: string;
-  /** ONNX shape, −1 for the batch. */
+  /** ONNX shape, −1 for the batch (and a pixels input's height and width). */
   shape: number[];
+  /** float32 unless said (a pixels input is int32: TF.js has no uint8). */
+  dtype?: 'float32' | 'int32';
 }
 
 export interface ConvertedGraphModel {
@@ -37,7 +39,7 @@ export function graphModel(
   const { entries, bytes } = g.weightData();
   const info = (t: TensorMapping): Record<string, unknown> => ({
     name: `${t.node}:0`,
-    dtype: 'DT_FLOAT',
+    dtype: t.dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT',
     tensorShape: tensorShape(t.shape),
   });
   const modelJson = {

@@ -7,6 +7,7 @@ import { convertOnnxModel, type LoweringTable, type OnnxToTfjsOptions } from './
 import type { ConvertedGraphModel } from './graph-model-files';
 import { CONV_LOWERINGS } from './ops-conv';
 import { ELEMENTWISE_LOWERINGS } from './ops-elementwise';
+import { IMAGE_LOWERINGS } from './ops-image';
 import { LINEAR_LOWERINGS } from './ops-linear';
 import { REDUCE_LOWERINGS } from './ops-reduce';
 import { SHAPE_LOWERINGS } from './ops-shape';
@@ -20,6 +21,7 @@ const OP_LOWERINGS: LoweringTable = {
   ...SHAPE_LOWERINGS,
   ...REDUCE_LOWERINGS,
   ...LINEAR_LOWERINGS,
+  ...IMAGE_LOWERINGS,
 };
 
 /** The ONNX ops the converter reads (default domain). */
