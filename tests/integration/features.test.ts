@@ -25,7 +25,7 @@ function image(path: string): ExtractionImage {
   return { path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex') };
 }
 
-/** The real extractor, counting the batches it runs. */
+/** The real extractor, counting the batches it runs (maps or pooled vectors). */
 function counting(extractor: FeatureExtractor): FeatureExtractor & { runs: number } {
   const counted = Object.create(extractor) as FeatureExtractor & { runs: number };
   counted.runs = 0;
@@ -33,6 +33,12 @@ function counting(extractor: FeatureExtractor): FeatureExtractor & { runs: numbe
     counted.runs++;
     return extractor.run(...args);
   };
+  if (extractor.runPooled) {
+    counted.runPooled = (...args) => {
+      counted.runs++;
+      return extractor.runPooled!(...args);
+    };
+  }
   return counted;
 }
 

@@ -4,20 +4,27 @@
  * computes the nodes the requested outputs need.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
 import { StudioError, errorMessage } from '../core/errors';
+import type { Pooling } from '../core/pooling-spec';
 import {
+  checkBatch,
   describeLayers,
+  poolInJs,
   EngineExtractor,
   type EngineDescription,
   type FeatureExtractor,
   type FeatureLayer,
   type FeatureMap,
 } from './feature-extractor';
-import { batchShape, type PreprocessSpec } from './preprocess';
+import { decodeOnnxModel } from './onnx-inventory';
+import { pooledOutputName, withPooledOutputs } from './onnx-graph';
+import { batchShape, imageLength, type PreprocessSpec } from './preprocess';
 import type { TeacherSpec } from './teachers';
 import { convertTfjsLayersModel } from './tfjs-to-onnx';
 
@@ -39,19 +46,39 @@ export async function createOnnxExtractor(
   const threads = options.threads ?? availableParallelism();
   const { session, description } = await openSession(model, threads, options.cuda ?? true, teacher.modelPath);
   const shapes = new Map(session.outputMetadata.map((m) => [m.name, m.isTensor ? m.shape : []]));
+  let layers: FeatureLayer[];
   try {
     checkInput(session, teacher.preprocess, teacher.modelPath);
-    const layers = describeLayers(teacher, (name) => {
+    layers = describeLayers(teacher, (name) => {
       const shape = shapes.get(name);
       if (!shape) throw new StudioError('bad_file', `${teacher.modelPath} has no output '${name}'`);
       return shape.slice(1);
     });
-    return new OnnxExtractor(session, teacher.preprocess, layers, description);
   } catch (error) {
     await session.release();
     throw error;
   }
+  const pooledModel = await modelWithPooling(model, layers);
+  if (!pooledModel) return new OnnxExtractor(session, teacher.preprocess, layers, description, false);
+  // The same graph with pooled outputs beside the maps replaces the first session: one session serves `run` and `runPooled`.
+  await session.release();
+  const pooled = await openSession(pooledModel, threads, description.backend === 'cuda', teacher.modelPath);
+  return new OnnxExtractor(pooled.session, teacher.preprocess, layers, { ...pooled.description, fallbackReason: description.fallbackReason }, true);
 }
+
+/**
+ * The teacher's graph with every layer's pooled outputs added (`withPooledOutputs`), or undefined
+ * for a graph whose weights lie in external files, which bytes cannot carry: its maps are pooled in JS.
+ */
+async function modelWithPooling(model: string | Uint8Array, layers: readonly FeatureLayer[]): Promise<Uint8Array | undefined> {
+  const source = typeof model === 'string' ? model : 'the converted teacher';
+  const proto = decodeOnnxModel(typeof model === 'string' ? new Uint8Array(await readFile(model)) : model, source);
+  const external = (proto.graph?.initializer ?? []).some((t) => t.dataLocation === onnxProto.onnx.TensorProto.DataLocation.EXTERNAL);
+  return external ? undefined : withPooledOutputs(proto, layers);
+}
+
+/** The start of every output name `withPooledOutputs` adds; `run` serves the maps, not these. */
+const POOLED_PREFIX = pooledOutputName('', 'gap').split('/')[0] + '/';
 
 class OnnxExtractor extends EngineExtractor {
   constructor(
@@ -59,16 +86,34 @@ class OnnxExtractor extends EngineExtractor {
     preprocess: PreprocessSpec,
     layers: readonly FeatureLayer[],
     description: EngineDescription,
+    private readonly poolsInGraph: boolean,
   ) {
     super(preprocess, layers, description);
   }
 
   protected async runChecked(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>> {
-    const unknown = layerNames.filter((name) => !this.session.outputNames.includes(name));
+    const unknown = layerNames.filter((name) => !this.session.outputNames.includes(name) || name.startsWith(POOLED_PREFIX));
     if (unknown.length > 0) {
-      const known = this.session.outputNames.join(', ');
+      const known = this.session.outputNames.filter((name) => !name.startsWith(POOLED_PREFIX)).join(', ');
       throw new StudioError('invalid_input', `No output named ${unknown.join(', ')}; this teacher has ${known}`);
     }
+    return this.runOutputs(batch, batchSize, layerNames);
+  }
+
+  /** Only the pooled vectors leave the session (the graph's pooled outputs, see `withPooledOutputs`). */
+  async runPooled(batch: Float32Array, batchSize: number, layers: readonly FeatureLayer[], pooling: Pooling): Promise<Map<string, FeatureMap>> {
+    if (!this.poolsInGraph) return poolInJs(this, batch, batchSize, layers, pooling);
+    checkBatch(batch, batchSize, imageLength(this.preprocess));
+    const unknown = layers.filter((layer) => !this.layers.some((l) => l.name === layer.name));
+    if (unknown.length > 0) {
+      throw new StudioError('invalid_input', `No feature layer named ${unknown.map((l) => l.name).join(', ')}; this teacher has ${this.layers.map((l) => l.name).join(', ')}`);
+    }
+    const outputs = await this.runOutputs(batch, batchSize, layers.map((layer) => pooledOutputName(layer.name, pooling)));
+    return new Map(layers.map((layer) => [layer.name, outputs.get(pooledOutputName(layer.name, pooling))!]));
+  }
+
+  /** Runs the session for these outputs, in runs of one image where the graph's batch is fixed at 1. */
+  private async runOutputs(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>> {
     // Asked for nothing (e.g. a pooling none of the layers in use needs): nothing to run.
     if (layerNames.length === 0) return new Map();
     // A graph exported with a fixed batch of 1 runs one image at a time.

@@ -1,10 +1,13 @@
 /**
  * Writing ONNX graphs with onnx-proto: attributes, and a builder that collects nodes and
- * initializers. Used by the TF.js → ONNX converter and by the classifier export.
+ * initializers. Used by the TF.js → ONNX converter, by the classifier export, and by the onnxruntime
+ * engine to pool feature maps inside its graph.
  */
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import { StudioError } from '../core/errors';
+import { cellBounds } from '../core/pooling';
+import { POOLINGS, pooledLength, spatialGrid, type LayerGrid, type Pooling } from '../core/pooling-spec';
 
 const { onnx } = onnxProto;
 export const OPSET = 13;
@@ -70,4 +73,76 @@ export class GraphBuilder {
 /** Little-endian bytes of a typed array (ONNX raw_data); every platform Node runs on is LE. */
 export function bytesOf(values: Float32Array | BigInt64Array): Uint8Array {
   return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
+/** A layer as pooling sees it, with the graph tensor that holds its map. */
+export interface NamedLayerGrid extends LayerGrid {
+  name: string;
+}
+
+/** The graph output that holds `layer`'s map pooled by `pooling` ([N, D]), added by `withPooledOutputs`. */
+export function pooledOutputName(layer: string, pooling: Pooling): string {
+  return `atl_pooled/${pooling}/${layer}`;
+}
+
+/** The default domain's opset the model declares (an empty domain or 'ai.onnx'). */
+export function defaultOpset(model: Onnx.IModelProto): number {
+  const entry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
+  return Number(entry?.version ?? OPSET);
+}
+
+/**
+ * The model with, for each layer and each pooling kind, one more output: the layer's map pooled
+ * as `poolMap` pools it, so that a run can return vectors instead of maps. Maps ([N,C,H,W], or
+ * [N,C] when already pooled) are seen as [N,C,H,W]. Averages reduce the width, then the height:
+ * float32 sums over one side at a time (≤ a few hundred values) stay within 1e-6 of `poolMap`'s
+ * double sums, where one sum over a 112×112 map drifts past 1e-5. 'spatial' is adaptive average
+ * pooling as two products with cell-averaging matrices, A_rows · X · A_colsᵀ. The raw outputs stay.
+ */
+export function withPooledOutputs(model: Onnx.IModelProto, layers: readonly NamedLayerGrid[]): Uint8Array {
+  const opset = defaultOpset(model);
+  const g = new GraphBuilder();
+  // From opset 18 on, reductions take their axes as an input instead of an attribute.
+  const reduce = (op: 'ReduceMean' | 'ReduceMax', x: string, axes: number[], out: string) =>
+    opset >= 18
+      ? g.node(op, [x, g.int64(`${out}/axes`, axes)], out, [int('keepdims', 0)])
+      : g.node(op, [x], out, [ints('axes', axes), int('keepdims', 0)]);
+  const outputs: Onnx.IValueInfoProto[] = [];
+  for (const layer of layers) {
+    const prefix = `atl_pooled/${layer.name}`;
+    const [h, w] = layer.spatialSize;
+    const map = g.node('Reshape', [layer.name, g.int64(`${prefix}/nchw_shape`, [0, layer.channels, h, w])], `${prefix}/nchw`);
+    reduce('ReduceMean', reduce('ReduceMean', map, [3], `${prefix}/row_means`), [2], pooledOutputName(layer.name, 'gap'));
+    reduce('ReduceMax', map, [2, 3], pooledOutputName(layer.name, 'gmp'));
+    const grid = spatialGrid(layer);
+    const rows = g.initializer(`${prefix}/row_cells`, [grid, h], cellAverages(h, grid, 'cells-by-pixels'));
+    const cols = g.initializer(`${prefix}/col_cells`, [w, grid], cellAverages(w, grid, 'pixels-by-cells'));
+    const cells = g.node('MatMul', [g.node('MatMul', [rows, map], `${prefix}/row_pooled`), cols], `${prefix}/cells`);
+    g.node('Reshape', [cells, g.int64(`${prefix}/flat_shape`, [0, layer.channels * grid * grid])], pooledOutputName(layer.name, 'spatial'));
+    for (const pooling of POOLINGS) outputs.push(batchValueInfo(pooledOutputName(layer.name, pooling), [pooledLength(layer, pooling)]));
+  }
+  const graph = model.graph!;
+  return onnx.ModelProto.encode({
+    ...model,
+    graph: {
+      ...graph,
+      node: [...(graph.node ?? []), ...g.nodes],
+      initializer: [...(graph.initializer ?? []), ...g.initializers],
+      output: [...(graph.output ?? []), ...outputs],
+    },
+  }).finish();
+}
+
+/**
+ * The matrix that averages the adaptive-pooling cells (`cellBounds`) along one side of `size`
+ * pixels: 1 / the cell's length where a pixel lies in a cell, else 0; [cells, size] or [size, cells].
+ */
+export function cellAverages(size: number, cells: number, layout: 'cells-by-pixels' | 'pixels-by-cells'): Float32Array {
+  const matrix = new Float32Array(size * cells);
+  cellBounds(size, cells).forEach(([start, end], cell) => {
+    for (let pixel = start; pixel < end; pixel++) {
+      matrix[layout === 'cells-by-pixels' ? cell * size + pixel : pixel * cells + cell] = 1 / (end - start);
+    }
+  });
+  return matrix;
 }
