@@ -190,7 +190,7 @@ async function create(model: string | Uint8Array, options: ort.InferenceSession.
  * skips (no network at install). Checking for the library first avoids onnxruntime's own red
  * error log on every machine without it.
  */
-function cudaProviderMissing(): string | undefined {
+export function cudaProviderMissing(): string | undefined {
   if (process.platform !== 'linux' && process.platform !== 'win32') return `no CUDA on ${process.platform}`;
   const packageDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-node'));
   const binding = join(packageDist, '..', 'bin', 'napi-v6', process.platform, process.arch);
