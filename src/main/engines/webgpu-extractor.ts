@@ -20,7 +20,7 @@ import { describeLayers, EngineExtractor, type FeatureLayer, type FeatureMap } f
 import { batchShape, imageLength, type PreprocessSpec } from './preprocess';
 import type { TeacherSpec } from './teachers';
 import { convertTfjsLayersModel } from './tfjs-to-onnx';
-import { adapterLabel, onWebgpu, webgpuBackend, type AdapterLimits, type WebgpuBackendState } from './webgpu-device';
+import { adapterLabel, onWebgpu, webgpuBackend, type AdapterDescription, type AdapterLimits, type WebgpuBackendState } from './webgpu-device';
 
 /** A run that failed because the GPU's device is gone (driver reset, unplugged, destroyed). */
 export class WebgpuDeviceLost extends StudioError {
@@ -122,6 +122,11 @@ export class WebgpuExtractor extends EngineExtractor {
         }),
       );
     return this.inParts(batch, batchSize, pool, names);
+  }
+
+  /** The adapter this engine computes on. */
+  get adapter(): AdapterDescription {
+    return { ...this.state.adapter };
   }
 
   /** Tests only: loses the device as a driver reset would. */

@@ -11,8 +11,8 @@ import { runPooled, type EngineDescription, type FeatureExtractor, type FeatureL
 import { createOnnxExtractor } from '../engines/onnx-extractor';
 import type { PreprocessSpec } from '../engines/preprocess';
 import type { TeacherSpec } from '../engines/teachers';
-import { adapterLabel, webgpuOffer, type WebgpuOffer } from '../engines/webgpu-device';
-import { WebgpuDeviceLost } from '../engines/webgpu-extractor';
+import { adapterLabel, webgpuOffer, type AdapterDescription, type WebgpuOffer } from '../engines/webgpu-device';
+import { WebgpuDeviceLost, WebgpuExtractor } from '../engines/webgpu-extractor';
 import { errorMessage, StudioError } from '../core/errors';
 
 /** The engines the studio can run a teacher on, fastest first (the order `auto` tries them in). */
@@ -86,7 +86,18 @@ export async function machineEngines(): Promise<MachineEngines> {
 /** What a user runs for tfjs-node-gpu (Linux, NVIDIA): its install downloads libtensorflow 2.x for CUDA 11.2 + cuDNN 8.1. */
 export const TFJS_NODE_GPU_INSTALL = 'npm install @tensorflow/tfjs-node-gpu, with CUDA 11.2 and cuDNN 8.1 installed';
 
+let processPreference: EnginePreference = 'auto';
+
+/**
+ * The engine this process opens teachers on unless told otherwise: `extract --engine`, or the
+ * studio's setting. Teachers already open keep theirs (the caller forgets them to reopen).
+ */
+export function setEnginePreference(preference: EnginePreference): void {
+  processPreference = preference;
+}
+
 export interface ExtractorOptions {
+  /** Default: the process's preference (`setEnginePreference`), `auto` unless set. */
   engine?: EnginePreference;
   /** Tests only: what the machine offers, instead of asking it. */
   machine?: MachineEngines;
@@ -98,7 +109,7 @@ export interface ExtractorOptions {
  * job to the next engine (`FallbackOnDeviceLoss`).
  */
 export async function createExtractor(spec: TeacherSpec, options: ExtractorOptions = {}): Promise<FeatureExtractor> {
-  const preference = options.engine ?? 'auto';
+  const preference = options.engine ?? processPreference;
   const plan = planEngines(preference, spec.format, options.machine ?? (await machineEngines()));
   const reasons = plan.skipped.map(({ id, reason }) => `${id}: ${reason}`);
   for (const [i, id] of plan.order.entries()) {
@@ -161,6 +172,12 @@ function withReasons(extractor: FeatureExtractor, reasons: readonly string[]): F
     return { ...description, fallbackReason: [...reasons, ...(description.fallbackReason ? [description.fallbackReason] : [])].join('; ') };
   };
   return extractor;
+}
+
+/** The WebGPU adapter an extractor computes on, if it runs on WebGPU (after a device loss, none). */
+export function webgpuAdapterOf(extractor: FeatureExtractor): AdapterDescription | null {
+  const active = extractor instanceof FallbackOnDeviceLoss ? extractor.active : extractor;
+  return active instanceof WebgpuExtractor ? active.adapter : null;
 }
 
 /** The id of the engine a description names (what `extract --json` and `doctor` report). */
