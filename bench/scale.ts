@@ -9,7 +9,7 @@
  * Peak memory is the process's peak resident set during the job (Linux VmHWM, reset before each job).
  */
 import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { planComparisonRun, runComparison } from '../src/main/app/compare';
 import { createTeacherService } from '../src/main/app/composition-root';
@@ -40,11 +40,17 @@ export interface ScaleRow {
   teacher: string;
   job: string;
   seconds: number;
+  /** CPU time of the process (every thread), which other work on the machine inflates far less than `seconds`. */
+  cpuSeconds: number;
+  /** A grid figure (bench/grid-scroll.ts), named in `job`; `seconds` is then 0. */
+  value?: number;
   /** Images per second, where the job goes through images. */
   rate?: number;
   /** Resident memory when the job started, and its peak during the job. */
   rssBeforeMb: number;
   peakRssMb: number;
+  /** The machine's 1-minute load average when the job ended (2 cores here: above 2, other work competed). */
+  load: number;
   note?: string;
 }
 
@@ -127,11 +133,13 @@ export async function runScale(options: ScaleOptions, teachers: TeacherService):
     resetPeakRss();
     const rssBeforeMb = Math.round(process.memoryUsage.rss() / 2 ** 20);
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const result = await work();
     const seconds = (performance.now() - started) / 1000;
-    const row: ScaleRow = { size, teacher, job, seconds: round(seconds, 3), rssBeforeMb, peakRssMb: Math.round(peakRssMb()), ...describe(result, seconds) };
+    const cpu = process.cpuUsage(cpuBefore);
+    const row: ScaleRow = { size, teacher, job, seconds: round(seconds, 3), cpuSeconds: round((cpu.user + cpu.system) / 1e6, 2), rssBeforeMb, peakRssMb: Math.round(peakRssMb()), load: round(loadavg()[0], 1), ...describe(result, seconds) };
     rows.push(row);
-    log(`  ${size} ${job}: ${row.seconds} s${row.rate ? `, ${row.rate}/s` : ''}, RSS ${row.rssBeforeMb} → peak ${row.peakRssMb} MB${row.note ? ` (${row.note})` : ''}`);
+    log(`  ${size} ${job}: ${row.seconds} s (CPU ${row.cpuSeconds} s)${row.rate ? `, ${row.rate}/s` : ''}, RSS ${row.rssBeforeMb} → peak ${row.peakRssMb} MB, load ${row.load}${row.note ? ` (${row.note})` : ''}`);
     return result;
   };
 
@@ -191,7 +199,7 @@ export async function runScale(options: ScaleOptions, teachers: TeacherService):
 
     if (options.measureGrid) {
       const grid = await options.measureGrid(projectPath);
-      for (const [name, value] of Object.entries(grid)) rows.push({ size, teacher, job: `grid: ${name}`, seconds: value, rssBeforeMb: 0, peakRssMb: 0 });
+      for (const [name, value] of Object.entries(grid)) rows.push({ size, teacher, job: `grid: ${name}`, seconds: 0, value, cpuSeconds: 0, rssBeforeMb: 0, peakRssMb: 0, load: round(loadavg()[0], 1) });
     }
     return rows;
   } finally {
@@ -251,9 +259,12 @@ if (process.argv[1] && basename(process.argv[1]) === 'scale.ts') {
   console.table(rows);
   const out = join(import.meta.dirname, '../bench-results');
   mkdirSync(out, { recursive: true });
-  const result = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: availableParallelism(), sizes, rows };
-  writeFileSync(join(out, 'scale.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`Wrote ${join(out, 'scale.json')}`);
+  // Rows of other sizes from an earlier run are kept: sizes can be run one at a time.
+  const path = join(out, 'scale.json');
+  const earlier: ScaleRow[] = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { rows: ScaleRow[] }).rows.filter((r) => !sizes.includes(r.size)) : [];
+  const result = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: availableParallelism(), rows: [...earlier, ...rows].sort((a, b) => a.size - b.size) };
+  writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`Wrote ${path}`);
 }
 
 /** helper P6's grid measurement (bench/grid-scroll.ts), adapted to a flat record of figures. */

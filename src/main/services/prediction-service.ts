@@ -21,6 +21,8 @@ import { alignedCopy, blobOf } from './typed-blobs';
 import type { ProjectDb } from './project-db';
 
 const ACTIVE_HEAD = 'active_head';
+/** Images whose features a prediction holds at once (a MobileNet atl head's candidates: ~10 KB an image). */
+const PREDICTION_CHUNK = 4096;
 
 export interface ImagePrediction {
   imageId: number;
@@ -163,18 +165,53 @@ export class PredictionService {
 
 /**
  * A head's class probabilities for images (`rows × classes`, for the images in `rows`; images that
- * cannot be read have no row), with features from `cache` or extracted into it.
+ * cannot be read have no row), with features from `cache` or extracted into it, `chunkSize` images at a time.
  */
 export async function predictImages(
   head: StoredHead,
   teachers: readonly OpenTeacher[],
   cache: FeatureCache,
   images: readonly ExtractionImage[],
-  options: { signal?: AbortSignal; onProgress?: (progress: ExtractionProgress) => void } = {},
+  options: { signal?: AbortSignal; onProgress?: (progress: ExtractionProgress) => void; chunkSize?: number } = {},
 ): Promise<{ rows: number[]; probabilities: Float64Array; failures: { path: string; reason: string }[]; cancelled: boolean }> {
-  const loaded = await loadHeadFeatures(head, teachers, cache, images, options);
-  if (loaded.cancelled) return { rows: [], probabilities: new Float64Array(0), failures: loaded.failures, cancelled: true };
-  return { rows: loaded.rows, probabilities: headProbabilities(head.params, loaded.features), failures: loaded.failures, cancelled: false };
+  const k = head.params.classes;
+  const chunkSize = options.chunkSize ?? PREDICTION_CHUNK;
+  const rows: number[] = [];
+  const probabilities = new Float64Array(images.length * k);
+  const failures: { path: string; reason: string }[] = [];
+  // Features of one chunk of images at a time: memory stays that of one chunk however large the project.
+  const before = { cached: 0, done: 0, failed: 0 };
+  const started = performance.now();
+  const report = (p: Omit<ExtractionProgress, 'total' | 'elapsedSeconds'>) =>
+    options.onProgress?.({
+      total: images.length,
+      cached: before.cached + p.cached,
+      done: before.done + p.done,
+      failed: before.failed + p.failed,
+      elapsedSeconds: (performance.now() - started) / 1000,
+    });
+  for (let start = 0; start < images.length; start += chunkSize) {
+    const chunk = images.slice(start, start + chunkSize);
+    // A chunk read whole from the cache reports no extraction: it counts as cached.
+    const ofChunk = { cached: chunk.length, done: 0, failed: 0 };
+    const loaded = await loadHeadFeatures(head, teachers, cache, chunk, {
+      signal: options.signal,
+      onProgress: (p) => {
+        // The extraction runs over the chunk's images missing from the cache: the others count as cached.
+        Object.assign(ofChunk, { cached: chunk.length - p.total + p.cached, done: p.done, failed: p.failed });
+        report(ofChunk);
+      },
+    });
+    failures.push(...loaded.failures);
+    if (loaded.cancelled) return { rows: [], probabilities: new Float64Array(0), failures, cancelled: true };
+    probabilities.set(headProbabilities(head.params, loaded.features), rows.length * k);
+    rows.push(...loaded.rows.map((row) => start + row));
+    before.cached += ofChunk.cached;
+    before.done += ofChunk.done;
+    before.failed += ofChunk.failed;
+    report({ cached: 0, done: 0, failed: 0 });
+  }
+  return { rows, probabilities: probabilities.subarray(0, rows.length * k), failures, cancelled: false };
 }
 
 /** The head's teachers (`head.teachers`, in that order), loaded. */
