@@ -3,30 +3,28 @@
  * and which of their candidates to learn from. The features hold every teacher's candidates (see
  * `mergeTeacherFeatures`); with a single teacher it is `atl`, exactly.
  *
- * Two or more shots per class: greedy forward selection (as `atl`) over the union of every
- * teacher's candidates, so blocks of different teachers can be concatenated. Every candidate's
- * held-out nearest-mean table is on normalized blocks, so the teachers' scores are comparable
- * whatever their widths. The baseline is the teacher whose penultimate scores best held out; the
- * greedy set replaces it under atl's guard (`guardThreshold`: a one-sided paired t-test of the
- * held-out log-likelihood gain, Bonferroni-corrected for every teacher's candidates), unless that teacher's domain check calls the data foreign (≥ `foreignMinLayers` of
- * its hidden candidates spread the support more than its penultimate), as in `atl`.
- *
- * One shot per class: nothing can be held out. Each teacher first judges itself, with atl's
- * one-shot domain check (how many of its hidden candidates spread the support more than its
- * penultimate; `oneShotMinLayers` or more: a foreign domain, where its penultimate collapses the
- * classes). Among the teachers that find the domain their own (all of them, if none does), the
- * one whose penultimate keeps the support's examples (one per class) least correlated is taken,
- * then atl's one-shot rule within it. The correlation (each row centered on its own mean, then
- * the cosine: `meanPairwiseCorrelation`) does not depend on the features' scale nor on the
- * positive offset every post-ReLU feature vector has, which differs between teachers: raw cosines
- * took the int8 MobileNetV2 (lower offset) over the in-domain ResNet-56 on CIFAR-10 (development
- * episodes; see docs/atl.md, "ATL across teachers").
+ * Each teacher first makes its own choice, exactly as `atl` would on that teacher alone (its
+ * greedy set under its own guard and domain check, or its one-shot rule). Then the union of the
+ * choices of every teacher not shown to be worse is taken (`teacher-union.ts`):
+ * - Two or more shots per class: a teacher is left out when a one-sided paired t-test of the
+ *   held-out log-likelihoods (the guard's test, at `guardLevel`, Bonferroni over the other
+ *   teachers) finds the best teacher's set better (`teachersNotWorse`).
+ * - One shot per class: a teacher is left out when its choice keeps the support's examples 1.5
+ *   times more correlated than another teacher's (`oneShotTeachers`; penultimates are compared
+ *   with penultimates). The correlation (`meanPairwiseCorrelation`: each row centered on its own
+ *   mean, then the cosine) does not depend on the features' scale nor on the positive offset of
+ *   post-ReLU features, which differs between teachers.
+ * Why per teacher first: a teacher's guard and domain check are calibrated on its own candidates
+ * (one Bonferroni correction over every teacher's candidates together kept out the hidden layers
+ * that make a foreign teacher good), and teachers, unlike layers of one teacher, err on different
+ * images, so their concatenation gains where several are good (docs/atl.md).
  */
 import { StudioError } from '../../core/errors';
-import type { Candidate, FeatureSet } from '../features';
+import { FeatureSet, type Candidate } from '../features';
 import { classCount, matrix, type Matrix } from '../matrix';
-import { compareScores, greedyForwardSelection, heldOutLogLikelihoods, meanPairwiseCosine, scoreDistances, supportFolds, tStatistic } from '../support-cv';
-import { AtlStrategy, guardThreshold, type AtlParams } from './atl';
+import { meanPairwiseCosine, supportFolds } from '../support-cv';
+import { oneShotTeachers, teachersNotWorse } from '../teacher-union';
+import { AtlStrategy, type AtlParams } from './atl';
 import { foldOptions, heldOutTables } from './held-out';
 import type { SetChoice, StrategyName } from './strategy';
 
@@ -42,38 +40,40 @@ export class AtlTeachersStrategy extends AtlStrategy {
   protected override choose(features: FeatureSet, labels: Int32Array): SetChoice {
     const teachers = features.teachers;
     if (teachers.length <= 1) return super.choose(features, labels);
+    const own = teachers.map((teacher) => ({ teacher, ...super.choose(teacherFeatures(features, teacher), labels) }));
     const classes = classCount(labels);
     const folds = supportFolds(labels, classes, foldOptions(this.settings));
-    if (!folds) return chooseOneShot(features, teachers, this.settings.oneShotMinLayers);
-    const tables = heldOutTables(features, labels, classes, folds);
-    const score = (key: string) => scoreDistances(tables.get(key)!, 1, labels, classes);
-    const baseline = teachers
-      .map((teacher) => penultimateOf(features, teacher))
-      .reduce((best, p) => (compareScores(score(p.key), score(best.key)) > 0 ? p : best));
-    const { chosen } = greedyForwardSelection(tables, labels, classes, this.settings);
-    if (chosen.length === 1 && chosen[0] === baseline.key) return { keys: chosen };
-    const choice: SetChoice = { keys: chosen, logistic: { C: this.settings.C * chosen.length } };
-    if (spreadingCandidates(features, baseline.teacher!).length >= this.settings.foreignMinLayers) return choice;
-    const summed = new Float64Array(labels.length * classes);
-    for (const key of chosen) tables.get(key)!.forEach((v, i) => (summed[i] += v));
-    const gain = heldOutLogLikelihoods(summed, chosen.length, labels, classes);
-    const base = heldOutLogLikelihoods(tables.get(baseline.key)!, 1, labels, classes);
-    const t = tStatistic(gain.map((v, i) => v - base[i]));
-    return t >= guardThreshold(this.settings.guardLevel, features.keys.length, labels.length) ? choice : { keys: [baseline.key], fallback: 'guard' };
+    let chosen: string[];
+    if (folds) {
+      const tables = heldOutTables(keepOnly(features, own.flatMap((o) => o.keys)), labels, classes, folds);
+      const sets = own.map((o) => ({ teacher: o.teacher, tables: o.keys.map((key) => tables.get(key)!) }));
+      chosen = teachersNotWorse(sets, labels, classes, this.settings.guardLevel);
+    } else {
+      if (features.rows < 2) return own[0];
+      chosen = oneShotTeachers(
+        own.map((o) => ({
+          teacher: o.teacher,
+          correlation: o.keys.reduce((sum, key) => sum + meanPairwiseCorrelation(features.block(key)), 0) / o.keys.length,
+          penultimate: o.keys.length === 1 && features.candidate(o.keys[0]).penultimate,
+        })),
+      );
+    }
+    if (chosen.length === 1) return own.find((o) => o.teacher === chosen[0])!;
+    const keys = own.filter((o) => chosen.includes(o.teacher)).flatMap((o) => o.keys);
+    // As atl: with two or more shots, each of b blocks enters scaled by 1/√b, and C·b gives each the penalty it would have alone.
+    return folds ? { keys, logistic: { C: this.settings.C * keys.length } } : { keys };
   }
 }
 
-/** One example per class: the teachers that find the domain their own, then the least correlated penultimate; atl's one-shot rule within it. */
-function chooseOneShot(features: FeatureSet, teachers: readonly string[], oneShotMinLayers: number): SetChoice {
-  if (features.rows < 2) return { keys: [penultimateOf(features, teachers[0]).key], fallback: 'one-shot' };
-  const judged = teachers.map((teacher) => {
-    const spread = spreadingCandidates(features, teacher);
-    const penultimate = penultimateOf(features, teacher).key;
-    return { penultimate, spread, foreign: spread.length >= oneShotMinLayers, correlation: meanPairwiseCorrelation(features.block(penultimate)) };
-  });
-  const candidates = judged.some((j) => !j.foreign) ? judged.filter((j) => !j.foreign) : judged;
-  const best = candidates.reduce((a, b) => (b.correlation < a.correlation ? b : a));
-  return best.foreign ? { keys: best.spread, fallback: 'one-shot-hidden' } : { keys: [best.penultimate], fallback: 'one-shot' };
+/** One teacher's candidates as a set of their own (its penultimate the set's), the blocks shared. */
+function teacherFeatures(features: FeatureSet, teacher: string): FeatureSet {
+  return keepOnly(features, features.candidatesOf(teacher).map((c) => c.key));
+}
+
+function keepOnly(features: FeatureSet, keys: readonly string[]): FeatureSet {
+  const candidates: Candidate[] = [...new Set(keys)].map((key) => features.candidate(key));
+  if (candidates.length === 0) throw new StudioError('invalid_input', 'No candidates to keep');
+  return new FeatureSet(candidates, features.rows, new Map(candidates.map((c) => [c.key, features.block(c.key).data])));
 }
 
 /** The mean pairwise Pearson correlation of the rows of `z` (across its features): the cosine of the rows, each centered on its own mean. */
@@ -85,19 +85,4 @@ export function meanPairwiseCorrelation(z: Matrix): number {
     row.forEach((v, j) => (centered[i * z.cols + j] = v - mean));
   }
   return meanPairwiseCosine(matrix(z.rows, z.cols, centered));
-}
-
-/** The teacher's hidden candidates that find the support's rows less alike than its penultimate (mean pairwise cosine of raw rows). */
-function spreadingCandidates(features: FeatureSet, teacher: string): string[] {
-  const similarity = meanPairwiseCosine(features.block(penultimateOf(features, teacher).key));
-  return features
-    .candidatesOf(teacher)
-    .filter((c) => !c.penultimate && meanPairwiseCosine(features.block(c.key)) < similarity)
-    .map((c) => c.key);
-}
-
-function penultimateOf(features: FeatureSet, teacher: string): Candidate {
-  const found = features.candidatesOf(teacher).find((c) => c.penultimate);
-  if (!found) throw new StudioError('invalid_input', `Teacher ${teacher} has no penultimate candidate`);
-  return found;
 }
