@@ -19,10 +19,14 @@ import { registerModelsCommand } from './models-command';
 import { registerTrainCommand } from './train-command';
 import { registerPredictCommands } from './predict-commands';
 import { registerRecoverCommand } from './recover-command';
+import { registerDoctorCommand } from './doctor-command';
+import { engineIdOf, setEnginePreference, webgpuAdapterOf, type EnginePreference } from '../models/engine-choice';
 import { registerPortableCommands } from './portable-commands';
 import { openInBrowser } from './open-browser';
 import { choiceFlag, integerFlag, USAGE_ERROR } from './flags';
 import { runJob, withProject } from './with-project';
+
+const ENGINE_PREFERENCES: readonly EnginePreference[] = ['auto', 'webgpu', 'onnxruntime', 'tfjs-wasm'];
 
 const program = new Command()
   .name('atl-studio')
@@ -109,9 +113,11 @@ program
   .option('--layers <layers>', "'all' (the teacher's layers in use) or a comma-separated list", 'all')
   .option('--pooling <pooling>', 'gap | gmp | spatial', choiceFlag('--pooling', Pooling.options), 'gap')
   .option('--batch <n>', 'images per engine run', integerFlag('--batch', 1, 1024), 8)
+  .option('--engine <engine>', 'auto | webgpu | onnxruntime | tfjs-wasm (see `atl-studio doctor`)', choiceFlag('--engine', ENGINE_PREFERENCES), 'auto')
   .option('--json', 'print a JSON summary')
-  .action(async (projectPath: string, options: { model: string; layers: string; pooling: Pooling; batch: number; json?: boolean }) => {
+  .action(async (projectPath: string, options: { model: string; layers: string; pooling: Pooling; batch: number; engine: EnginePreference; json?: boolean }) => {
     const { pooling } = options;
+    setEnginePreference(options.engine);
     const input = { modelId: options.model, layers: options.layers === 'all' ? ('all' as const) : options.layers.split(','), pooling, batchSize: options.batch };
     await withProject(projectPath, async (project) => {
       const plan = await planExtraction(services.teachers, input);
@@ -120,9 +126,11 @@ program
         console.error(`Engine: ${engine.engine} · ${engine.backend} · ${engine.device}${engine.fallbackReason ? ` (fallback: ${engine.fallbackReason})` : ''}`);
       }
       const report = await runJob(services.jobs, 'extract', (job) => extractFeatures(project, plan, input, job), { quiet: options.json });
+      // After the job: a lost WebGPU device may have moved it to another engine.
+      const { extractor } = await services.teachers.get(options.model);
       const summary = {
         model: options.model,
-        engine,
+        engine: { id: engineIdOf(extractor.describe()), ...extractor.describe(), adapter: webgpuAdapterOf(extractor) },
         layers: layers.map((l) => l.name),
         pooling,
         images: report.total,
@@ -173,6 +181,7 @@ registerModelsCommand(program, services.teachers);
 registerTrainCommand(program, services);
 registerPredictCommands(program, services);
 registerRecoverCommand(program);
+registerDoctorCommand(program);
 registerPortableCommands(program, services);
 
 // A reader that stops early (`atl-studio models | head -1`) is no error: stop quietly.
