@@ -9,6 +9,7 @@ import { StudioError } from '../../src/main/core/errors';
 import type { EngineDescription, FeatureExtractor, FeatureMap } from '../../src/main/engines/feature-extractor';
 import { isSoftwareAdapter, type AdapterDescription } from '../../src/main/engines/webgpu-device';
 import { imagesPerRun, WebgpuDeviceLost } from '../../src/main/engines/webgpu-extractor';
+import { doctorReport } from '../../src/main/cli/doctor-command';
 import { engineIdOf, FallbackOnDeviceLoss, planEngines, type MachineEngines } from '../../src/main/models/engine-choice';
 
 const NVIDIA: AdapterDescription = { vendor: 'nvidia', architecture: 'ada', description: 'NVIDIA RTX 4090 (Vulkan)', software: false };
@@ -131,5 +132,24 @@ describe('FallbackOnDeviceLoss', () => {
     const engine = new FallbackOnDeviceLoss(fakeEngine('webgpu', new StudioError('invalid_input', 'No output named x')), async () => fakeEngine('cpu'));
     await expect(engine.run(new Float32Array([1]), 1, ['x'])).rejects.toThrow('No output named x');
     expect(engine.describe().backend).toBe('webgpu');
+  });
+});
+
+describe('doctorReport', () => {
+  it('names every engine in order, marks what auto uses, and lists the adapters', () => {
+    const report = doctorReport(machine([SWIFTSHADER]), 'the CUDA provider is not installed', 2);
+    expect(report.engines.map((e) => [e.id, e.available, e.chosen])).toEqual([
+      ['tfjs-node-gpu', false, false],
+      ['webgpu', true, false],
+      ['onnxruntime', true, true],
+      ['tfjs-wasm', true, false],
+    ]);
+    expect(report.engines[1].reason).toMatch(/^only a software adapter .*--engine webgpu/);
+    expect(report.engines[2].reason).toBe('CPU, 2 threads; no CUDA: the CUDA provider is not installed');
+    expect(report.adapters).toEqual([SWIFTSHADER]);
+    expect(doctorReport(machine([NVIDIA, SWIFTSHADER]), undefined, 8).engines.find((e) => e.chosen)).toMatchObject({
+      id: 'webgpu',
+      reason: 'hardware adapter: nvidia ada (NVIDIA RTX 4090 (Vulkan))',
+    });
   });
 });
