@@ -35,6 +35,7 @@ import type { JobRunner } from './job-runner';
 import { Project } from '../services/project';
 import { damagedProject, isCorruption } from '../services/project-db';
 import type { SettingsService } from '../services/settings-service';
+import { setEnginePreference } from '../models/engine-choice';
 
 /** `input` parsed by `schema`, or an invalid_input error naming what is wrong. */
 function validated<S extends z.ZodType>(what: string, schema: S, input: unknown): z.output<S> {
@@ -96,6 +97,7 @@ export class Studio {
 
   /** Reopens the last project; on the very first launch, creates and opens the demo project. */
   async start(): Promise<void> {
+    setEnginePreference(this.settings.engine);
     const last = this.settings.lastProject;
     if (last && existsSync(last)) {
       try {

@@ -155,10 +155,14 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
     if (req.method === 'POST' && url.pathname === '/api/upload') {
       return receiveUpload(req, res, url, options.studio.settings.home);
     }
-    // /media/<kind>/<id>: the studio validates both, as for a call.
+    // /media/<kind>/<id>[?project=<file>]: the studio validates both, as for a call.
     const media = /^\/media\/([^/]*)\/([^/]*)$/.exec(url.pathname);
     if (req.method === 'GET' && media) {
-      const answer = await options.studio.media(decodePath(media[1]), decodePath(media[2]));
+      const forProject = url.searchParams.get('project') ?? undefined;
+      const answer = await options.studio.media(decodePath(media[1]), decodePath(media[2]), forProject);
+      // The grid's request for a project closed since it asked: nothing to show, and no error for the
+      // console either (the browser logs every 4xx), the page drops it as it hears of the close.
+      if (!answer.ok && answer.error.code === 'no_project' && forProject !== undefined) return void res.writeHead(204, { 'Cache-Control': 'no-store' }).end();
       if (!answer.ok) return sendText(res, mediaStatus(answer.error.code), answer.error.message);
       res.writeHead(200, { 'Content-Type': answer.contentType, 'Cache-Control': 'private, max-age=60' });
       return void res.end(answer.bytes);

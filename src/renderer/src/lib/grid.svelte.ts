@@ -4,8 +4,13 @@
  * here at once (`patchRows`) and holds list reads back while its changes are on their way.
  */
 import type { ImageFilter, ImageRow, ImageSort, LabelSource, MediaKind } from '../../../shared/contract';
+import { SvelteSet } from 'svelte/reactivity';
 import { call, mediaUrl } from './api';
 import { dialogs } from './dialogs.svelte';
+import { ThumbnailQueue } from './thumbnail-queue';
+
+/** Thumbnails on their way at once: HTTP/1.1's six connections to one host, so none waits in the browser out of the queue's reach. */
+const THUMBNAILS_IN_FLIGHT = 6;
 
 /** The filter as the toolbar's <select> spells it: `all`, `unlabeled`, `class:<id>` or `predicted:<id>`. */
 export function filterKey(filter: ImageFilter): string {
@@ -39,18 +44,31 @@ class Grid {
    * without it the browser shows the previous project's cached thumbnails.
    */
   private mediaKey = $state('');
+  /** The open project's file: media URLs name it, so that the server answers quietly a request for a project closed since. */
+  private projectPath = '';
+
+  /** The tiles whose thumbnail may load: the queue starts and releases them (ImageGrid says which it wants). */
+  thumbnailShown = new SvelteSet<number>();
+  thumbnails = new ThumbnailQueue(
+    THUMBNAILS_IN_FLIGHT,
+    (id) => this.thumbnailShown.add(id),
+    (id) => this.thumbnailShown.delete(id),
+  );
   private listRequest = 0;
   private labelingInFlight = 0;
   private listStale = false;
 
   /** Where a thumbnail or the full image of the open project is served. */
   mediaUrl(kind: MediaKind, id: number): string {
-    return `${mediaUrl(kind, id)}?p=${this.mediaKey}`;
+    return `${mediaUrl(kind, id)}?p=${this.mediaKey}&project=${encodeURIComponent(this.projectPath)}`;
   }
 
-  /** Empties the grid for a project just opened: all images, nothing selected, new media URLs. */
-  reset(): void {
+  /** Empties the grid for the project just opened (at `projectPath`): all images, nothing selected, new media URLs. */
+  reset(projectPath: string): void {
     this.mediaKey = Date.now().toString(36);
+    this.projectPath = projectPath;
+    this.thumbnails.clear();
+    this.thumbnailShown.clear();
     this.filter = { kind: 'all' };
     this.images = [];
     this.selected = new Set();

@@ -82,7 +82,7 @@ class Workspace {
 
   /** Loads everything the workspace shows for the project that is now open. */
   private async loadProject(): Promise<void> {
-    grid.reset();
+    grid.reset(project.current?.path ?? '');
     const listening = [...this.listeners].map((listener) => listener.onProjectLoaded?.());
     await Promise.all([project.loadClasses(), grid.loadImages(), ...listening]);
   }
