@@ -29,12 +29,18 @@ export type RecentProject = z.infer<typeof RecentProject>;
 export const Theme = z.enum(['dark', 'light']);
 export type Theme = z.infer<typeof Theme>;
 
+/** Which engine opens teachers: `auto` (the fastest that runs, a software GPU never) or one tried first. */
+export const EnginePreference = z.enum(['auto', 'webgpu', 'onnxruntime', 'tfjs-wasm']);
+export type EnginePreference = z.infer<typeof EnginePreference>;
+
 export const StudioInfo = z.object({
   version: z.string(),
   front: z.enum(['electron', 'web']),
   home: z.string(),
   projectsDir: z.string(),
   theme: Theme,
+  /** The engine setting of the Models view. */
+  engine: EnginePreference.default('auto'),
   project: ProjectSummary.nullable(),
   recent: z.array(RecentProject),
 });
@@ -451,6 +457,8 @@ export type TeacherImport = z.infer<typeof TeacherImport>;
 export const contract = {
   'studio.info': { input: Empty, output: StudioInfo },
   'studio.setTheme': { input: z.object({ theme: Theme }).strict(), output: z.null() },
+  /** Stores the engine setting; open teachers close, and reopen on that engine when next used. */
+  'studio.setEngine': { input: z.object({ engine: EnginePreference }).strict(), output: z.null() },
 
   'project.create': {
     input: z.object({ name: z.string().trim().min(1).max(200), path: Path.optional() }).strict(),

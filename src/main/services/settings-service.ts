@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { Theme, type RecentProject } from '../../shared/contract';
+import { EnginePreference, Theme, type RecentProject } from '../../shared/contract';
 
 const MAX_RECENT = 12;
 
@@ -16,6 +16,7 @@ const Settings = z.object({
   lastProject: z.string().nullable().default(null),
   theme: Theme.default('dark'),
   demoOffered: z.boolean().default(false),
+  engine: EnginePreference.default('auto'),
 });
 type Settings = z.infer<typeof Settings>;
 
@@ -45,6 +46,11 @@ export class SettingsService {
 
   get lastProject(): string | null {
     return this.settings.lastProject;
+  }
+
+  /** The engine teachers open on (the Models view's setting). */
+  get engine(): EnginePreference {
+    return this.settings.engine;
   }
 
   get demoOffered(): boolean {

@@ -2,6 +2,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { StudioError } from '../../core/errors';
+import { setEnginePreference } from '../../models/engine-choice';
 import { openDemoProject } from '../demo-project';
 import { jobsRunningElsewhere, Project, PROJECT_EXTENSION, safeFileName } from '../../services/project';
 import { STUDIO_VERSION } from '../../services/studio-version';
@@ -36,11 +37,18 @@ export function projectHandlers(context: StudioContext) {
       home: settings.home,
       projectsDir: settings.projectsDir,
       theme: settings.theme,
+      engine: settings.engine,
       project: context.project?.summary() ?? null,
       recent: settings.recent(),
     }),
     'studio.setTheme': ({ theme }) => {
       settings.update({ theme });
+      return null;
+    },
+    'studio.setEngine': async ({ engine }) => {
+      settings.update({ engine });
+      setEnginePreference(engine);
+      for (const { id } of context.teachers.store.list()) await context.teachers.forget(id);
       return null;
     },
 
