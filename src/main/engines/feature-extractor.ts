@@ -70,7 +70,17 @@ export async function runPooled(
   layers: readonly FeatureLayer[],
   pooling: Pooling,
 ): Promise<Map<string, FeatureMap>> {
-  if (extractor.runPooled) return extractor.runPooled(batch, batchSize, layers, pooling);
+  return extractor.runPooled ? extractor.runPooled(batch, batchSize, layers, pooling) : poolInJs(extractor, batch, batchSize, layers, pooling);
+}
+
+/** `runPooled` for an engine that only returns maps: `run`, then `poolMap` on each map. */
+export async function poolInJs(
+  extractor: FeatureExtractor,
+  batch: Float32Array,
+  batchSize: number,
+  layers: readonly FeatureLayer[],
+  pooling: Pooling,
+): Promise<Map<string, FeatureMap>> {
   const maps = await extractor.run(batch, batchSize, layers.map((l) => l.name));
   return new Map(
     layers.map((layer) => {
