@@ -95,12 +95,12 @@ describe('atl-teachers', () => {
     expect(Object.keys(strategy.describe().candidates).sort()).toEqual(['a/h1:gap', 'b/h1:gap']);
   });
 
-  it('with 1 shot takes, among the teachers whose domain check passes, the one whose penultimate keeps the support least correlated', () => {
-    // a: its penultimate maps the classes onto nearly one direction (large shared offset); b: its penultimate spreads them.
-    const hidden = [informative('h1', 1, { offset: 30 }), informative('h2', 1, { offset: 30 })];
+  it('with 1 shot leaves out a teacher whose penultimate keeps the support far more correlated than another’s', () => {
+    // a: its penultimate carries no class (its rows share one pattern); b: its penultimate spreads the classes.
+    const hidden = [informative('h1', 1), informative('h2', 1)];
     const { features, labels } = twoTeachers(
-      [...hidden, informative('pooled', 1, { penultimate: true, offset: 10 })],
-      [...hidden, informative('pooled', 2, { penultimate: true, offset: 0 })],
+      [...hidden, noise('pooled', { penultimate: true })],
+      [...hidden, informative('pooled', 3, { penultimate: true })],
       6,
     );
     const e = episode(features, labels, 1);
@@ -108,7 +108,7 @@ describe('atl-teachers', () => {
     expect(strategy.describe()).toEqual({ strategy: 'atl-teachers', candidates: { 'b/pooled:gap': 1 }, fallback: 'one-shot' });
   });
 
-  it('with 1 shot passes over a teacher whose own hidden layers say the domain is foreign, however spread its penultimate', () => {
+  it('with 1 shot keeps a teacher whose own hidden layers say the domain is foreign by its hidden choice, beside the other’s penultimate', () => {
     const { features, labels } = twoTeachers(
       [informative('h1', 1, { offset: 30 }), informative('pooled', 1, { penultimate: true, offset: 10 })],
       // b's penultimate spreads the support more than a's, but so do 4 of its hidden layers, and more.
@@ -116,8 +116,9 @@ describe('atl-teachers', () => {
       7,
     );
     const e = episode(features, labels, 1);
-    expect(new AtlTeachersStrategy().fit(e.support, e.supportLabels).describe()).toEqual({ strategy: 'atl-teachers', candidates: { 'a/pooled:gap': 1 }, fallback: 'one-shot' });
-    // With a stricter check neither is foreign, and b's penultimate is the less correlated.
+    // b's own choice is its hidden layers (its domain check); a's penultimate is compared with penultimates only.
+    expect(Object.keys(new AtlTeachersStrategy().fit(e.support, e.supportLabels).describe().candidates).sort()).toEqual(['a/pooled:gap', 'b/h1:gap', 'b/h2:gap', 'b/h3:gap', 'b/h4:gap']);
+    // With a stricter check neither is foreign, and b's penultimate is far less correlated than a's.
     expect(new AtlTeachersStrategy({ oneShotMinLayers: 5 }).fit(e.support, e.supportLabels).describe().candidates).toEqual({ 'b/pooled:gap': 1 });
   });
 
