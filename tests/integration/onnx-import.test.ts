@@ -164,6 +164,8 @@ describe('plain fp32 graphs with no exposed outputs', () => {
     expect(blocks).toHaveLength(27);
     expect(blocks.map((l) => l.shape)).toEqual((await teachers.inventory('mobilenet_v1_0.75_224')).layers.filter((l) => !l.penultimate).map((l) => l.shape));
     expect(layers.at(-1)).toMatchObject({ channels: 768, spatialSize: [1, 1], penultimate: true });
+    // Keras's penultimate is a [N, 1, 1, 768] map: listed once, as the penultimate, never also as a block.
+    expect(layers.filter((l) => l.name === layers.at(-1)!.name)).toHaveLength(1);
     // Its own classifier still works: a cat first for chelsea.png.
     const [image] = await photoBatch(teacher, [join(PHOTOS, 'chelsea.png')]);
     const scores = (await teacher.extractor.run(image, 1, ['reshape_2'])).get('reshape_2')!.data;

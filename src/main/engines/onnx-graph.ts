@@ -108,7 +108,9 @@ export function withPooledOutputs(model: Onnx.IModelProto, layers: readonly Name
       ? g.node(op, [x, g.int64(`${out}/axes`, axes)], out, [int('keepdims', 0)])
       : g.node(op, [x], out, [ints('axes', axes), int('keepdims', 0)]);
   const outputs: Onnx.IValueInfoProto[] = [];
-  for (const layer of layers) {
+  // A tensor listed twice (a sidecar may name one output as a block and as the penultimate) is pooled once.
+  const distinct = layers.filter((layer, i) => layers.findIndex((l) => l.name === layer.name) === i);
+  for (const layer of distinct) {
     const prefix = `atl_pooled/${layer.name}`;
     const [h, w] = layer.spatialSize;
     const map = g.node('Reshape', [layer.name, g.int64(`${prefix}/nchw_shape`, [0, layer.channels, h, w])], `${prefix}/nchw`);

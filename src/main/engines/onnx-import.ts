@@ -69,7 +69,8 @@ export async function prepareBareOnnxTeacher(path: string, file: string, options
   // Shapes for every candidate; a fixed batch is freed when the graph allows it.
   const exposed = [...inventory.blocks, ...(inventory.penultimate ? [inventory.penultimate] : [])];
   const candidates = await dryRun(bytes, exposed, input, [height, width], inventory.classifier, path);
-  const blocks = exposed.filter((_, i) => candidates.shapes[i].length === 4 && candidates.shapes[i].slice(1).every((d) => d > 0));
+  // The penultimate is never also a block, even when it is a 4-D map (Keras's [N, 1, 1, C] after its pool).
+  const blocks = exposed.filter((e, i) => e !== inventory.penultimate && candidates.shapes[i].length === 4 && candidates.shapes[i].slice(1).every((d) => d > 0));
   if (blocks.length === 0) throw new StudioError('bad_file', `${path}: none of its block outputs is a 4-D feature map`);
   const penultimate: ExposedTensor = inventory.penultimate ?? { ...blocks[blocks.length - 1], pool: true };
   const final = [...blocks, penultimate];

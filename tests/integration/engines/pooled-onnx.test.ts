@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POOLINGS, poolMap, pooledLength } from '../../../src/main/core/pooling-spec';
 import { runPooled, type FeatureExtractor } from '../../../src/main/engines/feature-extractor';
 import { createOnnxExtractor } from '../../../src/main/engines/onnx-extractor';
+import { pooledOutputName, withPooledOutputs } from '../../../src/main/engines/onnx-graph';
+import { decodeOnnxModel } from '../../../src/main/engines/onnx-inventory';
+import * as ort from 'onnxruntime-node';
 import { preprocessImage } from '../../../src/main/engines/preprocess';
 import { ModelStore } from '../../../src/main/models/model-store';
 import { CIFAR10_MINI, OMNIGLOT_SMALL1, tempDir } from '../../helpers/fixtures';
@@ -63,6 +66,20 @@ describe('onnxruntime pools inside its graph', () => {
       }
     });
   }
+
+  it('pools a tensor listed twice once (a sidecar may name one output as a block and as the penultimate)', async () => {
+    const spec = (await store.load('resnet20_cifar10')).spec;
+    const extractor = await createOnnxExtractor(spec, { cuda: false });
+    const pooled = extractor.layers.find((l) => l.name === 'pooled')!;
+    await extractor.dispose();
+    const model = withPooledOutputs(decodeOnnxModel(new Uint8Array(readFileSync(spec.modelPath)), spec.modelPath), [pooled, pooled]);
+    const session = await ort.InferenceSession.create(model);
+    try {
+      expect(session.outputNames.filter((n) => n === pooledOutputName('pooled', 'gap'))).toHaveLength(1);
+    } finally {
+      await session.release();
+    }
+  });
 
   it('checks the batch and the layers as run does, and run serves maps only', async () => {
     const extractor = await createOnnxExtractor((await store.load('resnet20_cifar10')).spec, { cuda: false });
