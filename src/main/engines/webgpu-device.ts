@@ -8,6 +8,10 @@
  * registers the backend itself, with the adapter it chose. The backend is process-wide in TF.js, so
  * the extractor switches to it only for the synchronous part of a run (see `onWebgpu`).
  */
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { StudioError, errorMessage } from '../core/errors';
 
@@ -49,6 +53,8 @@ export interface WebgpuOffer {
   unavailable?: string;
 }
 
+const execFileAsync = promisify(execFile);
+
 const SOFTWARE_NAMES = /swiftshader|llvmpipe|lavapipe|software|microsoft basic render/i;
 
 /** Whether an adapter computes on the CPU: a fallback adapter, or a known software driver by name. */
@@ -81,10 +87,12 @@ async function dawn(): Promise<GpuLike> {
 }
 
 /** Each distinct adapter Dawn offers: the fast one, the low-power one, and the fallback. */
+const ADAPTER_REQUESTS = [{ powerPreference: 'high-performance' }, { powerPreference: 'low-power' }, { forceFallbackAdapter: true }] as const;
+
 async function requestAdapters(): Promise<GpuAdapterLike[]> {
   const g = await dawn();
   const found: GpuAdapterLike[] = [];
-  for (const options of [{ powerPreference: 'high-performance' as const }, { powerPreference: 'low-power' as const }, { forceFallbackAdapter: true }]) {
+  for (const options of ADAPTER_REQUESTS) {
     const adapter = await g.requestAdapter(options).catch(() => null);
     if (adapter && !found.some((a) => sameAdapter(a, adapter))) found.push(adapter);
   }
@@ -97,19 +105,52 @@ function sameAdapter(a: GpuAdapterLike, b: GpuAdapterLike): boolean {
 
 let offer: Promise<WebgpuOffer> | undefined;
 
-/** The adapters, found once per process (Dawn starts in ~0.3 s; never throws). */
+/**
+ * The adapters, found once per process (~0.5 s; never throws). They are found in a child process:
+ * Dawn and the Vulkan drivers write their warnings (an adapter they reject, XDG_RUNTIME_DIR…)
+ * straight to the process's stderr, which would land in every CLI command's output, and a driver
+ * that crashes while probed takes only the child down.
+ */
 export function webgpuOffer(): Promise<WebgpuOffer> {
-  offer ??= (async () => {
-    try {
-      const adapters = (await requestAdapters()).map(describe);
-      if (adapters.length === 0) return { adapters, unavailable: noAdapterReason() };
-      return { adapters };
-    } catch (error) {
-      return { adapters: [], unavailable: `WebGPU (Dawn) did not start: ${errorMessage(error).split('\n')[0]}` };
-    }
-  })();
+  offer ??= probeAdapters();
   return offer;
 }
+
+/** Run by `node --input-type=module -e` with the `webgpu` package's URL: each adapter's info, as JSON on stdout. */
+const PROBE = `
+const { create, globals } = await import(process.argv[1]);
+Object.assign(globalThis, globals);
+const gpu = create([]);
+const found = [];
+for (const options of ${JSON.stringify(ADAPTER_REQUESTS)}) {
+  const adapter = await gpu.requestAdapter(options).catch(() => null);
+  if (adapter) found.push({ ...Object.fromEntries(['vendor', 'architecture', 'device', 'description'].map((k) => [k, adapter.info[k] ?? ''])), isFallbackAdapter: !!adapter.info.isFallbackAdapter });
+}
+process.stdout.write(JSON.stringify(found), () => process.exit(0));
+`;
+
+async function probeAdapters(): Promise<WebgpuOffer> {
+  try {
+    const url = pathToFileURL(createRequire(import.meta.url).resolve('webgpu')).href;
+    // Electron's binary runs as Node with ELECTRON_RUN_AS_NODE; plain Node ignores it.
+    const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', PROBE, url], {
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      timeout: PROBE_TIMEOUT_MS,
+      maxBuffer: 1 << 20,
+    });
+    const infos = JSON.parse(stdout) as GpuAdapterLike['info'][];
+    const distinct = infos.filter((info, i) => infos.findIndex((other) => JSON.stringify(other) === JSON.stringify(info)) === i);
+    const adapters = distinct.map((info) => ({ vendor: info.vendor, architecture: info.architecture, description: info.description, software: isSoftwareAdapter(info) }));
+    if (adapters.length === 0) return { adapters, unavailable: noAdapterReason() };
+    return { adapters };
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim().split('\n').at(-1);
+    return { adapters: [], unavailable: `WebGPU (Dawn) did not start: ${stderr || errorMessage(error).split('\n')[0]}` };
+  }
+}
+
+/** A probe that takes longer has a driver hanging: WebGPU is reported unavailable. */
+const PROBE_TIMEOUT_MS = 30_000;
 
 function noAdapterReason(): string {
   if (process.platform === 'linux') {
