@@ -47,8 +47,9 @@ async function loadModel() {
     };
   }
   tf.wasm.setWasmPaths(runtime);
-  // setBackend resolves false (or throws) where WebGL cannot start, e.g. a browser without a GPU.
-  const webgl = await tf.setBackend('webgl').catch(() => false);
+  // setBackend resolves false (or throws) where WebGL cannot start, e.g. a browser without a GPU;
+  // predict-browser.html?backend=wasm skips WebGL.
+  const webgl = new URLSearchParams(location.search).get('backend') !== 'wasm' && (await tf.setBackend('webgl').catch(() => false));
   if (!webgl && !(await tf.setBackend('wasm'))) throw new Error('Neither WebGL nor WebAssembly is available for TF.js');
   await tf.ready();
   const model = await tf.loadGraphModel(new URL('model.json', here).href);
