@@ -1,11 +1,12 @@
 /**
- * Extraction: images in, pooled vectors in the cache out. Batched (one engine run per batch),
- * with the next batch decoding while the current one runs, progress after each batch, cancel
+ * Extraction: images in, pooled vectors in the cache out. Batched (one engine run per batch, the
+ * engine pooling in its graph where it can), with the next batches decoding and the previous
+ * batch's vectors being written while the current one runs, progress after each batch, cancel
  * between batches, and resume for free: images whose vectors are cached are skipped. An image
  * that cannot be read or decoded is marked failed and the batch goes on without it.
  */
 import { readFile } from 'node:fs/promises';
-import { runPooled, type FeatureExtractor, type FeatureLayer } from '../engines/feature-extractor';
+import { runPooled, type FeatureExtractor, type FeatureLayer, type FeatureMap } from '../engines/feature-extractor';
 import { preprocessImage } from '../engines/preprocess';
 import { errorMessage } from '../core/errors';
 import { concatenated } from '../services/typed-blobs';
@@ -45,6 +46,9 @@ export interface ExtractionOptions {
   onProgress?: (progress: ExtractionProgress) => void;
 }
 
+/** Batches decoded ahead of the engine: two keep it fed when one batch decodes slower than it runs. */
+const DECODE_AHEAD = 2;
+
 interface Prepared {
   images: ExtractionImage[];
   tensors: Float32Array[];
@@ -65,32 +69,43 @@ export async function extractFeatures(options: ExtractionOptions): Promise<Extra
   options.onProgress?.(report());
 
   const batches = Array.from({ length: Math.ceil(todo.length / batchSize) }, (_, i) => todo.slice(i * batchSize, (i + 1) * batchSize));
-  let next = batches.length > 0 ? prepare(batches[0], extractor) : null;
-  for (let b = 0; b < batches.length && next; b++) {
-    const prepared = await next;
-    // Decode the next batch while the engine runs this one.
-    next = b + 1 < batches.length && !options.signal?.aborted ? prepare(batches[b + 1], extractor) : null;
-    for (const { image, reason } of prepared.failures) {
-      cache.markFailed(image.sha256, teacherKey, reason);
-      failures.push({ path: image.path, reason });
-    }
-    if (prepared.images.length > 0) {
-      const batch = concatenated(prepared.tensors, (n) => new Float32Array(n));
-      const pooled = await runPooled(extractor, batch, prepared.images.length, layers, pooling);
-      const rows: CachedVector[] = [];
-      for (const layer of layers) {
-        const { data, shape } = pooled.get(layer.name)!;
-        const d = shape[1];
-        prepared.images.forEach((image, i) => rows.push({ imageSha256: image.sha256, layer: layer.name, vector: data.subarray(i * d, (i + 1) * d) }));
+  // Decoding (sharp on libuv's threads) runs DECODE_AHEAD batches ahead of the engine.
+  const decoding: Promise<Prepared>[] = [];
+  let decoded = 0;
+  const decodeAhead = () => {
+    while (decoding.length < DECODE_AHEAD && decoded < batches.length && !options.signal?.aborted) decoding.push(prepare(batches[decoded++], extractor));
+  };
+  // A batch's vectors are written while the engine runs the next batch (one transaction per batch).
+  let unwritten: CachedVector[] = [];
+  const write = () => {
+    if (unwritten.length > 0) cache.put(teacherKey, pooling, unwritten);
+    unwritten = [];
+  };
+  try {
+    for (let b = 0; b < batches.length; b++) {
+      decodeAhead();
+      const prepared = await decoding.shift()!;
+      decodeAhead();
+      for (const { image, reason } of prepared.failures) {
+        cache.markFailed(image.sha256, teacherKey, reason);
+        failures.push({ path: image.path, reason });
       }
-      cache.put(teacherKey, pooling, rows);
+      if (prepared.images.length > 0) {
+        const batch = concatenated(prepared.tensors, (n) => new Float32Array(n));
+        const running = runPooled(extractor, batch, prepared.images.length, layers, pooling);
+        write();
+        unwritten = cachedRows(prepared.images, layers, await running);
+      }
+      progress.done += prepared.images.length + prepared.failures.length;
+      progress.failed += prepared.failures.length;
+      if (options.signal?.aborted || b === batches.length - 1) write();
+      options.onProgress?.(report());
+      if (options.signal?.aborted) break;
     }
-    progress.done += prepared.images.length + prepared.failures.length;
-    progress.failed += prepared.failures.length;
-    options.onProgress?.(report());
-    if (options.signal?.aborted) break;
+  } finally {
+    write();
+    await Promise.all(decoding.map((d) => d.catch(() => undefined)));
   }
-  await next?.catch(() => undefined);
   const final = report();
   const computed = final.done - final.failed;
   return {
@@ -100,6 +115,15 @@ export async function extractFeatures(options: ExtractionOptions): Promise<Extra
     cancelled: Boolean(options.signal?.aborted) && final.done < todo.length,
     imagesPerSecond: final.elapsedSeconds > 0 ? computed / final.elapsedSeconds : 0,
   };
+}
+
+/** The rows of a batch's pooled vectors, each a view of its layer's [N, D] map. */
+function cachedRows(images: ExtractionImage[], layers: readonly FeatureLayer[], pooled: Map<string, FeatureMap>): CachedVector[] {
+  return layers.flatMap((layer) => {
+    const { data, shape } = pooled.get(layer.name)!;
+    const d = shape[1];
+    return images.map((image, i) => ({ imageSha256: image.sha256, layer: layer.name, vector: data.subarray(i * d, (i + 1) * d) }));
+  });
 }
 
 async function prepare(images: ExtractionImage[], extractor: FeatureExtractor): Promise<Prepared> {

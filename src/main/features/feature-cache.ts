@@ -65,16 +65,22 @@ export class FeatureCache {
 
   /** Writes a batch's vectors in one transaction: a crash keeps whole batches only. */
   put(key: string, pooling: Pooling, rows: CachedVector[]): void {
+    this.writeBatch ??= this.prepareWriteBatch();
+    this.writeBatch(key, pooling, rows);
+  }
+
+  /** `put`'s statements and transaction, prepared at the first put and kept: extraction puts once per batch. */
+  private writeBatch?: (key: string, pooling: Pooling, rows: CachedVector[]) => void;
+
+  private prepareWriteBatch() {
     const insert = this.db.prepare(
       `INSERT OR REPLACE INTO feature_cache (image_sha256, teacher_key, layer, pooling, dim, vector) VALUES (?, ?, ?, ?, ?, ?)`,
     );
     const clearFailure = this.db.prepare('DELETE FROM feature_failures WHERE image_sha256 = ? AND teacher_key = ?');
-    this.db.transaction(() => {
-      for (const row of rows) {
-        insert.run(row.imageSha256, key, row.layer, pooling, row.vector.length, blobOf(row.vector));
-        clearFailure.run(row.imageSha256, key);
-      }
-    })();
+    return this.db.transaction((key: string, pooling: Pooling, rows: CachedVector[]) => {
+      for (const row of rows) insert.run(row.imageSha256, key, row.layer, pooling, row.vector.length, blobOf(row.vector));
+      for (const image of new Set(rows.map((row) => row.imageSha256))) clearFailure.run(image, key);
+    });
   }
 
   /** Vectors of one layer for these images, in order; undefined where not cached. One query per layer. */
