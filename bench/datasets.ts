@@ -17,7 +17,11 @@ const ROOT = resolve(import.meta.dirname, '..');
 const SHARED = resolve(ROOT, '../shared/datasets');
 export const DATA_CACHE = resolve(process.env.ATL_STUDIO_DATA_CACHE ?? join(homedir(), '.cache/atl-studio/datasets'));
 /** One feature cache file per data set, shared by every bench script (it is keyed by teacher, layer and pooling inside). */
-export const featureCachePath = (datasetId: string) => join(DATA_CACHE, `features-${datasetId}.sqlite`);
+export function featureCachePath(datasetId: string): string {
+  // The cache folder may not exist yet on a fresh machine (sets read from ../shared never write it).
+  mkdirSync(DATA_CACHE, { recursive: true });
+  return join(DATA_CACHE, `features-${datasetId}.sqlite`);
+}
 
 export const FASHION_DIR = '/usr/share/datasets/fashion-mnist';
 export const FASHION_INSTALL = 'apt-get install -y dataset-fashion-mnist';
