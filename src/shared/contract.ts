@@ -557,6 +557,8 @@ export const contract = {
   },
   /** One file holding the project, the teachers its features and heads use, and (`withImages`) its original images: a job. */
   'project.pack': { input: z.object({ path: Path, withImages: z.boolean().default(false) }).strict(), output: z.object({ jobId: z.string() }) },
+  /** A portable copy restored as a new project file `out` (its teachers installed, its images beside it): a job. Nothing is written over an existing file. */
+  'project.unpack': { input: z.object({ file: Path, out: Path }).strict(), output: z.object({ jobId: z.string() }) },
   /** Predictions of the active head for every image, as CSV or JSON, written to a file. */
   'export.predictions': { input: z.object({ format: z.enum(['csv', 'json']), path: Path }).strict(), output: ExportResult },
   'heads.delete': { input: z.object({ id: Id, confirm: z.literal(true) }).strict(), output: z.null() },
