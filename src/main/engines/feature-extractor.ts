@@ -37,6 +37,17 @@ export interface FeatureMap {
   shape: number[];
 }
 
+/**
+ * A run stopped between its parts because its signal was aborted: nothing of the batch is
+ * returned, so a caller never keeps half a batch (extraction reports the job cancelled).
+ */
+export class RunCancelled extends Error {
+  constructor() {
+    super('Cancelled');
+    this.name = 'RunCancelled';
+  }
+}
+
 /** One image's shape from TF's [H,W,C] to the extractors' [C,H,W]; other ranks ([C]) stay. */
 export function chwFromHwc<T>(dims: readonly T[]): T[] {
   return dims.length === 3 ? [dims[2], dims[0], dims[1]] : [...dims];
@@ -49,15 +60,17 @@ export interface FeatureExtractor {
   describe(): EngineDescription;
   /**
    * `batch` holds `batchSize` images preprocessed per `preprocess`, back to back. `layerNames` may
-   * name any candidate layer, and also the model's own outputs (e.g. class scores).
+   * name any candidate layer, and also the model's own outputs (e.g. class scores). `signal`:
+   * an engine that cuts a batch into several runs (WebGPU) stops between them once it is aborted,
+   * rejecting with `RunCancelled`; the others finish the batch.
    */
-  run(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>>;
+  run(batch: Float32Array, batchSize: number, layerNames: readonly string[], signal?: AbortSignal): Promise<Map<string, FeatureMap>>;
   /**
    * Optional: the layers' maps pooled inside the engine, so only vectors leave it. Same batch as
    * `run`; per layer a [N, D] map (D = `pooledLength(layer, pooling)`) equal to `poolMap` of `run`'s
    * map within float rounding. Call it through `runPooled`, which pools in JS where it is missing.
    */
-  runPooled?(batch: Float32Array, batchSize: number, layers: readonly FeatureLayer[], pooling: Pooling): Promise<Map<string, FeatureMap>>;
+  runPooled?(batch: Float32Array, batchSize: number, layers: readonly FeatureLayer[], pooling: Pooling, signal?: AbortSignal): Promise<Map<string, FeatureMap>>;
   /** Frees native memory (sessions, tensors); the extractor is unusable afterwards. */
   dispose(): Promise<void>;
 }
@@ -69,8 +82,9 @@ export async function runPooled(
   batchSize: number,
   layers: readonly FeatureLayer[],
   pooling: Pooling,
+  signal?: AbortSignal,
 ): Promise<Map<string, FeatureMap>> {
-  return extractor.runPooled ? extractor.runPooled(batch, batchSize, layers, pooling) : poolInJs(extractor, batch, batchSize, layers, pooling);
+  return extractor.runPooled ? extractor.runPooled(batch, batchSize, layers, pooling, signal) : poolInJs(extractor, batch, batchSize, layers, pooling, signal);
 }
 
 /** `runPooled` for an engine that only returns maps: `run`, then `poolMap` on each map. */
@@ -80,8 +94,9 @@ export async function poolInJs(
   batchSize: number,
   layers: readonly FeatureLayer[],
   pooling: Pooling,
+  signal?: AbortSignal,
 ): Promise<Map<string, FeatureMap>> {
-  const maps = await extractor.run(batch, batchSize, layers.map((l) => l.name));
+  const maps = await extractor.run(batch, batchSize, layers.map((l) => l.name), signal);
   return new Map(
     layers.map((layer) => {
       const data = poolMap(maps.get(layer.name)!, layer, pooling);
@@ -102,13 +117,13 @@ export abstract class EngineExtractor implements FeatureExtractor {
     return { ...this.description };
   }
 
-  async run(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>> {
+  async run(batch: Float32Array, batchSize: number, layerNames: readonly string[], signal?: AbortSignal): Promise<Map<string, FeatureMap>> {
     checkBatch(batch, batchSize, imageLength(this.preprocess));
-    return this.runChecked(batch, batchSize, layerNames);
+    return this.runChecked(batch, batchSize, layerNames, signal);
   }
 
   /** `run` on a batch whose length is checked. */
-  protected abstract runChecked(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>>;
+  protected abstract runChecked(batch: Float32Array, batchSize: number, layerNames: readonly string[], signal?: AbortSignal): Promise<Map<string, FeatureMap>>;
 
   abstract dispose(): Promise<void>;
 }

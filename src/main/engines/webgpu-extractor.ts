@@ -6,7 +6,8 @@
  * graph's outputs keep ONNX's layout (maps NCHW, as every extractor returns them).
  *
  * Batches are cut to the adapter's buffer limits; pooling runs on the GPU (`runPooled`) so only
- * vectors are read back. A lost device fails the run with `WebgpuDeviceLost`, which the engine
+ * vectors are read back. A run's signal is checked between those parts, so a cancel waits for one
+ * part, not a whole large batch (which a slow or software adapter can take minutes over). A lost device fails the run with `WebgpuDeviceLost`, which the engine
  * choice answers by moving the rest of the job to the CPU engine.
  */
 import { readFile } from 'node:fs/promises';
@@ -16,7 +17,7 @@ import { StudioError, errorMessage } from '../core/errors';
 import { cellBounds } from '../core/pooling';
 import { spatialGrid, type Pooling } from '../core/pooling-spec';
 import { convertOnnxToTfjsGraph, type ConvertedGraphModel } from '../export/onnx-to-tfjs';
-import { describeLayers, EngineExtractor, type FeatureLayer, type FeatureMap } from './feature-extractor';
+import { describeLayers, EngineExtractor, RunCancelled, type FeatureLayer, type FeatureMap } from './feature-extractor';
 import { batchShape, imageLength, type PreprocessSpec } from './preprocess';
 import type { TeacherSpec } from './teachers';
 import { convertTfjsLayersModel } from './tfjs-to-onnx';
@@ -32,6 +33,8 @@ export class WebgpuDeviceLost extends StudioError {
 export interface WebgpuExtractorOptions {
   /** Run on a software adapter (SwiftShader…) when no hardware one exists: only when forced. */
   allowSoftware?: boolean;
+  /** At most this many images a run, below what the adapter's limits allow (default 64). */
+  mostImagesPerRun?: number;
 }
 
 export async function createWebgpuExtractor(teacher: TeacherSpec, options: WebgpuExtractorOptions = {}): Promise<WebgpuExtractor> {
@@ -50,7 +53,7 @@ export async function createWebgpuExtractor(teacher: TeacherSpec, options: Webgp
   });
   checkInput(converted, teacher.preprocess, teacher.modelPath);
   const model = onWebgpu(() => loadConverted(converted, teacher.modelPath));
-  const maxImages = imagesPerRun(state.limits, [imageLength(teacher.preprocess), ...converted.outputs.map((o) => elementCount(o.shape.slice(1)))]);
+  const maxImages = imagesPerRun(state.limits, [imageLength(teacher.preprocess), ...converted.outputs.map((o) => elementCount(o.shape.slice(1)))], options.mostImagesPerRun);
   return new WebgpuExtractor(model, teacher.preprocess, layers, state, maxImages, [...outputs.keys()]);
 }
 
@@ -105,13 +108,13 @@ export class WebgpuExtractor extends EngineExtractor {
     });
   }
 
-  protected async runChecked(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>> {
+  protected async runChecked(batch: Float32Array, batchSize: number, layerNames: readonly string[], signal?: AbortSignal): Promise<Map<string, FeatureMap>> {
     this.checkNames(layerNames);
-    return this.inParts(batch, batchSize, (input) => onWebgpu(() => this.model.execute(input, [...layerNames]) as tf.Tensor[] | tf.Tensor), layerNames);
+    return this.inParts(batch, batchSize, (input) => onWebgpu(() => this.model.execute(input, [...layerNames]) as tf.Tensor[] | tf.Tensor), layerNames, signal);
   }
 
   /** The maps pooled on the GPU: only [N, D] vectors are read back. */
-  async runPooled(batch: Float32Array, batchSize: number, layers: readonly FeatureLayer[], pooling: Pooling): Promise<Map<string, FeatureMap>> {
+  async runPooled(batch: Float32Array, batchSize: number, layers: readonly FeatureLayer[], pooling: Pooling, signal?: AbortSignal): Promise<Map<string, FeatureMap>> {
     const names = layers.map((l) => l.name);
     this.checkNames(names);
     const pool = (input: tf.Tensor): tf.Tensor[] =>
@@ -121,7 +124,7 @@ export class WebgpuExtractor extends EngineExtractor {
           return (Array.isArray(ys) ? ys : [ys]).map((y, i) => poolOnDevice(y, layers[i], pooling));
         }),
       );
-    return this.inParts(batch, batchSize, pool, names);
+    return this.inParts(batch, batchSize, pool, names, signal);
   }
 
   /** The adapter this engine computes on. */
@@ -150,18 +153,22 @@ export class WebgpuExtractor extends EngineExtractor {
 
   /**
    * Runs `compute` on parts of at most `maxImagesPerRun` images, reads each part's outputs back
-   * before the next starts (so GPU memory holds one part), and joins them per name.
+   * before the next starts (so GPU memory holds one part), and joins them per name. Once `signal`
+   * is aborted no further part starts and the run rejects with `RunCancelled`: the parts done are
+   * dropped, as the batch is either whole or not returned at all.
    */
   private async inParts(
     batch: Float32Array,
     batchSize: number,
     compute: (input: tf.Tensor) => tf.Tensor | tf.Tensor[],
     names: readonly string[],
+    signal?: AbortSignal,
   ): Promise<Map<string, FeatureMap>> {
     const length = batch.length / batchSize;
     const parts: Array<Array<{ data: Float32Array; shape: number[] }>> = [];
     for (let start = 0; start < batchSize; start += this.maxImagesPerRun) {
       this.throwIfLost();
+      if (signal?.aborted) throw new RunCancelled();
       const n = Math.min(this.maxImagesPerRun, batchSize - start);
       const input = onWebgpu(() => tf.tensor(batch.subarray(start * length, (start + n) * length), batchShape(n, this.preprocess)));
       let outputs: tf.Tensor[] = [];

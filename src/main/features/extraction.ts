@@ -2,11 +2,12 @@
  * Extraction: images in, pooled vectors in the cache out. Batched (one engine run per batch, the
  * engine pooling in its graph where it can), with the next batches decoding and the previous
  * batch's vectors being written while the current one runs, progress after each batch, cancel
- * between batches, and resume for free: images whose vectors are cached are skipped. An image
+ * between batches (and inside one, on an engine that runs it in parts: the cut batch is dropped
+ * whole), and resume for free: images whose vectors are cached are skipped. An image
  * that cannot be read or decoded is marked failed and the batch goes on without it.
  */
 import { readFile } from 'node:fs/promises';
-import { runPooled, type FeatureExtractor, type FeatureLayer, type FeatureMap } from '../engines/feature-extractor';
+import { runPooled, RunCancelled, type FeatureExtractor, type FeatureLayer, type FeatureMap } from '../engines/feature-extractor';
 import { preprocessImage } from '../engines/preprocess';
 import { errorMessage } from '../core/errors';
 import { concatenated } from '../services/typed-blobs';
@@ -92,11 +93,19 @@ export async function extractFeatures(options: ExtractionOptions): Promise<Extra
       }
       if (prepared.images.length > 0) {
         const batch = concatenated(prepared.tensors, (n) => new Float32Array(n));
-        const running = runPooled(extractor, batch, prepared.images.length, layers, pooling);
+        const running = runPooled(extractor, batch, prepared.images.length, layers, pooling, options.signal);
         write();
-        unwritten = cachedRows(prepared.images, layers, await running);
+        const pooled = await running.catch((error: unknown) => {
+          // Cancelled inside the batch: none of its vectors exist, so none are written or counted.
+          if (error instanceof RunCancelled && options.signal?.aborted) return null;
+          throw error;
+        });
+        if (pooled) {
+          unwritten = cachedRows(prepared.images, layers, pooled);
+          progress.done += prepared.images.length;
+        }
       }
-      progress.done += prepared.images.length + prepared.failures.length;
+      progress.done += prepared.failures.length;
       progress.failed += prepared.failures.length;
       if (options.signal?.aborted || b === batches.length - 1) write();
       options.onProgress?.(report());

@@ -222,12 +222,12 @@ export class FallbackOnDeviceLoss implements FeatureExtractor {
     return { ...description, fallbackReason: `${this.lostReason}: the rest of the job ran here${own}` };
   }
 
-  run(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>> {
-    return this.withFallback((e) => e.run(batch, batchSize, layerNames));
+  run(batch: Float32Array, batchSize: number, layerNames: readonly string[], signal?: AbortSignal): Promise<Map<string, FeatureMap>> {
+    return this.withFallback((e) => e.run(batch, batchSize, layerNames, signal));
   }
 
-  runPooled(batch: Float32Array, batchSize: number, layers: readonly FeatureLayer[], pooling: Pooling): Promise<Map<string, FeatureMap>> {
-    return this.withFallback((e) => runPooled(e, batch, batchSize, layers, pooling));
+  runPooled(batch: Float32Array, batchSize: number, layers: readonly FeatureLayer[], pooling: Pooling, signal?: AbortSignal): Promise<Map<string, FeatureMap>> {
+    return this.withFallback((e) => runPooled(e, batch, batchSize, layers, pooling, signal));
   }
 
   dispose(): Promise<void> {
