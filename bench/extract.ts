@@ -8,7 +8,13 @@
  * The raw forward pass gives what extraction needs: pooled vectors, pooled in the engine's graph
  * where it can (`runPooled`), else the maps (`run`). `raw_maps_images_per_s` is the forward pass
  * that copies every full map out (`run`), as this bench measured before pooling moved in-graph.
- *   npm run bench:extract [-- --images 400 --tfjs-images 160 --engines onnxruntime,tfjs]
+ *
+ * WebGPU is measured on a hardware adapter whenever Dawn finds one; a software adapter (SwiftShader,
+ * lavapipe: the CPU behind a GPU's interface) only when forced, as the studio uses one: `--engines`
+ * names webgpu, or VK_ICD_FILENAMES points Vulkan at its driver. Its rows name the adapter
+ * (`device`, and `adapter` in the JSON) and say `software adapter` in `engine`.
+ *   npm run bench:extract [-- --images 400 --tfjs-images 160 --software-images 8 --engines onnxruntime,tfjs,webgpu]
+ *   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json npm run bench:extract   # SwiftShader
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -19,6 +25,8 @@ import { createOnnxExtractor } from '../src/main/engines/onnx-extractor';
 import { preprocessImage } from '../src/main/engines/preprocess';
 import { createTfjsExtractor } from '../src/main/engines/tfjs-extractor';
 import { createTfjsWorkerPool } from '../src/main/engines/tfjs-worker-pool';
+import { adapterLabel, webgpuOffer, type AdapterDescription } from '../src/main/engines/webgpu-device';
+import { createWebgpuExtractor, WebgpuExtractor } from '../src/main/engines/webgpu-extractor';
 import { extractFeatures, type ExtractionImage } from '../src/main/features/extraction';
 import { FeatureCache, teacherKey } from '../src/main/features/feature-cache';
 import { ModelStore } from '../src/main/models/model-store';
@@ -38,6 +46,8 @@ function option(name: string): string | undefined {
 const imageLimit = Number(option('images')) || Infinity;
 /** The wasm backend runs ~70 ms an image on one thread: a subset keeps the bench short. */
 const tfjsImages = Number(option('tfjs-images')) || 160;
+/** A software WebGPU adapter takes seconds an image (MobileNet on SwiftShader, two cores): one batch by default. */
+const softwareImages = Number(option('software-images')) || BATCH;
 const only = option('engines')?.split(',');
 
 /** An engine the bench measures: `create` gives undefined, with the reason printed, where this machine lacks it. */
@@ -53,7 +63,32 @@ const ENGINES: BenchEngine[] = [
   { name: 'onnxruntime cuda', create: cudaExtractor, images: imageLimit },
   { name: 'tfjs', create: (spec) => createTfjsExtractor(spec), images: Math.min(imageLimit, tfjsImages) },
   { name: 'tfjs pool', create: (spec) => createTfjsWorkerPool(spec), images: Math.min(imageLimit, tfjsImages) },
+  { name: 'webgpu', create: webgpuExtractor, images: imageLimit },
 ];
+
+/** WebGPU on the adapter the studio would pick: a hardware one, else a software one only when forced. */
+async function webgpuExtractor(spec: TeacherSpec): Promise<FeatureExtractor | undefined> {
+  const { adapters, unavailable } = await webgpuOffer();
+  if (adapters.length === 0) {
+    console.log(`webgpu: not measured (${unavailable ?? 'no adapter'})`);
+    return undefined;
+  }
+  const hardware = adapters.some((a) => !a.software);
+  const forced = Boolean(only?.includes('webgpu') || process.env.VK_ICD_FILENAMES);
+  if (!hardware && !forced) {
+    console.log(`webgpu: not measured (only a software adapter, ${adapterLabel(adapters[0])}; --engines webgpu or VK_ICD_FILENAMES measures it)`);
+    return undefined;
+  }
+  const extractor = await createWebgpuExtractor(spec, { allowSoftware: !hardware });
+  const why = extractor.adapter.software ? `: forced (${only?.includes('webgpu') ? '--engines webgpu' : `VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES}`})` : '';
+  console.log(`webgpu: measured on ${adapterLabel(extractor.adapter)}${why}`);
+  return extractor;
+}
+
+/** The WebGPU adapter an extractor computes on; null for the other engines. */
+function adapterOf(extractor: FeatureExtractor): AdapterDescription | null {
+  return extractor instanceof WebgpuExtractor ? extractor.adapter : null;
+}
 
 /** ONNX Runtime on CUDA, only where its provider loads (else the CPU row already stands). */
 async function cudaExtractor(spec: TeacherSpec): Promise<FeatureExtractor | undefined> {
@@ -85,6 +120,11 @@ async function preprocessedBatches(extractor: FeatureExtractor, images: Extracti
   return batches;
 }
 
+/** `decimals` places, but two significant digits below 1: a software adapter's 0.13 images/s must not read 0.1, nor its ratio 0. */
+function figure(x: number, decimals: number): number {
+  return Number(Math.abs(x) < 1 && x !== 0 ? x.toPrecision(2) : x.toFixed(decimals));
+}
+
 /** Images per second of `forward` over the batches, decoding excluded. */
 async function forwardRate(batches: Array<{ batch: Float32Array; size: number }>, forward: (batch: Float32Array, size: number) => Promise<unknown>): Promise<number> {
   const started = performance.now();
@@ -105,11 +145,13 @@ for (const engine of ENGINES.filter((e) => !only || only.includes(e.name))) {
   const extractor = await engine.create(teacher.spec);
   if (!extractor) continue;
   const description = extractor.describe();
+  const adapter = adapterOf(extractor);
+  const imageCount = adapter?.software ? Math.min(engine.images, softwareImages) : engine.images;
   const layers: readonly FeatureLayer[] = extractor.layers.filter((l) => layerNames.includes(l.name));
   const pooledForward = (batch: Float32Array, size: number) =>
     extractor.runPooled ? extractor.runPooled(batch, size, layers, POOLING) : extractor.run(batch, size, layerNames);
   for (const dataset of datasets) {
-    const images = dataset.images.slice(0, engine.images);
+    const images = dataset.images.slice(0, imageCount);
     const batches = await preprocessedBatches(extractor, images);
     await forwardRate(batches.slice(0, 2), pooledForward); // warm-up
     const raw = await forwardRate(batches, pooledForward);
@@ -122,24 +164,26 @@ for (const engine of ENGINES.filter((e) => !only || only.includes(e.name))) {
     if (description.engine === 'onnxruntime' && description.backend === 'cpu') onnxCpu.set(dataset.name, report.imagesPerSecond);
     const cpuRate = onnxCpu.get(dataset.name);
     rows.push({
-      engine: `${engine.name} · ${description.backend}`,
+      engine: adapter ? `${engine.name} · ${adapter.software ? 'software adapter' : 'gpu'}` : `${engine.name} · ${description.backend}`,
       device: description.device,
+      adapter,
       dataset: dataset.name,
       images: images.length,
       layers: layers.length,
       in_graph_pooling: Boolean(extractor.runPooled),
-      end_to_end_images_per_s: Number(report.imagesPerSecond.toFixed(1)),
-      raw_forward_images_per_s: Number(raw.toFixed(1)),
-      raw_maps_images_per_s: Number(rawMaps.toFixed(1)),
-      ratio: Number((report.imagesPerSecond / raw).toFixed(2)),
-      vs_onnxruntime_cpu: cpuRate ? Number((report.imagesPerSecond / cpuRate).toFixed(2)) : null,
+      end_to_end_images_per_s: figure(report.imagesPerSecond, 1),
+      raw_forward_images_per_s: figure(raw, 1),
+      raw_maps_images_per_s: figure(rawMaps, 1),
+      ratio: figure(report.imagesPerSecond / raw, 2),
+      vs_onnxruntime_cpu: cpuRate ? figure(report.imagesPerSecond / cpuRate, 2) : null,
     });
     console.log(JSON.stringify(rows[rows.length - 1]));
   }
   await extractor.dispose();
 }
 
-console.table(rows);
+// The adapter's parts are in `device` already: the table keeps one line a row.
+console.table(rows.map(({ adapter: _adapter, ...row }) => row));
 const out = join(import.meta.dirname, '../bench-results');
 mkdirSync(out, { recursive: true });
 const result = { date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: availableParallelism(), teacher: teacher.entry.id, batch: BATCH, pooling: POOLING, rows };
