@@ -8,13 +8,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPooled, type FeatureExtractor, type FeatureLayer } from '../../../src/main/engines/feature-extractor';
+import { runPooled, RunCancelled, type FeatureExtractor, type FeatureLayer } from '../../../src/main/engines/feature-extractor';
 import { createOnnxExtractor } from '../../../src/main/engines/onnx-extractor';
 import { imageLength, preprocessImage } from '../../../src/main/engines/preprocess';
 import { onnxSidecarTeacher, type TeacherSpec } from '../../../src/main/engines/teachers';
 import { createWebgpuExtractor, type WebgpuExtractor } from '../../../src/main/engines/webgpu-extractor';
 import { extractFeatures, type ExtractionImage } from '../../../src/main/features/extraction';
 import { FeatureCache } from '../../../src/main/features/feature-cache';
+import { createExtractor, FallbackOnDeviceLoss } from '../../../src/main/models/engine-choice';
 import { CIFAR10_MINI, SHARED, tempDir } from '../../helpers/fixtures';
 import { relativeError } from './compare';
 import { webgpuSkipReason } from './webgpu-environment';
@@ -99,4 +100,18 @@ describe.skipIf(skip)('cancelling a WebGPU extraction inside a batch', () => {
       cache.close();
     }
   }, 120_000);
+
+  it('the studio\'s WebGPU extractor (behind FallbackOnDeviceLoss) hands the signal on: an aborted run computes nothing', async () => {
+    const extractor = await createExtractor(teacher, { engine: 'webgpu' });
+    try {
+      expect(extractor).toBeInstanceOf(FallbackOnDeviceLoss);
+      expect(extractor.describe().backend).toBe('webgpu');
+      const image = await preprocessImage(readFileSync(IMAGES[0].path), teacher.preprocess);
+      const aborted = AbortSignal.abort();
+      await expect(runPooled(extractor, image, 1, layers, 'gap', aborted)).rejects.toBeInstanceOf(RunCancelled);
+      await expect(extractor.run(image, 1, [layers[0].name], aborted)).rejects.toBeInstanceOf(RunCancelled);
+    } finally {
+      await extractor.dispose();
+    }
+  }, 60_000);
 });
