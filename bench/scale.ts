@@ -21,6 +21,7 @@ import { suggestNext } from '../src/main/app/suggest';
 import { planTraining, trainHead } from '../src/main/app/train';
 import type { TeacherService } from '../src/main/models/teacher-service';
 import { Project } from '../src/main/services/project';
+import { FIRST_IMAGE_PAGE } from '../src/shared/image-pages';
 import { CIFAR_DIR, FASHION_SCALE_DIR, SCALE_CACHE, writeFashionMnist } from './scale-data';
 
 export interface ScaleOptions {
@@ -161,6 +162,8 @@ export async function runScale(options: ScaleOptions, teachers: TeacherService):
       opened.classes.list();
       return opened;
     });
+    // What opening the project costs the grid: its first page (then the rest streams in behind it).
+    await measure('grid first page', async () => project.images.page({ kind: 'all' }, 'import', 0, FIRST_IMAGE_PAGE), (r) => ({ note: `${r.rows.length} of ${r.total} rows, ${(JSON.stringify(r).length / 2 ** 20).toFixed(2)} MB as JSON` }));
     const listed = await measure('list all images', async () => project.images.list({ kind: 'all' }, 'import'), (r) => ({ note: `${r.length} rows, ${(JSON.stringify(r).length / 2 ** 20).toFixed(2)} MB as JSON` }));
 
     const labeled = labelEvenly(project, listed, options.labels);

@@ -4,6 +4,7 @@
  * and the renderer's client. Inputs are validated with these zod schemas on the service side,
  * whatever front they came through.
  */
+import { MAX_IMAGE_PAGE } from './image-pages';
 import { z } from 'zod';
 import { strategyParamProblems } from './strategies';
 
@@ -475,6 +476,11 @@ export const contract = {
   'images.list': {
     input: z.object({ filter: ImageFilter, sort: ImageSort }).strict(),
     output: z.array(ImageRow),
+  },
+  /** A page of the same list, and the whole list's length: the grid reads a large project page by page. */
+  'images.page': {
+    input: z.object({ filter: ImageFilter, sort: ImageSort, offset: z.number().int().min(0), limit: z.number().int().min(1).max(MAX_IMAGE_PAGE) }).strict(),
+    output: z.object({ total: z.number().int(), rows: z.array(ImageRow) }),
   },
   'images.get': { input: z.object({ id: Id }).strict(), output: ImageDetail },
 

@@ -15,6 +15,8 @@ let session: StudioSession;
 let page: Page;
 const mediaStatuses: { url: string; status: number }[] = [];
 const consoleErrors: string[] = [];
+/** The grid's list reads, in order: the method and the rows asked for. */
+const listReads: { method: string; offset?: number; limit?: number }[] = [];
 
 beforeAll(async () => {
   session = await openStudioSession('atl-e2e-grid-', async (studio) => {
@@ -25,6 +27,10 @@ beforeAll(async () => {
   page = session.page;
   page.on('response', (response) => {
     if (response.url().includes('/media/')) mediaStatuses.push({ url: response.url(), status: response.status() });
+  });
+  page.on('request', (request) => {
+    const method = /\/api\/call\/(images\.(?:list|page))/.exec(request.url())?.[1];
+    if (method) listReads.push({ method, ...(JSON.parse(request.postData() ?? '{}') as { offset?: number; limit?: number }) });
   });
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(message.text());
@@ -44,6 +50,15 @@ describe('thumbnail grid', () => {
     await page.getByTestId('grid').evaluate((grid) => grid.scrollTo({ top: grid.scrollHeight }));
     await expect.poll(() => page.locator(`[data-testid="tile"][data-image-id="${last}"]`).count()).toBe(1);
     expect(await page.getByTestId('tile').count()).toBeLessThan(300);
+  });
+
+  it('reads the list page by page: a first page, then the rest behind it, never the whole list at once', async () => {
+    // Opening the 2,720-image project: 2,000 rows first (the count is the whole list's at once), then the other 720.
+    expect(listReads.slice(0, 2)).toEqual([
+      { method: 'images.page', filter: { kind: 'all' }, sort: 'import', offset: 0, limit: 2000 },
+      { method: 'images.page', filter: { kind: 'all' }, sort: 'import', offset: 2000, limit: 10000 },
+    ]);
+    expect(listReads.filter((r) => r.method === 'images.list')).toEqual([]);
   });
 
   it('filters by class and by unlabeled', async () => {

@@ -29,6 +29,7 @@ describe('bench:scale', () => {
       expect(Object.keys(jobs)).toEqual([
         'import',
         'open + info',
+        'grid first page',
         'list all images',
         'list one class',
         'list unlabeled',

@@ -15,6 +15,19 @@ export interface MediaBytes {
   contentType: string;
 }
 
+/** The WHERE clause of a filter and its parameters (tables: images i, labels l, predictions p). */
+function filterClause(filter: ImageFilter): { where: string; params: number[] } {
+  const where =
+    filter.kind === 'unlabeled'
+      ? 'WHERE l.image_id IS NULL'
+      : filter.kind === 'class'
+        ? 'WHERE l.class_id = ?'
+        : filter.kind === 'predicted'
+          ? `WHERE p.class_id = ? AND (l.source IS NULL OR l.source <> 'human')`
+          : '';
+  return { where, params: filter.kind === 'class' || filter.kind === 'predicted' ? [filter.classId] : [] };
+}
+
 export class ImageService {
   constructor(private readonly db: ProjectDb) {}
 
@@ -23,16 +36,29 @@ export class ImageService {
    * each file's path from the deepest folder that holds every image of the project.
    */
   list(filter: ImageFilter, sort: ImageSort): ImageRow[] {
-    const where =
-      filter.kind === 'unlabeled'
-        ? 'WHERE l.image_id IS NULL'
-        : filter.kind === 'class'
-          ? 'WHERE l.class_id = ?'
-          : filter.kind === 'predicted'
-            ? `WHERE p.class_id = ? AND (l.source IS NULL OR l.source <> 'human')`
-            : '';
+    return this.rows(filter, sort);
+  }
+
+  /**
+   * `limit` rows of the list from `offset` on, and how many the whole list holds: the grid reads a
+   * large project page by page, so opening it costs one page, not the whole list.
+   */
+  page(filter: ImageFilter, sort: ImageSort, offset: number, limit: number): { total: number; rows: ImageRow[] } {
+    const { where, params } = filterClause(filter);
+    const { total } = this.db
+      .prepare(
+        `SELECT count(*) AS total FROM images i
+           LEFT JOIN labels l ON l.image_id = i.id
+           LEFT JOIN predictions p ON p.image_id = i.id AND p.head_id = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'active_head')
+           ${where}`,
+      )
+      .get(...params) as { total: number };
+    return { total, rows: this.rows(filter, sort, { offset, limit }) };
+  }
+
+  private rows(filter: ImageFilter, sort: ImageSort, page?: { offset: number; limit: number }): ImageRow[] {
+    const { where, params } = filterClause(filter);
     const order = sort === 'name' ? 'i.file_name COLLATE NOCASE, i.id' : sort === 'confidence' ? 'pc.id IS NULL, p.confidence, i.id' : 'i.id';
-    const params = filter.kind === 'class' || filter.kind === 'predicted' ? [filter.classId] : [];
     const rows = this.db
       .prepare(
         `SELECT i.id, i.file_name AS name, i.original_path AS path, l.class_id AS classId, i.width, i.height, l.source,
@@ -42,9 +68,9 @@ export class ImageService {
            LEFT JOIN predictions p ON p.image_id = i.id AND p.head_id = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'active_head')
            -- A class deleted since the head was trained is no prediction to show.
            LEFT JOIN classes pc ON pc.id = p.class_id
-           ${where} ORDER BY ${order}`,
+           ${where} ORDER BY ${order}${page ? ' LIMIT ? OFFSET ?' : ''}`,
       )
-      .all(...params) as ImageRow[];
+      .all(...params, ...(page ? [page.limit, page.offset] : [])) as ImageRow[];
     const shared = this.sharedFolder().length;
     for (const row of rows) row.path = row.path.slice(shared).split(sep).join('/');
     return rows;

@@ -5,6 +5,7 @@ export function libraryHandlers(context: StudioContext) {
   const project = () => context.requireProject();
   return {
     'images.list': ({ filter, sort }) => project().images.list(filter, sort),
+    'images.page': ({ filter, sort, offset, limit }) => project().images.page(filter, sort, offset, limit),
     'images.get': ({ id }) => project().images.get(id),
 
     'classes.list': () => project().classes.list(),

@@ -4,6 +4,7 @@
  * here at once (`patchRows`) and holds list reads back while its changes are on their way.
  */
 import type { ImageFilter, ImageRow, ImageSort, LabelSource, MediaKind } from '../../../shared/contract';
+import { FIRST_IMAGE_PAGE } from '../../../shared/image-pages';
 import { SvelteSet } from 'svelte/reactivity';
 import { call, mediaUrl } from './api';
 import { dialogs } from './dialogs.svelte';
@@ -11,6 +12,8 @@ import { ThumbnailQueue } from './thumbnail-queue';
 
 /** Thumbnails on their way at once: HTTP/1.1's six connections to one host, so none waits in the browser out of the queue's reach. */
 const THUMBNAILS_IN_FLIGHT = 6;
+/** Rows per read after the first page, streamed in behind it while the user already works. */
+const PAGE = 10_000;
 
 /** The filter as the toolbar's <select> spells it: `all`, `unlabeled`, `class:<id>` or `predicted:<id>`. */
 export function filterKey(filter: ImageFilter): string {
@@ -27,8 +30,10 @@ export function parseFilterKey(key: string): ImageFilter {
 export const acceptable = (row: ImageRow) => row.predictedClassId !== null && row.source !== 'human';
 
 class Grid {
-  // The list is raw: replaced wholesale, never mutated in place.
+  // The list is raw: replaced wholesale, never mutated in place. It grows page by page up to `total`.
   images = $state.raw<ImageRow[]>([]);
+  /** How many images the filter lists, read with the first page (the grid's height, the toolbar's count). */
+  total = $state(0);
   filter = $state.raw<ImageFilter>({ kind: 'all' });
   sort = $state<ImageSort>('import');
 
@@ -71,22 +76,45 @@ class Grid {
     this.thumbnailShown.clear();
     this.filter = { kind: 'all' };
     this.images = [];
+    this.total = 0;
     this.selected = new Set();
     this.focusIndex = 0;
     this.anchorIndex = 0;
   }
 
-  /** Reads the list again; the cursor stays on `focusId`, by default the image it is on when the list arrives. */
+  /**
+   * Reads the list again: its first page, then the rest page by page behind it. The cursor stays
+   * on `focusId`, by default the image it is on when the list arrives, once its page is there.
+   */
   async loadImages(focusId?: number | null): Promise<void> {
     const request = ++this.listRequest;
-    const rows = await call('images.list', { filter: this.filter, sort: this.sort });
-    if (request !== this.listRequest) return; // a newer request owns the list
-    // Read before labels still on their way were saved: it would undo them on screen for a moment.
-    if (this.labelingInFlight > 0) {
-      this.listStale = true;
-      return;
+    const target = focusId === undefined ? (this.focused?.id ?? null) : focusId;
+    const read = async (offset: number, limit: number) => {
+      const page = await call('images.page', { filter: this.filter, sort: this.sort, offset, limit });
+      if (request !== this.listRequest) return null; // a newer request owns the list
+      // Read before labels still on their way were saved: it would undo them on screen for a moment.
+      if (this.labelingInFlight > 0) {
+        this.listStale = true;
+        return null;
+      }
+      return page;
+    };
+    // The first page is all a large project costs to open (FIRST_IMAGE_PAGE rows).
+    const first = await read(0, FIRST_IMAGE_PAGE);
+    if (!first) return;
+    this.total = first.total;
+    this.setRows(first.rows, target);
+    let found = target !== null && first.rows.some((r) => r.id === target);
+    while (this.images.length < this.total) {
+      const page = await read(this.images.length, PAGE);
+      if (!page || page.rows.length === 0) return;
+      this.images = [...this.images, ...page.rows];
+      if (!found && target !== null) {
+        const index = this.images.findIndex((r) => r.id === target);
+        if (index >= 0) [found, this.focusIndex] = [true, index];
+      }
     }
-    this.setRows(rows, focusId === undefined ? (this.focused?.id ?? null) : focusId);
+    this.keepListedSelection();
   }
 
   /** Replaces the list, keeping the cursor on `focusId` when it is still listed, else near where it was. */
@@ -95,11 +123,15 @@ class Grid {
     const index = focusId === null ? -1 : rows.findIndex((r) => r.id === focusId);
     this.focusIndex = index >= 0 ? index : Math.max(0, Math.min(this.focusIndex, rows.length - 1));
     this.anchorIndex = Math.min(this.anchorIndex, Math.max(rows.length - 1, 0));
-    if (this.selected.size > 0) {
-      const listed = new Set(rows.map((r) => r.id));
-      const kept = [...this.selected].filter((id) => listed.has(id));
-      if (kept.length !== this.selected.size) this.selected = new Set(kept);
-    }
+    if (rows.length >= this.total) this.keepListedSelection();
+  }
+
+  /** Unselects images the whole list no longer holds (once every page is there). */
+  private keepListedSelection(): void {
+    if (this.selected.size === 0) return;
+    const listed = new Set(this.images.map((r) => r.id));
+    const kept = [...this.selected].filter((id) => listed.has(id));
+    if (kept.length !== this.selected.size) this.selected = new Set(kept);
   }
 
   async setFilter(filter: ImageFilter): Promise<void> {
