@@ -20,6 +20,7 @@ import { Studio } from '../src/main/app/studio';
 import { Project } from '../src/main/services/project';
 import { startWebServer } from '../src/main/web/server';
 import { scaleFolder } from './scale';
+import { writeFashionMnist } from './scale-data';
 
 const REPO = join(import.meta.dirname, '..');
 
@@ -213,6 +214,8 @@ export async function gridProject(size: number): Promise<string> {
 async function main(): Promise<void> {
   const at = process.argv.indexOf('--sizes');
   const sizes = (at > 0 ? process.argv[at + 1] : '10000,100000').split(',').map(Number);
+  // The real images the projects are made of, written once (bench:scale does the same first).
+  if ((await writeFashionMnist()) === null) process.exit(1);
   const renderer = mkdtempSync(join(tmpdir(), 'atl-grid-renderer-'));
   cpSync(join(REPO, 'out/renderer'), renderer, { recursive: true });
   const results: Record<string, Record<string, number>> = {};

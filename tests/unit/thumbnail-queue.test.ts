@@ -32,6 +32,20 @@ describe('ThumbnailQueue', () => {
     expect(q.active).toBe(2);
   });
 
+  it('says when nothing waits and nothing is on its way', async () => {
+    const { q } = queue(1);
+    let idle = false;
+    await q.whenIdle(); // nothing wanted yet
+    q.want([1, 2]);
+    void q.whenIdle().then(() => (idle = true));
+    q.finished(1);
+    await Promise.resolve();
+    expect(idle).toBe(false); // 2 is on its way now
+    q.finished(2);
+    await Promise.resolve();
+    expect(idle).toBe(true);
+  });
+
   it('asks for nothing while wanted is empty (a fast scroll), and never twice for a loaded image', () => {
     const { q, started } = queue(6);
     q.want([1, 2]);

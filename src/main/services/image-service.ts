@@ -45,9 +45,12 @@ export class ImageService {
    */
   page(filter: ImageFilter, sort: ImageSort, offset: number, limit: number): { total: number; rows: ImageRow[] } {
     const { where, params } = filterClause(filter);
+    // Every image: a count of the table alone (the joins only matter to a filter).
     const { total } = this.db
       .prepare(
-        `SELECT count(*) AS total FROM images i
+        where === ''
+          ? 'SELECT count(*) AS total FROM images'
+          : `SELECT count(*) AS total FROM images i
            LEFT JOIN labels l ON l.image_id = i.id
            LEFT JOIN predictions p ON p.image_id = i.id AND p.head_id = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'active_head')
            ${where}`,

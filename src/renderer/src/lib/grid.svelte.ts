@@ -5,6 +5,7 @@
  */
 import type { ImageFilter, ImageRow, ImageSort, LabelSource, MediaKind } from '../../../shared/contract';
 import { FIRST_IMAGE_PAGE } from '../../../shared/image-pages';
+import { tick } from 'svelte';
 import { SvelteSet } from 'svelte/reactivity';
 import { call, mediaUrl } from './api';
 import { dialogs } from './dialogs.svelte';
@@ -14,6 +15,8 @@ import { ThumbnailQueue } from './thumbnail-queue';
 const THUMBNAILS_IN_FLIGHT = 6;
 /** Rows per read after the first page, streamed in behind it while the user already works. */
 const PAGE = 10_000;
+/** The longest a page waits for the thumbnails in view to load before it is read all the same. */
+const PAGE_WAIT_MS = 1_000;
 
 /** The filter as the toolbar's <select> spells it: `all`, `unlabeled`, `class:<id>` or `predicted:<id>`. */
 export function filterKey(filter: ImageFilter): string {
@@ -75,6 +78,7 @@ class Grid {
     this.thumbnails.clear();
     this.thumbnailShown.clear();
     this.filter = { kind: 'all' };
+    this.listRequest++; // a list still streaming in belongs to the previous project
     this.images = [];
     this.total = 0;
     this.selected = new Set();
@@ -83,35 +87,52 @@ class Grid {
   }
 
   /**
-   * Reads the list again: its first page, then the rest page by page behind it. The cursor stays
-   * on `focusId`, by default the image it is on when the list arrives, once its page is there.
+   * Reads the list again: resolves with its first page shown; the rest streams in behind it, page
+   * by page (`readRest`). The cursor stays on `focusId`, by default the image it is on when the list
+   * arrives, once its page is there.
    */
   async loadImages(focusId?: number | null): Promise<void> {
     const request = ++this.listRequest;
     const target = focusId === undefined ? (this.focused?.id ?? null) : focusId;
-    const read = async (offset: number, limit: number) => {
-      const page = await call('images.page', { filter: this.filter, sort: this.sort, offset, limit });
-      if (request !== this.listRequest) return null; // a newer request owns the list
-      // Read before labels still on their way were saved: it would undo them on screen for a moment.
-      if (this.labelingInFlight > 0) {
-        this.listStale = true;
-        return null;
-      }
-      return page;
-    };
     // The first page is all a large project costs to open (FIRST_IMAGE_PAGE rows).
-    const first = await read(0, FIRST_IMAGE_PAGE);
+    const first = await this.readPage(request, 0, FIRST_IMAGE_PAGE);
     if (!first) return;
     this.total = first.total;
     this.setRows(first.rows, target);
-    let found = target !== null && first.rows.some((r) => r.id === target);
+    if (this.images.length < this.total) {
+      const found = target === null || first.rows.some((r) => r.id === target);
+      // A failure of a list no longer shown (a project closed meanwhile) is no one's concern.
+      void this.readRest(request, found ? null : target).catch((error: unknown) => {
+        if (request === this.listRequest) void dialogs.attempt(() => Promise.reject(error));
+      });
+    }
+  }
+
+  /** One page of the list for `request`, or null when a newer read owns the list or labels are on their way. */
+  private async readPage(request: number, offset: number, limit: number) {
+    const page = await call('images.page', { filter: this.filter, sort: this.sort, offset, limit });
+    if (request !== this.listRequest) return null; // a newer request owns the list
+    // Read before labels still on their way were saved: it would undo them on screen for a moment.
+    if (this.labelingInFlight > 0) {
+      this.listStale = true;
+      return null;
+    }
+    return page;
+  }
+
+  /** The pages after the first, each once the thumbnails in view have loaded (or after PAGE_WAIT_MS). */
+  private async readRest(request: number, target: number | null): Promise<void> {
     while (this.images.length < this.total) {
-      const page = await read(this.images.length, PAGE);
+      // The thumbnails in view first: a page read meanwhile would hold them up, in the server and here.
+      await tick(); // the grid has drawn the rows and asked for their thumbnails
+      await Promise.race([this.thumbnails.whenIdle(), new Promise((resolve) => setTimeout(resolve, PAGE_WAIT_MS))]);
+      if (request !== this.listRequest) return;
+      const page = await this.readPage(request, this.images.length, PAGE);
       if (!page || page.rows.length === 0) return;
       this.images = [...this.images, ...page.rows];
-      if (!found && target !== null) {
+      if (target !== null) {
         const index = this.images.findIndex((r) => r.id === target);
-        if (index >= 0) [found, this.focusIndex] = [true, index];
+        if (index >= 0) [target, this.focusIndex] = [null, index];
       }
     }
     this.keepListedSelection();

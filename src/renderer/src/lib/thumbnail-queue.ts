@@ -51,12 +51,32 @@ export class ThumbnailQueue {
     return this.inFlight.size;
   }
 
+  /**
+   * Resolves once nothing waits and nothing is on its way: the grid reads the rest of a large list
+   * then, so that the list's pages do not hold up the thumbnails in view.
+   */
+  whenIdle(): Promise<void> {
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private idleWaiters: (() => void)[] = [];
+
+  private get idle(): boolean {
+    return this.inFlight.size === 0 && this.waiting.length === 0;
+  }
+
+  private wakeIfIdle(): void {
+    if (this.idle) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
   /** Forgets everything: a project was opened or closed, and its images with it. */
   clear(): void {
     for (const id of this.inFlight) this.onRelease(id);
     this.inFlight.clear();
     this.waiting = [];
     this.loaded.clear();
+    this.wakeIfIdle();
   }
 
   private startNext(): void {
@@ -65,6 +85,7 @@ export class ThumbnailQueue {
       this.inFlight.add(id);
       this.onStart(id);
     }
+    this.wakeIfIdle();
   }
 }
 
