@@ -19,8 +19,7 @@ import { importImages } from '../src/main/app/import-images';
 import { Studio } from '../src/main/app/studio';
 import { Project } from '../src/main/services/project';
 import { startWebServer } from '../src/main/web/server';
-import { scaleFolder } from './scale';
-import { writeFashionMnist } from './scale-data';
+import { scaleFolder, writeFashionMnist } from './scale-data';
 
 const REPO = join(import.meta.dirname, '..');
 

@@ -7,9 +7,9 @@
  * an interrupted run never leaves half a PNG). Nothing is written anywhere else.
  *   npx tsx bench/scale-data.ts
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { FASHION_CLASSES, FASHION_DIR, FASHION_INSTALL, readIdx } from './datasets';
 
@@ -68,6 +68,42 @@ export async function writeFashionMnist(
     await Promise.all(Array.from({ length: ENCODERS }, encoder));
   }
   return written;
+}
+
+/**
+ * The bench's images in a fixed order: Fashion-MNIST's test split, then its training split, then
+ * the CIFAR-10 JPEGs, as `{ path, className }`. The first 10,000 are the test split, every class
+ * balanced.
+ */
+export function scaleImages(): { path: string; className: string }[] {
+  const fashion = readdirSync(FASHION_SCALE_DIR).flatMap((className) =>
+    readdirSync(join(FASHION_SCALE_DIR, className))
+      .filter((name) => name.endsWith('.png'))
+      .map((name) => ({ path: join(FASHION_SCALE_DIR, className, name), className })),
+  );
+  const splitFirst = (name: string) => (name.startsWith('t10k-') ? `0${name}` : `1${name}`);
+  fashion.sort((a, b) => splitFirst(basename(a.path)).localeCompare(splitFirst(basename(b.path))) || a.className.localeCompare(b.className));
+  const cifar = existsSync(CIFAR_DIR)
+    ? readdirSync(CIFAR_DIR).sort().flatMap((className) => readdirSync(join(CIFAR_DIR, className)).sort().map((name) => ({ path: join(CIFAR_DIR, className, name), className })))
+    : [];
+  return [...fashion, ...cifar];
+}
+
+/**
+ * A folder of the first `size` scale images as hard links in class folders (regular files: the
+ * import sees what it would see in the originals), under the scale cache; kept for the next run.
+ */
+export function scaleFolder(size: number): string {
+  const images = scaleImages();
+  if (images.length < size) throw new Error(`The scale data has ${images.length} images, fewer than ${size}: run npx tsx bench/scale-data.ts`);
+  const dir = join(SCALE_CACHE, `first-${size}`);
+  for (const { path, className } of images.slice(0, size)) {
+    const target = join(dir, className, `${basename(dirname(dirname(path))) === basename(CIFAR_DIR) ? 'cifar-' : ''}${basename(path)}`);
+    if (existsSync(target)) continue;
+    mkdirSync(dirname(target), { recursive: true });
+    linkSync(path, target);
+  }
+  return dir;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {

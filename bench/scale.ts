@@ -8,9 +8,9 @@
  *   npm run bench:scale [-- --sizes 10000,70500] [--skip-extraction] [--skip-grid] [--teacher <size>=<id>,...]
  * Peak memory is the process's peak resident set during the job (Linux VmHWM, reset before each job).
  */
-import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { planComparisonRun, runComparison } from '../src/main/app/compare';
 import { createTeacherService } from '../src/main/app/composition-root';
 import { extractFeatures, planExtraction } from '../src/main/app/extract-features';
@@ -22,7 +22,7 @@ import { planTraining, trainHead } from '../src/main/app/train';
 import type { TeacherService } from '../src/main/models/teacher-service';
 import { Project } from '../src/main/services/project';
 import { FIRST_IMAGE_PAGE } from '../src/shared/image-pages';
-import { CIFAR_DIR, FASHION_SCALE_DIR, SCALE_CACHE, writeFashionMnist } from './scale-data';
+import { scaleFolder, scaleImages, writeFashionMnist } from './scale-data';
 
 export interface ScaleOptions {
   size: number;
@@ -53,42 +53,6 @@ export interface ScaleRow {
   /** The machine's 1-minute load average when the job ended (2 cores here: above 2, other work competed). */
   load: number;
   note?: string;
-}
-
-/**
- * The bench's images in a fixed order: Fashion-MNIST's test split, then its training split, then
- * the CIFAR-10 JPEGs, as `{ path, className }`. The first 10,000 are the test split, every class
- * balanced.
- */
-export function scaleImages(): { path: string; className: string }[] {
-  const fashion = readdirSync(FASHION_SCALE_DIR).flatMap((className) =>
-    readdirSync(join(FASHION_SCALE_DIR, className))
-      .filter((name) => name.endsWith('.png'))
-      .map((name) => ({ path: join(FASHION_SCALE_DIR, className, name), className })),
-  );
-  const splitFirst = (name: string) => (name.startsWith('t10k-') ? `0${name}` : `1${name}`);
-  fashion.sort((a, b) => splitFirst(basename(a.path)).localeCompare(splitFirst(basename(b.path))) || a.className.localeCompare(b.className));
-  const cifar = existsSync(CIFAR_DIR)
-    ? readdirSync(CIFAR_DIR).sort().flatMap((className) => readdirSync(join(CIFAR_DIR, className)).sort().map((name) => ({ path: join(CIFAR_DIR, className, name), className })))
-    : [];
-  return [...fashion, ...cifar];
-}
-
-/**
- * A folder of the first `size` scale images as hard links in class folders (regular files: the
- * import sees what it would see in the originals), under the scale cache; kept for the next run.
- */
-export function scaleFolder(size: number): string {
-  const images = scaleImages();
-  if (images.length < size) throw new Error(`The scale data has ${images.length} images, fewer than ${size}: run npx tsx bench/scale-data.ts`);
-  const dir = join(SCALE_CACHE, `first-${size}`);
-  for (const { path, className } of images.slice(0, size)) {
-    const target = join(dir, className, `${basename(dirname(dirname(path))) === basename(CIFAR_DIR) ? 'cifar-' : ''}${basename(path)}`);
-    if (existsSync(target)) continue;
-    mkdirSync(dirname(target), { recursive: true });
-    linkSync(path, target);
-  }
-  return dir;
 }
 
 /** The process's peak resident memory since the last reset, in MB (Linux; elsewhere the current RSS). */
@@ -270,7 +234,7 @@ if (process.argv[1] && basename(process.argv[1]) === 'scale.ts') {
   console.log(`Wrote ${path}`);
 }
 
-/** helper P6's grid measurement (bench/grid-scroll.ts), adapted to a flat record of figures. */
+/** The grid's measurement (bench/grid-scroll.ts), as a flat record of figures. */
 async function gridMeasure(module: string): Promise<ScaleOptions['measureGrid']> {
   const { measureGridScroll } = (await import(module)) as { measureGridScroll: (projectPath: string) => Promise<Record<string, number>> };
   return measureGridScroll;

@@ -3,7 +3,7 @@
  * CIFAR JPEGs, ResNet-20, every job run once and reported (the figures themselves come from
  * `npm run bench:scale`).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,11 +11,17 @@ import { createTeacherService } from '../../src/main/app/composition-root';
 
 const cache = mkdtempSync(join(tmpdir(), 'atl-scale-bench-'));
 process.env.ATL_STUDIO_SCALE_CACHE = cache;
-const { writeFashionMnist } = await import('../../bench/scale-data');
-const { runScale, scaleFolder, scaleImages } = await import('../../bench/scale');
+const { scaleFolder, scaleImages, writeFashionMnist } = await import('../../bench/scale-data');
+const { runScale } = await import('../../bench/scale');
 afterAll(() => rmSync(cache, { recursive: true, force: true }));
 
 describe('bench:scale', () => {
+  it('loads the grid measurement without importing itself back (its top-level await would wait on itself: exit 13)', () => {
+    const imports = [...readFileSync(join(import.meta.dirname, '../../bench/grid-scroll.ts'), 'utf8').matchAll(/from '(\.[^']+)'/g)].map((m) => m[1]);
+    expect(imports).toContain('./scale-data');
+    expect(imports).not.toContain('./scale');
+  });
+
   it('runs every job on 120 images and reports each with its time and memory', async (ctx) => {
     if ((await writeFashionMnist(join(cache, 'fashion-mnist'), { limitPerSplit: 60 })) === null) ctx.skip('dataset-fashion-mnist is not installed');
     // The test split comes first: the first 60 images are its first 60, all classes.
