@@ -86,9 +86,10 @@ async function dawn(): Promise<GpuLike> {
   return gpu;
 }
 
-/** Each distinct adapter Dawn offers: the fast one, the low-power one, and the fallback. */
+/** What Dawn is asked for: the fast adapter, the low-power one, and the fallback (in this process and in the probe). */
 const ADAPTER_REQUESTS = [{ powerPreference: 'high-performance' }, { powerPreference: 'low-power' }, { forceFallbackAdapter: true }] as const;
 
+/** Each distinct adapter Dawn offers. */
 async function requestAdapters(): Promise<GpuAdapterLike[]> {
   const g = await dawn();
   const found: GpuAdapterLike[] = [];

@@ -7,8 +7,9 @@
  *
  * Batches are cut to the adapter's buffer limits; pooling runs on the GPU (`runPooled`) so only
  * vectors are read back. A run's signal is checked between those parts, so a cancel waits for one
- * part, not a whole large batch (which a slow or software adapter can take minutes over). A lost device fails the run with `WebgpuDeviceLost`, which the engine
- * choice answers by moving the rest of the job to the CPU engine.
+ * part, not a whole large batch (which a slow or software adapter can take minutes over). A lost
+ * device fails the run with `WebgpuDeviceLost`, which the engine choice answers by moving the rest
+ * of the job to the CPU engine.
  */
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';

@@ -28,6 +28,13 @@ function filterClause(filter: ImageFilter): { where: string; params: number[] } 
   return { where, params: filter.kind === 'class' || filter.kind === 'predicted' ? [filter.classId] : [] };
 }
 
+/** The tables a list reads: each image with its label, the active head's prediction and that prediction's class. */
+const LISTED_FROM = `FROM images i
+           LEFT JOIN labels l ON l.image_id = i.id
+           LEFT JOIN predictions p ON p.image_id = i.id AND p.head_id = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'active_head')
+           -- A class deleted since the head was trained is no prediction to show.
+           LEFT JOIN classes pc ON pc.id = p.class_id`;
+
 export class ImageService {
   constructor(private readonly db: ProjectDb) {}
 
@@ -47,14 +54,7 @@ export class ImageService {
     const { where, params } = filterClause(filter);
     // Every image: a count of the table alone (the joins only matter to a filter).
     const { total } = this.db
-      .prepare(
-        where === ''
-          ? 'SELECT count(*) AS total FROM images'
-          : `SELECT count(*) AS total FROM images i
-           LEFT JOIN labels l ON l.image_id = i.id
-           LEFT JOIN predictions p ON p.image_id = i.id AND p.head_id = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'active_head')
-           ${where}`,
-      )
+      .prepare(where === '' ? 'SELECT count(*) AS total FROM images' : `SELECT count(*) AS total ${LISTED_FROM} ${where}`)
       .get(...params) as { total: number };
     return { total, rows: this.rows(filter, sort, { offset, limit }) };
   }
@@ -66,11 +66,7 @@ export class ImageService {
       .prepare(
         `SELECT i.id, i.file_name AS name, i.original_path AS path, l.class_id AS classId, i.width, i.height, l.source,
                 pc.id AS predictedClassId, CASE WHEN pc.id IS NULL THEN NULL ELSE p.confidence END AS confidence
-           FROM images i
-           LEFT JOIN labels l ON l.image_id = i.id
-           LEFT JOIN predictions p ON p.image_id = i.id AND p.head_id = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'active_head')
-           -- A class deleted since the head was trained is no prediction to show.
-           LEFT JOIN classes pc ON pc.id = p.class_id
+           ${LISTED_FROM}
            ${where} ORDER BY ${order}${page ? ' LIMIT ? OFFSET ?' : ''}`,
       )
       .all(...params, ...(page ? [page.limit, page.offset] : [])) as ImageRow[];

@@ -35,8 +35,10 @@ export const acceptable = (row: ImageRow) => row.predictedClassId !== null && ro
 class Grid {
   // The list is raw: replaced wholesale, never mutated in place. It grows page by page up to `total`.
   images = $state.raw<ImageRow[]>([]);
-  /** How many images the filter lists, read with the first page (the grid's height, the toolbar's count). */
+  /** How many images the filter lists, read with the first page. */
   total = $state(0);
+  /** How many images the list shows: the grid's height, the toolbar's count, the preview's "n / count" (labels patched in may outgrow `total` until the next read). */
+  count = $derived(Math.max(this.total, this.images.length));
   filter = $state.raw<ImageFilter>({ kind: 'all' });
   sort = $state<ImageSort>('import');
 
