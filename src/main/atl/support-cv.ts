@@ -45,15 +45,14 @@ export function supportFolds(labels: Int32Array, classes: number, options: FoldO
 
 /**
  * Squared distance from each row to each class's mean computed without the row's fold,
- * `rows × classes`. With T the class's training sum (class sum minus the fold's part) and t its
- * count, ‖z − T/t‖² = ‖z‖² − 2·z·T/t + ‖T‖²/t², and every term comes from the dot products of
- * rows with class sums plus the Gram matrix inside each fold: O(rows·classes·dim) for
- * leave-one-out, whatever the number of candidates tried later.
+ * `rows × classes`. With T the class's training sum (class sum S minus the fold's part F) and t
+ * its count, ‖z − T/t‖² = ‖z‖² − 2·(z·S − z·F)/t + (‖S‖² − 2·F·S + ‖F‖²)/t², and every term is a
+ * dot product with a class sum or a fold's class sum: O(rows·classes·dim), for leave-one-out and
+ * k-fold alike (a Gram matrix inside each fold would cost O(rows²·dim/k): minutes at 5,000 rows).
  */
 export function heldOutDistances(z: Matrix, labels: Int32Array, classes: number, folds: Int32Array): Float64Array {
   const { rows: n, cols: d, data } = z;
   const k = classes;
-  const foldCount = Math.max(...folds) + 1;
   const sums = new Float64Array(k * d);
   const counts = new Float64Array(k);
   for (let i = 0; i < n; i++) {
@@ -61,41 +60,48 @@ export function heldOutDistances(z: Matrix, labels: Int32Array, classes: number,
     addScaled(1, data, i * d, sums, labels[i] * d, d);
   }
   const sumSquares = new Float64Array(k);
-  for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) sumSquares[c] += sums[c * d + j] ** 2;
-  // rowDotSum[i, c] = z_i·S_c
-  const rowDotSum = new Float64Array(n * k);
-  for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) rowDotSum[i * k + c] = dotWeights(data, i * d, sums, c * d, d);
-  // Within each fold: rowDotFold[i, c] = z_i·F_fc, foldDotSum[f, c] = F_fc·S_c, foldSquares[f, c] = ‖F_fc‖².
-  const rowDotFold = new Float64Array(n * k);
-  const foldDotSum = new Float64Array(foldCount * k);
-  const foldSquares = new Float64Array(foldCount * k);
-  const foldCounts = new Float64Array(foldCount * k);
-  const members: number[][] = Array.from({ length: foldCount }, () => []);
+  for (let c = 0; c < k; c++) sumSquares[c] = dot64(sums, c * d, sums, c * d, d);
+  const members: number[][] = Array.from({ length: Math.max(...folds) + 1 }, () => []);
   folds.forEach((f, i) => members[f].push(i));
-  for (let f = 0; f < foldCount; f++) {
-    for (const i of members[f]) {
-      foldCounts[f * k + labels[i]]++;
-      foldDotSum[f * k + labels[i]] += rowDotSum[i * k + labels[i]];
-      for (const j of members[f]) {
-        const g = dot(data, i * d, data, j * d, d);
-        rowDotFold[i * k + labels[j]] += g;
-        if (labels[i] === labels[j]) foldSquares[f * k + labels[i]] += g;
+  const out = new Float64Array(n * k);
+  // One fold at a time: its class sums F_c, their squares and their dot products with S_c.
+  const foldSums = new Float64Array(k * d);
+  const foldCounts = new Float64Array(k);
+  const foldSquares = new Float64Array(k);
+  const foldDotSum = new Float64Array(k);
+  for (const rows of members) {
+    const present = [...new Set(rows.map((i) => labels[i]))];
+    for (const i of rows) {
+      foldCounts[labels[i]]++;
+      addScaled(1, data, i * d, foldSums, labels[i] * d, d);
+    }
+    for (const c of present) {
+      foldSquares[c] = dot64(foldSums, c * d, foldSums, c * d, d);
+      foldDotSum[c] = dot64(foldSums, c * d, sums, c * d, d);
+    }
+    for (const i of rows) {
+      const self = dot(data, i * d, data, i * d, d);
+      for (let c = 0; c < k; c++) {
+        const left = counts[c] - foldCounts[c];
+        if (left < 1) throw new StudioError('invalid_input', `Class ${c} has no examples outside fold ${folds[i]}`);
+        const inFold = foldCounts[c] > 0 ? dotWeights(data, i * d, foldSums, c * d, d) : 0;
+        const cross = dotWeights(data, i * d, sums, c * d, d) - inFold;
+        const trainSquares = sumSquares[c] - 2 * foldDotSum[c] + foldSquares[c];
+        out[i * k + c] = self - (2 * cross) / left + trainSquares / (left * left);
       }
     }
-  }
-  const out = new Float64Array(n * k);
-  for (let i = 0; i < n; i++) {
-    const f = folds[i];
-    const self = dot(data, i * d, data, i * d, d);
-    for (let c = 0; c < k; c++) {
-      const left = counts[c] - foldCounts[f * k + c];
-      if (left < 1) throw new StudioError('invalid_input', `Class ${c} has no examples outside fold ${f}`);
-      const cross = rowDotSum[i * k + c] - rowDotFold[i * k + c];
-      const trainSquares = sumSquares[c] - 2 * foldDotSum[f * k + c] + foldSquares[f * k + c];
-      out[i * k + c] = self - (2 * cross) / left + trainSquares / (left * left);
+    for (const c of present) {
+      foldSums.fill(0, c * d, (c + 1) * d);
+      foldCounts[c] = foldSquares[c] = foldDotSum[c] = 0;
     }
   }
   return out;
+}
+
+function dot64(a: Float64Array, ai: number, b: Float64Array, bi: number, length: number): number {
+  let total = 0;
+  for (let j = 0; j < length; j++) total += a[ai + j] * b[bi + j];
+  return total;
 }
 
 export interface CvScore {
@@ -247,16 +253,18 @@ export function tStatistic(values: ArrayLike<number>): number {
  * pair is two different classes, so this says how much a candidate tells those classes apart:
  * near 1 when it maps them onto nearly the same direction (a teacher's penultimate on images from
  * a foreign domain), lower when it keeps them apart. Zero rows count as orthogonal to everything.
+ * With u the unit rows, Σ_{i<j} u_i·u_j = (‖Σ u_i‖² − Σ ‖u_i‖²) / 2: O(rows·dim), not a loop over pairs.
  */
 export function meanPairwiseCosine(z: Matrix): number {
   const { rows: n, cols: d, data } = z;
   if (n < 2) throw new StudioError('invalid_input', 'Mean pairwise cosine needs at least two rows');
-  const norms = Float64Array.from({ length: n }, (_, i) => Math.sqrt(dot(data, i * d, data, i * d, d)));
-  let total = 0;
+  const unitSum = new Float64Array(d);
+  let units = 0;
   for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      if (norms[i] > 0 && norms[j] > 0) total += dot(data, i * d, data, j * d, d) / (norms[i] * norms[j]);
-    }
+    const norm = Math.sqrt(dot(data, i * d, data, i * d, d));
+    if (norm === 0) continue;
+    addScaled(1 / norm, data, i * d, unitSum, 0, d);
+    units++;
   }
-  return total / ((n * (n - 1)) / 2);
+  return (dot64(unitSum, 0, unitSum, 0, d) - units) / (n * (n - 1));
 }
