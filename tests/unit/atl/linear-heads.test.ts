@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LogisticRegression } from '../../../src/main/atl/logistic-regression';
+import { LogisticRegression, SPAN_REDUCTION_LIMIT } from '../../../src/main/atl/logistic-regression';
 import { matrix } from '../../../src/main/atl/matrix';
 import { NearestClassMean } from '../../../src/main/atl/nearest-class-mean';
 import { seededRandom } from '../../../src/shared/seeded-random';
@@ -55,6 +55,22 @@ describe('logistic regression', () => {
     const C = 2;
     const model = new LogisticRegression({ C, tolerance: 1e-9 }).fit(x, y);
     // Optimality in the full space: C·(P − Y)ᵀX + W = 0 and Σ(P − Y) = 0.
+    const { w, b } = lossGradient(model, x, y);
+    const scale = Math.max(...model.coef.map(Math.abs));
+    for (let i = 0; i < w.length; i++) expect(Math.abs(C * w[i] + model.coef[i])).toBeLessThan(1e-5 * Math.max(1, scale));
+    for (const v of b) expect(Math.abs(v)).toBeLessThan(1e-5);
+  });
+
+  it('with more features than rows but too many rows for the span (n² > SPAN_REDUCTION_LIMIT·d·k), fits in the full space to the same optimum', () => {
+    const normal = gaussian(seededRandom(12));
+    const n = 60;
+    const d = 80;
+    const k = 2;
+    expect(n * n).toBeGreaterThan(SPAN_REDUCTION_LIMIT * d * k);
+    const x = matrix(n, d, Float32Array.from({ length: n * d }, () => normal()));
+    const y = Int32Array.from({ length: n }, (_, i) => i % k);
+    const C = 2;
+    const model = new LogisticRegression({ C, tolerance: 1e-9 }).fit(x, y);
     const { w, b } = lossGradient(model, x, y);
     const scale = Math.max(...model.coef.map(Math.abs));
     for (let i = 0; i < w.length; i++) expect(Math.abs(C * w[i] + model.coef[i])).toBeLessThan(1e-5 * Math.max(1, scale));
