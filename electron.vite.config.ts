@@ -2,9 +2,9 @@ import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
-// Three builds: the thin Electron main (+ the Node service host it forks, and the TF.js pool's
-// worker thread, out/main/tfjs-worker.js), the preload, and the Svelte renderer, which the web
-// mode serves too (out/renderer).
+// Three builds: the thin Electron main (+ the Node service host it forks, and its worker threads:
+// the TF.js pool's, out/main/tfjs-worker.js, and the large fits', out/main/compute-worker.js), the
+// preload, and the Svelte renderer, which the web mode serves too (out/renderer).
 export default defineConfig({
   main: {
     build: {
@@ -15,6 +15,8 @@ export default defineConfig({
           'service-host': resolve(__dirname, 'src/main/electron-main/service-host.ts'),
           // The TF.js worker pool starts this file beside the service host (tfjs-worker-pool.ts).
           'tfjs-worker': resolve(__dirname, 'src/main/engines/tfjs-worker.ts'),
+          // compute-thread.ts starts this one for fits on large feature sets.
+          'compute-worker': resolve(__dirname, 'src/main/services/compute-worker.ts'),
         },
       },
     },

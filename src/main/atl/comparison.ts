@@ -9,7 +9,7 @@ import type { ComparisonConfig } from '../../shared/contract';
 import { strategyLabel } from '../../shared/strategies';
 import { StudioError } from '../core/errors';
 import { meanCi95, mixSeed, pairedDifference, sampleEpisodes, stratifiedSplits, type Episode } from './episodes';
-import { layerProfile, runEpisodesAsync, summarize, type LayerProfilePoint, type StrategyResult, type StrategyRun, type StrategyToRun } from './evaluate';
+import { layerProfile, runEpisodesAsync, type EpisodeRunner, summarize, type LayerProfilePoint, type StrategyResult, type StrategyRun, type StrategyToRun } from './evaluate';
 import { resolveStrategy, type ResolvedStrategySpec } from './strategies';
 import { mergeTeacherFeatures, type FeatureSet } from './features';
 
@@ -112,6 +112,8 @@ export interface RunComparisonOptions {
   mistakesPerCell?: number;
   /** Each candidate alone after each shot count's strategies (default true; the bench asks for it with --profile). */
   profile?: boolean;
+  /** Default `runEpisodesAsync`, on this thread; the studio passes one that moves large sets to a worker thread. */
+  runEpisodes?: EpisodeRunner;
 }
 
 export async function runComparison(
@@ -130,7 +132,7 @@ export async function runComparison(
     const unit = splits ? 'split' : 'episode';
     const label = splits ? 'Every strategy' : `${plan.shots}-shot, every strategy`;
     const started = performance.now();
-    const runs = await runEpisodesAsync(features, plan.episodes, strategies, {
+    const runs = await (options.runEpisodes ?? runEpisodesAsync)(features, plan.episodes, strategies, {
       signal: options.signal,
       onEpisode: (done) => options.onProgress?.(before + done, total, `${label}: ${unit} ${done} of ${plan.episodes.length}`),
     });

@@ -42,16 +42,35 @@ export function runEpisodes(
   return runs.map(withoutPrototype);
 }
 
+/** How a caller runs strategies over episodes: `runEpisodesAsync`, or the same on another thread (src/main/services/compute-thread.ts). */
+export type EpisodeRunner = (
+  features: FeatureSet,
+  episodes: readonly Episode[],
+  strategies: readonly StrategyToRun[],
+  options?: { signal?: AbortSignal; onEpisode?: (done: number) => void },
+) => Promise<StrategyRun[]>;
+
+/** Runs with no episode yet, one per strategy (a bad parameter throws here). */
+export function newRuns(strategies: readonly StrategyToRun[]): StrategyRun[] {
+  return emptyRuns(strategies).map(withoutPrototype);
+}
+
+/** Appends the runs of one more episode (`runEpisodes` on it alone, same strategies in the same order) to `runs`. */
+export function appendEpisode(runs: StrategyRun[], episode: readonly StrategyRun[]): void {
+  runs.forEach((run, i) => {
+    const { accuracies, predictions, seconds, chosen } = episode[i];
+    run.accuracies.push(...accuracies);
+    run.predictions.push(...predictions);
+    run.seconds += seconds;
+    for (const [key, weight] of chosen) run.chosen.set(key, (run.chosen.get(key) ?? 0) + weight);
+  });
+}
+
 /**
  * The same, yielding to the event loop between episodes (a service process keeps answering while
  * it runs) and stopping early when `signal` aborts: the runs then hold the episodes done so far.
  */
-export async function runEpisodesAsync(
-  features: FeatureSet,
-  episodes: readonly Episode[],
-  strategies: readonly StrategyToRun[],
-  options: { signal?: AbortSignal; onEpisode?: (done: number) => void } = {},
-): Promise<StrategyRun[]> {
+export const runEpisodesAsync: EpisodeRunner = async (features, episodes, strategies, options = {}) => {
   const runs = emptyRuns(strategies);
   let yielded = performance.now();
   for (let e = 0; e < episodes.length && !options.signal?.aborted; e++) {
@@ -63,7 +82,7 @@ export async function runEpisodesAsync(
     }
   }
   return runs.map(withoutPrototype);
-}
+};
 
 /** A run and the unfitted strategy each episode clones (built first: a bad parameter fails before any episode). */
 type PendingRun = StrategyRun & { prototype: Strategy };

@@ -3,15 +3,12 @@
  * keeps a pool of worker threads (one per core by default), each with its own backend and its own
  * copy of the teacher, and splits every batch across them. Same `FeatureExtractor` as the others.
  *
- * The worker is found beside this module: from source (vitest, tsx: this file ends in .ts) it is
- * started through tfjs-worker-bootstrap.mjs, which registers tsx in the thread; in the
- * electron-vite bundle it is out/main/tfjs-worker.js (this module may sit in out/main/chunks/).
+ * The worker is tfjs-worker.ts beside this module, found by `workerEntry` from source or bundle.
  */
 import { availableParallelism } from 'node:os';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { StudioError } from '../core/errors';
+import { workerEntry } from '../services/worker-entry';
 import { checkBatch, type EngineDescription, type FeatureExtractor, type FeatureLayer, type FeatureMap } from './feature-extractor';
 import { imageLength, type PreprocessSpec } from './preprocess';
 import type { TeacherSpec } from './teachers';
@@ -23,15 +20,6 @@ export interface WorkerPoolOptions {
 }
 
 type Outputs = NonNullable<Extract<WorkerReply, { type: 'result' }>['outputs']>;
-
-/** Where the worker's entry is, from source or from the bundle. */
-export function workerEntry(moduleUrl: string = import.meta.url): URL {
-  const here = fileURLToPath(moduleUrl);
-  let dir = dirname(here);
-  if (here.endsWith('.ts')) return pathToFileURL(join(dir, 'tfjs-worker-bootstrap.mjs'));
-  if (basename(dir) === 'chunks') dir = dirname(dir);
-  return pathToFileURL(join(dir, 'tfjs-worker.js'));
-}
 
 /** Starts one worker (which loads the teacher, so load errors surface here) and returns the pool. */
 export async function createTfjsWorkerPool(teacher: TeacherSpec, options: WorkerPoolOptions = {}): Promise<TfjsWorkerPool> {
@@ -169,7 +157,8 @@ class PoolWorker {
       this.settleReady = { resolve, reject };
     });
     this.ready.catch(() => undefined); // surfaced through run() or createTfjsWorkerPool
-    this.thread = new Worker(workerEntry(), { workerData: { spec: teacher } });
+    const entry = workerEntry(import.meta.url, 'tfjs-worker');
+    this.thread = new Worker(entry.url, { workerData: { ...entry.workerData, spec: teacher } });
     this.thread.on('message', (reply: WorkerReply) => this.receive(reply));
     this.thread.on('error', (error) => this.fail(`crashed: ${error.message}`));
     this.thread.on('exit', (code) => {

@@ -15,6 +15,7 @@ import { loadLabeledFeaturesOfTeachers, type TeacherToLoad } from './labeled-fea
 import type { Project } from './project';
 import { nowIso } from './meta';
 import type { ProjectDb } from './project-db';
+import { runEpisodesOffThread } from './compute-thread';
 import { STUDIO_VERSION } from './studio-version';
 
 interface RunRow {
@@ -144,6 +145,7 @@ export class ComparisonService {
         ? await this.compareTeachers(labeled.teachers.map((t) => ({ teacher: t.teacher.entry.id, features: t.features })), labeled.classes.length, plans, config, signal, onProgress)
         : await runComparison(labeled.teachers[0].features, labeled.classes.length, plans, config.strategies, {
             signal,
+            runEpisodes: runEpisodesOffThread,
             onProgress: (done, total, message) => onProgress({ phase: 'strategies', done, total, message }),
           });
       const failed = labeled.failures.length > 0 ? [`${labeled.failures.length} labeled images could not be read and were left out`] : [];
@@ -200,6 +202,7 @@ export class ComparisonService {
       outcomes.push(
         await runComparison(run.features, classCount, plans, run.strategies, {
           signal,
+          runEpisodes: runEpisodesOffThread,
           // Each candidate alone is already in its own teacher's profile.
           profile: run.teacher !== ACROSS_TEACHERS,
           onProgress: (done, total, message) =>

@@ -8,11 +8,11 @@ import { createHash } from 'node:crypto';
 import type { HeadSummary, StrategyChoice, StrategyName } from '../../shared/contract';
 import { defaultParams, strategyLabel } from '../../shared/strategies';
 import { mixSeed, meanCi95, stratifiedSplits } from '../atl/episodes';
-import { runEpisodesAsync } from '../atl/evaluate';
 import type { Candidate } from '../atl/features';
 import type { HeadParams } from '../atl/head-params';
-import { createStrategy, resolveStrategy } from '../atl/strategies';
+import { resolveStrategy } from '../atl/strategies';
 import { StudioError } from '../core/errors';
+import { fitOffThread, runEpisodesOffThread } from './compute-thread';
 import { loadLabeledFeaturesOfTeachers, type TeacherToLoad } from './labeled-features';
 import type { Project } from './project';
 import { nowIso } from './meta';
@@ -110,7 +110,7 @@ export class HeadService {
     let cv: { mean: number; ci95: number; confusion: number[][] } | null = null;
     if (byClass.filter((rows) => rows.length >= 2).length >= 2) {
       const splits = stratifiedSplits(byClass, HEAD_CV.testFraction, HEAD_CV.splits, mixSeed(HEAD_CV.seed));
-      const [run] = await runEpisodesAsync(labeled.features, splits, [spec], {
+      const [run] = await runEpisodesOffThread(labeled.features, splits, [spec], {
         signal: options.signal,
         onEpisode: (done) =>
           options.onProgress?.({
@@ -130,11 +130,12 @@ export class HeadService {
       cv = { ...meanCi95(run.accuracies), confusion };
     }
     options.onProgress?.({ phase: 'final fit', done: 0, total: 1, message: `Step 3 of 3, final fit on all ${labeled.imageIds.length} labels` });
-    // The fit runs without yielding: let the step's progress reach the fronts first.
+    // A small fit runs on this thread without yielding: let the step's progress reach the fronts first.
     await new Promise((resolve) => setImmediate(resolve));
     const rows = byClass.flat();
     const labels = Int32Array.from(byClass.flatMap((r, c) => r.map(() => c)));
-    const params = createStrategy(spec).fit(labeled.features.select(rows), labels).toHead();
+    const params = await fitOffThread(labeled.features.select(rows), labels, spec, options.signal);
+    if (!params) return null;
     const candidates = params.blocks.map((b) => labeled.features.candidate(b.key));
     const classes = labeled.classes.map((c) => ({ id: c.id, name: c.name, labels: c.rows.length }));
     const headTeachers: HeadTeacher[] = teachers.map(({ teacher }) => ({ id: teacher.entry.id, name: teacher.entry.name, key: teacher.key, sha256: teacher.weightsSha256 }));

@@ -1,0 +1,109 @@
+/**
+ * Strategies fitted on another thread when the feature set is large. A fit on thousands of labels
+ * takes tens of seconds of pure computation; on the service's own thread it would stall every
+ * request meanwhile (thumbnails, progress, the cancel itself). Here such work runs on a worker
+ * thread (compute-worker.ts), episode by episode, and a cancel terminates the thread at once.
+ * Small sets (every few-shot task) stay on this thread: starting a thread would cost more than the fit.
+ */
+import { Worker } from 'node:worker_threads';
+import { errorMessage, StudioError } from '../core/errors';
+import { appendEpisode, newRuns, runEpisodesAsync, type EpisodeRunner, type StrategyRun, type StrategyToRun } from '../atl/evaluate';
+import type { Episode } from '../atl/episodes';
+import type { Candidate, FeatureSet } from '../atl/features';
+import type { HeadParams } from '../atl/head-params';
+import { createStrategy, type ResolvedStrategySpec } from '../atl/strategies';
+import type { ErrorCode } from '../../shared/contract';
+import { workerEntry } from './worker-entry';
+
+/**
+ * Feature values (rows × every candidate's dim) above which the work goes to a worker thread.
+ * 2²² values (16 MB of float32): a logistic fit there takes about a second on one core and grows
+ * with the set, while starting a thread and copying the set costs tens of milliseconds (bundle).
+ */
+export const IN_THREAD_MAX_VALUES = 2 ** 22;
+
+/** A feature set as a worker message (its blocks are copied, the caller keeps them). */
+export interface WireFeatures {
+  candidates: Candidate[];
+  rows: number;
+  blocks: [string, Float32Array][];
+}
+
+export type ComputeRequest =
+  | { type: 'episodes'; features: WireFeatures; episodes: readonly Episode[]; strategies: readonly StrategyToRun[] }
+  | { type: 'fit'; features: WireFeatures; labels: Int32Array; spec: ResolvedStrategySpec };
+
+export type ComputeReply =
+  /** One more episode done: its runs, as `runEpisodes` gives them for that episode alone. */
+  | { type: 'episode'; runs: StrategyRun[] }
+  | { type: 'done'; head?: HeadParams }
+  | { type: 'error'; code: ErrorCode; message: string };
+
+export function valueCount(features: FeatureSet): number {
+  return features.rows * features.candidates.reduce((total, c) => total + c.dim, 0);
+}
+
+/**
+ * `runEpisodesAsync`, on a worker thread when the set has more than `inThreadMaxValues` values;
+ * cancelled: the runs hold the episodes finished.
+ */
+export function episodeRunner(inThreadMaxValues = IN_THREAD_MAX_VALUES): EpisodeRunner {
+  return async (features, episodes, strategies, options = {}) => {
+    if (valueCount(features) <= inThreadMaxValues) return runEpisodesAsync(features, episodes, strategies, options);
+    const runs = newRuns(strategies);
+    await inWorker({ type: 'episodes', features: wire(features), episodes, strategies }, options.signal, (episode) => {
+      appendEpisode(runs, episode);
+      options.onEpisode?.(runs[0].accuracies.length);
+    });
+    return runs;
+  };
+}
+
+export const runEpisodesOffThread = episodeRunner();
+
+/** The strategy fitted on every row, as a head (on a worker thread when the set is large); null when `signal` aborts first. */
+export async function fitOffThread(
+  features: FeatureSet,
+  labels: Int32Array,
+  spec: ResolvedStrategySpec,
+  signal?: AbortSignal,
+  inThreadMaxValues = IN_THREAD_MAX_VALUES,
+): Promise<HeadParams | null> {
+  if (valueCount(features) <= inThreadMaxValues) return signal?.aborted ? null : createStrategy(spec).fit(features, labels).toHead();
+  const done = await inWorker({ type: 'fit', features: wire(features), labels, spec }, signal);
+  return done?.head ?? null;
+}
+
+function wire(features: FeatureSet): WireFeatures {
+  // A view into a larger buffer is sliced: a message copies a typed array's whole buffer.
+  const own = (data: Float32Array) => (data.byteLength === data.buffer.byteLength ? data : data.slice());
+  return { candidates: [...features.candidates], rows: features.rows, blocks: features.keys.map((key) => [key, own(features.block(key).data)]) };
+}
+
+/** One request on a new worker thread; resolves with its `done` reply, or null when `signal` aborts (the thread is terminated). */
+function inWorker(request: ComputeRequest, signal: AbortSignal | undefined, onEpisode?: (runs: StrategyRun[]) => void): Promise<Extract<ComputeReply, { type: 'done' }> | null> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return resolve(null);
+    const entry = workerEntry(import.meta.url, 'compute-worker');
+    const thread = new Worker(entry.url, { workerData: entry.workerData });
+    let settled = false;
+    const settle = (finish: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', cancel);
+      void thread.terminate();
+      finish();
+    };
+    const cancel = () => settle(() => resolve(null));
+    signal?.addEventListener('abort', cancel, { once: true });
+    thread.on('message', (reply: ComputeReply) => {
+      if (settled) return; // episodes the thread sent before a cancel reached it
+      if (reply.type === 'episode') onEpisode?.(reply.runs);
+      else if (reply.type === 'done') settle(() => resolve(reply));
+      else settle(() => reject(new StudioError(reply.code, reply.message)));
+    });
+    thread.on('error', (error) => settle(() => reject(new StudioError('internal', `The compute thread failed: ${errorMessage(error)}`))));
+    thread.on('exit', (code) => settle(() => reject(new StudioError('internal', `The compute thread stopped before it finished (exit code ${code})`))));
+    thread.postMessage(request);
+  });
+}
