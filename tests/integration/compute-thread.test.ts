@@ -16,8 +16,8 @@ import { episodeRunner, fitOffThread, IN_THREAD_MAX_VALUES, valueCount, type Com
 import { syntheticFeatures } from '../unit/atl/synthetic';
 
 const classes = 5;
-/** 4 candidates of `dim` dims; on the worker whatever their size (an in-thread limit of 0 values). */
-const onWorker = episodeRunner(0);
+/** 4 candidates of `dim` dims; on 3 worker threads whatever their size (an in-thread limit of 0 values). */
+const onWorker = episodeRunner(0, 3);
 const features4 = (dim: number, perClass: number, seed: number) =>
   syntheticFeatures(
     [
@@ -33,13 +33,14 @@ const features4 = (dim: number, perClass: number, seed: number) =>
 const byClass = (labels: Int32Array) => Array.from({ length: classes }, (_, c) => [...labels.keys()].filter((i) => labels[i] === c));
 
 describe('compute thread', () => {
-  it('runs episodes and the final fit on a worker, with the results this thread gives', async () => {
+  it('runs episodes on several worker threads and the final fit on one, with the results this thread gives', async () => {
     const { features, labels } = features4(64, 20, 1);
-    const splits = stratifiedSplits(byClass(labels), 0.25, 2, 7);
+    const splits = stratifiedSplits(byClass(labels), 0.25, 5, 7);
     const done: number[] = [];
     const offThread = await onWorker(features, splits, ['penultimate', 'atl'], { onEpisode: (n) => done.push(n) });
     const here = runEpisodes(features, splits, ['penultimate', 'atl']);
-    expect(done).toEqual([1, 2]);
+    // Dealt to 3 threads, finished out of order, reported and kept in order.
+    expect(done).toEqual([1, 2, 3, 4, 5]);
     expect(offThread.map((r) => r.strategy)).toEqual(['penultimate', 'atl']);
     offThread.forEach((run, i) => {
       expect(run.accuracies).toEqual(here[i].accuracies);

@@ -1,10 +1,11 @@
 /**
  * Strategies fitted on another thread when the feature set is large. A fit on thousands of labels
  * takes tens of seconds of pure computation; on the service's own thread it would stall every
- * request meanwhile (thumbnails, progress, the cancel itself). Here such work runs on a worker
- * thread (compute-worker.ts), episode by episode, and a cancel terminates the thread at once.
+ * request meanwhile (thumbnails, progress, the cancel itself). Here such work runs on worker
+ * threads (compute-worker.ts): episodes spread over the cores, and a cancel terminates them at once.
  * Small sets (every few-shot task) stay on this thread: starting a thread would cost more than the fit.
  */
+import { availableParallelism, freemem } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { errorMessage, StudioError } from '../core/errors';
 import { appendEpisode, newRuns, runEpisodesAsync, type EpisodeRunner, type StrategyRun, type StrategyToRun } from '../atl/evaluate';
@@ -22,7 +23,7 @@ import { workerEntry } from './worker-entry';
  */
 export const IN_THREAD_MAX_VALUES = 2 ** 22;
 
-/** A feature set as a worker message (its blocks are copied, the caller keeps them). */
+/** A feature set as a worker message (its blocks in shared memory: see `wire`). */
 export interface WireFeatures {
   candidates: Candidate[];
   rows: number;
@@ -44,17 +45,48 @@ export function valueCount(features: FeatureSet): number {
 }
 
 /**
- * `runEpisodesAsync`, on a worker thread when the set has more than `inThreadMaxValues` values;
- * cancelled: the runs hold the episodes finished.
+ * `runEpisodesAsync`, on worker threads when the set has more than `inThreadMaxValues` values: the
+ * episodes are dealt round-robin to `threads` threads (one per core by default), which read one
+ * shared copy of the features. Cancelled: the runs hold the episodes finished, in order.
  */
-export function episodeRunner(inThreadMaxValues = IN_THREAD_MAX_VALUES): EpisodeRunner {
+export function episodeRunner(inThreadMaxValues = IN_THREAD_MAX_VALUES, threads = availableParallelism()): EpisodeRunner {
   return async (features, episodes, strategies, options = {}) => {
     if (valueCount(features) <= inThreadMaxValues) return runEpisodesAsync(features, episodes, strategies, options);
     const runs = newRuns(strategies);
-    await inWorker({ type: 'episodes', features: wire(features), episodes, strategies }, options.signal, (episode) => {
-      appendEpisode(runs, episode);
-      options.onEpisode?.(runs[0].accuracies.length);
-    });
+    if (options.signal?.aborted) return runs;
+    const shared = wire(features);
+    const finished: (StrategyRun[] | undefined)[] = [];
+    let appended = 0;
+    // One signal for every thread: the caller's cancel, or the first thread that fails.
+    const stop = new AbortController();
+    const cancel = () => stop.abort();
+    options.signal?.addEventListener('abort', cancel, { once: true });
+    // Each thread holds about three copies of an episode's values (its rows, normalized, concatenated):
+    // no more threads than half the free memory takes.
+    const fit = Math.floor((0.5 * freemem()) / (3 * 4 * valueCount(features)));
+    const count = Math.max(1, Math.min(threads, episodes.length, fit));
+    try {
+      await Promise.all(
+        Array.from({ length: count }, async (_, t) => {
+          const mine = episodes.map((_, i) => i).filter((i) => i % count === t);
+          let received = 0;
+          const request: ComputeRequest = { type: 'episodes', features: shared, episodes: mine.map((i) => episodes[i]), strategies };
+          await inWorker(request, stop.signal, (episode) => {
+            finished[mine[received++]] = episode;
+            // Threads finish out of order; episodes are added in order, so a cancel keeps a prefix.
+            while (!stop.signal.aborted && finished[appended]) {
+              appendEpisode(runs, finished[appended]!);
+              options.onEpisode?.(++appended);
+            }
+          }).catch((error: unknown) => {
+            stop.abort();
+            throw error;
+          });
+        }),
+      );
+    } finally {
+      options.signal?.removeEventListener('abort', cancel);
+    }
     return runs;
   };
 }
@@ -74,10 +106,14 @@ export async function fitOffThread(
   return done?.head ?? null;
 }
 
+/** The blocks copied once into shared memory: every thread reads them, none gets a copy of its own. */
 function wire(features: FeatureSet): WireFeatures {
-  // A view into a larger buffer is sliced: a message copies a typed array's whole buffer.
-  const own = (data: Float32Array) => (data.byteLength === data.buffer.byteLength ? data : data.slice());
-  return { candidates: [...features.candidates], rows: features.rows, blocks: features.keys.map((key) => [key, own(features.block(key).data)]) };
+  const shared = (data: Float32Array) => {
+    const copy = new Float32Array(new SharedArrayBuffer(data.byteLength));
+    copy.set(data);
+    return copy;
+  };
+  return { candidates: [...features.candidates], rows: features.rows, blocks: features.keys.map((key) => [key, shared(features.block(key).data)]) };
 }
 
 /** One request on a new worker thread; resolves with its `done` reply, or null when `signal` aborts (the thread is terminated). */
