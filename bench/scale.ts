@@ -2,9 +2,9 @@
  * Every job of the studio on projects of real images at 10,000 and ~70,000 (Fashion-MNIST written
  * as PNGs by bench/scale-data.ts, plus the CIFAR-10 JPEGs of ../shared): import (rate, peak
  * memory), opening the project (`info`) and listing images, feature extraction cancelled a third of
- * the way and resumed, training and comparison on 5,000 labels, prediction over every image,
- * label-next over the whole unlabeled pool, and the grid through Playwright when bench/grid-scroll.ts
- * is there. Prints a table per size; writes bench-results/scale.json.
+ * the way and resumed, training (and a training cancelled after a split) and comparison on 5,000
+ * labels, prediction over every image, label-next over the whole unlabeled pool, and the grid
+ * through Playwright when bench/grid-scroll.ts is there. Prints a table per size; writes bench-results/scale.json.
  *   npm run bench:scale [-- --sizes 10000,70500] [--skip-extraction] [--skip-grid] [--teacher <size>=<id>,...]
  * Peak memory is the process's peak resident set during the job (Linux VmHWM, reset before each job).
  */
@@ -19,6 +19,7 @@ import type { JobHandle } from '../src/main/app/job-runner';
 import { planPrediction, predictProject } from '../src/main/app/predict';
 import { suggestNext } from '../src/main/app/suggest';
 import { planTraining, trainHead } from '../src/main/app/train';
+import { HEAD_CV } from '../src/main/services/head-service';
 import type { TeacherService } from '../src/main/models/teacher-service';
 import { Project } from '../src/main/services/project';
 import { FIRST_IMAGE_PAGE } from '../src/shared/image-pages';
@@ -75,15 +76,20 @@ function resetPeakRss(): void {
 }
 
 /** A job handle that records the last progress report and aborts when `stopWhen` says so. */
-function jobHandle(stopWhen?: (done: number, total: number) => boolean): JobHandle & { controller: AbortController; reports: number } {
+function jobHandle(stopWhen?: (done: number, total: number) => boolean): JobHandle & { controller: AbortController; reports: number; abortedAt: number } {
   const controller = new AbortController();
   const handle = {
     controller,
     reports: 0,
+    /** performance.now() when `stopWhen` cancelled the job. */
+    abortedAt: 0,
     signal: controller.signal,
     report: ({ done, total }: { done: number; total: number }) => {
       handle.reports++;
-      if (stopWhen?.(done, total) && !controller.signal.aborted) controller.abort();
+      if (stopWhen?.(done, total) && !controller.signal.aborted) {
+        handle.abortedAt = performance.now();
+        controller.abort();
+      }
     },
   };
   return handle;
@@ -154,6 +160,12 @@ export async function runScale(options: ScaleOptions, teachers: TeacherService):
       if (!head) throw new Error(`Training ${strategy} was cancelled`);
       headIds[strategy] = head.id;
     }
+    // Cancel as the cross-validation's first split is done: how long the job takes to stop.
+    const cancelling = jobHandle((done, total) => total === HEAD_CV.splits && done >= 1);
+    const atlPlan = await planTraining(project, teachers, { modelId: teacher, strategy: 'atl' });
+    await measure(`train atl on ${labeled} labels, cancelled after a split`, () => trainHead(project, atlPlan, { modelId: teacher, strategy: 'atl' }, cancelling), (head) => ({
+      note: `${head === null ? 'cancelled' : 'NOT cancelled'}, stopped ${((performance.now() - cancelling.abortedAt) / 1000).toFixed(2)} s after the cancel`,
+    }));
     const config = { modelId: teacher, strategies: ['penultimate', 'atl'], mode: 'splits', shots: [1], ways: 2, queries: 1, repeats: 1, testFraction: 0.2, seed: 1 } as const;
     const comparison = await planComparisonRun(project, teachers, { ...config, strategies: [...config.strategies], shots: [...config.shots] });
     await measure(`compare penultimate, atl on ${labeled} labels (1 split, 20 % held out)`, () => runComparison(project, comparison, jobHandle()));
