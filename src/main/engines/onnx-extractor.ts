@@ -168,7 +168,12 @@ async function openSession(
       }
     }
   }
-  const session = await create(model, { executionProviders: ['cpu'], intraOpNumThreads: threads }, source);
+  // No spinning: between runs ONNX Runtime's threads would otherwise busy-wait on the cores that
+  // decode the next batch (sharp) and write the cache. bench:extract on 2 cores, end to end:
+  // cifar10-mini 85 → 100–102 images/s, omniglot-small1 91 → 88–93 (noise); the raw forward
+  // pass alone, run back to back, is what loses (cifar10-mini 160 → 129).
+  const extra = { session: { intra_op: { allow_spinning: '0' } } };
+  const session = await create(model, { executionProviders: ['cpu'], intraOpNumThreads: threads, extra }, source);
   const device = `CPU, ${threads} thread${threads === 1 ? '' : 's'}`;
   return { session, description: { engine: 'onnxruntime', backend: 'cpu', device, fallbackReason } };
 }
