@@ -43,6 +43,7 @@ describe('bench:scale', () => {
         'extract, resumed',
         'train penultimate on 40 labels',
         'train atl on 40 labels',
+        'train atl on 40 labels, cancelled after a split',
         'compare penultimate, atl on 40 labels (1 split, 20 % held out)',
         'predict every image (penultimate head)',
         'label next: 20 of the unlabeled pool',
@@ -56,6 +57,7 @@ describe('bench:scale', () => {
       expect(kept).toBeGreaterThanOrEqual(40);
       expect(kept).toBeLessThan(120);
       expect(resumed.note).toBe(`${kept} cached (the cancelled run kept ${kept}), ${120 - kept} extracted, 0 failed`);
+      expect(jobs['train atl on 40 labels, cancelled after a split'].note).toMatch(/^cancelled, stopped \d+\.\d\d s after the cancel$/);
       expect(jobs['predict every image (penultimate head)'].note).toBe('120 predicted');
       for (const row of rows) expect(row.peakRssMb, row.job).toBeGreaterThan(0);
     } finally {
