@@ -75,6 +75,23 @@ export function dotWeights(a: Float32Array, ai: number, w: Float64Array, wi: num
   return s0 + s1 + s2 + s3;
 }
 
+/** Σₖ a[ai+k]·b[bi+k] for k < length, both float64 (sums of rows, weights). */
+export function dot64(a: Float64Array, ai: number, b: Float64Array, bi: number, length: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let k = 0;
+  for (; k + 3 < length; k += 4) {
+    s0 += a[ai + k] * b[bi + k];
+    s1 += a[ai + k + 1] * b[bi + k + 1];
+    s2 += a[ai + k + 2] * b[bi + k + 2];
+    s3 += a[ai + k + 3] * b[bi + k + 3];
+  }
+  for (; k < length; k++) s0 += a[ai + k] * b[bi + k];
+  return s0 + s1 + s2 + s3;
+}
+
 /** w[wi+k] += factor·a[ai+k] for k < length. */
 export function addScaled(factor: number, a: Float32Array, ai: number, w: Float64Array, wi: number, length: number): void {
   for (let k = 0; k < length; k++) w[wi + k] += factor * a[ai + k];

@@ -9,7 +9,7 @@
  * be held out, how alike a candidate finds the support's examples (`meanPairwiseCosine`).
  */
 import { StudioError } from '../core/errors';
-import { addScaled, dot, dotWeights, type Matrix } from './matrix';
+import { addScaled, dot, dot64, dotWeights, type Matrix } from './matrix';
 
 export interface FoldOptions {
   /** Leave-one-out while every class has at most this many examples; k-fold beyond. */
@@ -96,12 +96,6 @@ export function heldOutDistances(z: Matrix, labels: Int32Array, classes: number,
     }
   }
   return out;
-}
-
-function dot64(a: Float64Array, ai: number, b: Float64Array, bi: number, length: number): number {
-  let total = 0;
-  for (let j = 0; j < length; j++) total += a[ai + j] * b[bi + j];
-  return total;
 }
 
 export interface CvScore {

@@ -18,8 +18,9 @@ import { workerEntry } from './worker-entry';
 
 /**
  * Feature values (rows × every candidate's dim) above which the work goes to a worker thread.
- * 2²² values (16 MB of float32): a logistic fit there takes about a second on one core and grows
- * with the set, while starting a thread and copying the set costs tens of milliseconds (bundle).
+ * 2²² values (16 MB of float32): each of a logistic fit's 100–200 L-BFGS evaluations reads the
+ * chosen blocks, so a fit there takes seconds on one core and grows with the set, while starting a
+ * thread and copying the set costs tens of milliseconds (bundle).
  */
 export const IN_THREAD_MAX_VALUES = 2 ** 22;
 
@@ -51,7 +52,8 @@ export function valueCount(features: FeatureSet): number {
  */
 export function episodeRunner(inThreadMaxValues = IN_THREAD_MAX_VALUES, threads = availableParallelism()): EpisodeRunner {
   return async (features, episodes, strategies, options = {}) => {
-    if (valueCount(features) <= inThreadMaxValues) return runEpisodesAsync(features, episodes, strategies, options);
+    const values = valueCount(features);
+    if (values <= inThreadMaxValues) return runEpisodesAsync(features, episodes, strategies, options);
     const runs = newRuns(strategies);
     if (options.signal?.aborted) return runs;
     const shared = wire(features);
@@ -63,7 +65,7 @@ export function episodeRunner(inThreadMaxValues = IN_THREAD_MAX_VALUES, threads 
     options.signal?.addEventListener('abort', cancel, { once: true });
     // Each thread holds about three copies of an episode's values (its rows, normalized, concatenated):
     // no more threads than half the free memory takes.
-    const fit = Math.floor((0.5 * freemem()) / (3 * 4 * valueCount(features)));
+    const fit = Math.floor((0.5 * freemem()) / (3 * 4 * values));
     const count = Math.max(1, Math.min(threads, episodes.length, fit));
     try {
       await Promise.all(

@@ -5,6 +5,7 @@ import {
   argmaxRows,
   classCount,
   dot,
+  dot64,
   dotWeights,
   gram,
   largestEigenvalue,
@@ -20,12 +21,15 @@ describe('matrix kernels', () => {
       const w = Float64Array.from({ length: length + 1 }, (_, i) => 0.5 * i);
       let plain = 0;
       let weighted = 0;
+      let weights = 0;
       for (let k = 0; k < length; k++) {
         plain += a[1 + k] * a[1 + k];
         weighted += a[2 + k] * w[1 + k];
+        weights += w[k] * w[1 + k];
       }
       expect(dot(a, 1, a, 1, length)).toBeCloseTo(plain, 10);
       expect(dotWeights(a, 2, w, 1, length)).toBeCloseTo(weighted, 10);
+      expect(dot64(w, 0, w, 1, length)).toBeCloseTo(weights, 10);
     }
     const into = new Float64Array([1, 1, 1]);
     addScaled(2, Float32Array.from([0, 1, 2, 3]), 1, into, 0, 3);
