@@ -172,7 +172,13 @@ export async function runScale(options: ScaleOptions, teachers: TeacherService):
 
     const prediction = await planPrediction(project, teachers, headIds.penultimate);
     await measure('predict every image (penultimate head)', () => predictProject(project, prediction, jobHandle()), (r, s) => ({ rate: round(r.predicted / s, 1), note: `${r.predicted} predicted` }));
-    await measure('label next: 20 of the unlabeled pool', () => suggestNext(project, teachers, 20), () => ({ note: `pool of ${size - labeled}` }));
+    const pool = size - labeled;
+    await measure('label next: 20 of the unlabeled pool', () => suggestNext(project, teachers, 20, jobHandle()), () => ({ note: `pool of ${pool}` }));
+    // Cancel once half the pool's typicality is known (the ranking's first and longest pass).
+    const cancellingSuggest = jobHandle((done, total) => total === pool && done >= pool / 2);
+    await measure('label next, cancelled halfway through the ranking', () => suggestNext(project, teachers, 20, cancellingSuggest), (r) => ({
+      note: `${r === null ? 'cancelled' : 'NOT cancelled'}, stopped ${((performance.now() - cancellingSuggest.abortedAt) / 1000).toFixed(2)} s after the cancel`,
+    }));
     await measure('list by confidence', async () => project.images.list({ kind: 'all' }, 'confidence'), (r) => ({ note: `${r.length} rows` }));
     project.close();
 

@@ -130,7 +130,7 @@ export type ImportReport = z.infer<typeof ImportReport>;
 /** Progress of a long job: an import, a feature extraction, a strategy comparison or training a head. */
 export const JobProgress = z.object({
   jobId: z.string(),
-  kind: z.enum(['import', 'extract', 'compare', 'train', 'predict', 'export-data', 'pack', 'unpack']),
+  kind: z.enum(['import', 'extract', 'compare', 'train', 'predict', 'export-data', 'pack', 'unpack', 'suggest']),
   state: z.enum(['running', 'done', 'cancelled', 'failed']),
   done: z.number().int(),
   total: z.number().int(),
@@ -547,7 +547,11 @@ export const contract = {
   /** Labels these images with the active head's prediction (source: prediction); images a person labeled are left as they are. One undo step. */
   'labels.acceptPredictions': { input: z.object({ imageIds: z.array(Id).min(1).max(100_000) }).strict(), output: LabelChangeResult },
   /** Unlabeled images in the order that labeling them would teach the most. */
-  'suggest.next': { input: z.object({ count: z.number().int().min(1).max(1000) }).strict(), output: z.array(Suggestion) },
+  /** Runs as a job of kind `suggest` (progress events, `jobs.cancel`); a newer request cancels an older one. */
+  'suggest.next': {
+    input: z.object({ count: z.number().int().min(1).max(1000) }).strict(),
+    output: z.object({ suggestions: z.array(Suggestion), cancelled: z.boolean() }),
+  },
   /**
    * Writes an exported classifier (model, labels.json, preprocessing, model card, predict.mjs) into a new or empty
    * folder, or over an untouched earlier export; `includeRuntime` adds the packages predict.mjs needs (no npm install).

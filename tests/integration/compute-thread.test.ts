@@ -1,6 +1,6 @@
 /**
- * Fits on large feature sets run on a worker thread (src/main/services/compute-thread.ts): the same
- * results as on this thread, this thread's event loop keeps running meanwhile, a cancel ends the
+ * Fits on large feature sets, and label-next rankings of large pools, run on a worker thread
+ * (src/main/services/compute-thread.ts): the same results as on this thread, this thread's event loop keeps running meanwhile, a cancel ends the
  * work at once, errors keep their code, and the bundled worker (out/main/compute-worker.js) runs.
  */
 import { existsSync } from 'node:fs';
@@ -12,7 +12,10 @@ import { stratifiedSplits } from '../../src/main/atl/episodes';
 import { runEpisodes } from '../../src/main/atl/evaluate';
 import { createStrategy, resolveStrategy } from '../../src/main/atl/strategies';
 import { StudioError } from '../../src/main/core/errors';
-import { episodeRunner, fitOffThread, IN_THREAD_MAX_VALUES, valueCount, type ComputeReply, type ComputeRequest } from '../../src/main/services/compute-thread';
+import { episodeRunner, fitOffThread, IN_THREAD_MAX_VALUES, suggestOffThread, valueCount, type ComputeReply, type ComputeRequest } from '../../src/main/services/compute-thread';
+import { matrix } from '../../src/main/atl/matrix';
+import { suggestOrder, type SuggestProgress } from '../../src/main/atl/suggest';
+import { seededRandom } from '../../src/shared/seeded-random';
 import { syntheticFeatures } from '../unit/atl/synthetic';
 
 const classes = 5;
@@ -78,6 +81,34 @@ describe('compute thread', () => {
     expect(head).toBeNull();
     expect(afterAbort).toBeLessThan(500);
     expect(longestGap).toBeLessThan(500);
+  });
+
+  it('ranks what to label next on a worker with the order this thread gives, reporting each pass; a cancel ends it', async () => {
+    // 3,000 random rows of 32 dims (over the exact search's 1,000: the cell index runs), a third labeled.
+    const random = seededRandom(9);
+    const x = matrix(3000, 32, Float32Array.from({ length: 3000 * 32 }, () => random()));
+    const labeled = Array.from({ length: 1000 }, (_, i) => 3 * i);
+    const pool = Array.from({ length: 3000 }, (_, i) => i).filter((i) => i % 3 !== 0);
+    const uncertainty = Float64Array.from(pool, () => random());
+    const task = { features: x, labeled, pool, uncertainty, options: { count: 15 } };
+    const progress: SuggestProgress[] = [];
+    const picks = await suggestOffThread(task, { onProgress: (p) => progress.push(p) }, 0);
+    expect(picks).toEqual(suggestOrder(x, labeled, pool, uncertainty, { count: 15 }));
+    expect(progress.filter((p) => p.pass === 'typicality').map((p) => p.done)).toEqual([1024, 2000]);
+    expect(progress.filter((p) => p.pass === 'distances').map((p) => p.done)).toEqual([1024, 2000]);
+    expect(progress.filter((p) => p.pass === 'picks').map((p) => p.done)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+
+    // Cancelled at the first report: on the worker, and on this thread (below the in-thread limit).
+    for (const limit of [0, Infinity]) {
+      const controller = new AbortController();
+      const heard: SuggestProgress[] = [];
+      const onProgress = (p: SuggestProgress) => {
+        heard.push(p);
+        controller.abort();
+      };
+      expect(await suggestOffThread(task, { signal: controller.signal, onProgress }, limit)).toBeNull();
+      expect(heard.length, `in-thread limit ${limit}`).toBeLessThanOrEqual(2);
+    }
   });
 
   it('episodes cancelled on the worker keep the ones finished', async () => {

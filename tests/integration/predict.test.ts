@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Studio } from '../../src/main/app/studio';
-import type { HeadSummary, ImageRow } from '../../src/shared/contract';
+import type { HeadSummary, ImageRow, JobProgress } from '../../src/shared/contract';
 import { OMNIGLOT_SMALL1, REPO, tempDir } from '../helpers/fixtures';
 import { runExportedOnnx, runExportedTfjs } from './export/run-exported';
 
@@ -103,15 +103,41 @@ describe('predict and correct', () => {
     for (const r of picked) expect(redone.get(r.id)).toMatchObject({ classId: r.predictedClassId, source: 'prediction' });
   });
 
-  it('suggests unlabeled images to label next, each once, with the reason', async () => {
-    const suggestions = await studio.invoke('suggest.next', { count: 12 });
+  it('suggests unlabeled images to label next, each once, with the reason, as a job with progress', async () => {
+    const events: JobProgress[] = [];
+    const unsubscribe = studio.onEvent((event) => {
+      if (event.type === 'job.progress' && event.job.kind === 'suggest') events.push(event.job);
+    });
+    const { suggestions, cancelled } = await studio.invoke('suggest.next', { count: 12 }).finally(unsubscribe);
+    expect(cancelled).toBe(false);
     expect(suggestions).toHaveLength(12);
+    // Every pass over the pool is reported, then the picks, then the end; one job throughout.
+    const messages = events.filter((e) => e.state === 'running').map((e) => e.message);
+    expect(messages.some((m) => /how typical each image is/.test(m))).toBe(true);
+    expect(messages.some((m) => /distances to the labeled images/.test(m))).toBe(true);
+    expect(messages.at(-1)).toBe('Label next: picking 12 images');
+    expect(events.at(-1)).toMatchObject({ state: 'done', done: 12, total: 12 });
+    expect(new Set(events.map((e) => e.jobId)).size).toBe(1);
     const labeled = new Set((await studio.invoke('images.list', { filter: { kind: 'all' }, sort: 'import' })).filter((r) => r.classId !== null).map((r) => r.id));
     expect(new Set(suggestions.map((s) => s.imageId)).size).toBe(12);
     for (const s of suggestions) {
       expect(labeled.has(s.imageId)).toBe(false);
       expect(s.reason).toMatch(/uncertain between .* and /);
     }
+  }, 60_000);
+
+  it('a newer label-next request cancels the older one, which answers "cancelled"; a ranking never blocks another job', async () => {
+    const older = studio.invoke('suggest.next', { count: 5 });
+    const newer = studio.invoke('suggest.next', { count: 5 });
+    expect(await older).toEqual({ suggestions: [], cancelled: true });
+    const latest = await newer;
+    expect(latest.cancelled).toBe(false);
+    expect(latest.suggestions).toHaveLength(5);
+    // While a ranking runs, another job may still start (the ranking only reads).
+    const ranking = studio.invoke('suggest.next', { count: 5 });
+    await studio.invoke('predictions.run', { headId: (await studio.invoke('predictions.status', {})).head!.id });
+    expect((await ranking).cancelled).toBe(false);
+    await studio.idle();
   }, 60_000);
 });
 

@@ -47,6 +47,7 @@ describe('bench:scale', () => {
         'compare penultimate, atl on 40 labels (1 split, 20 % held out)',
         'predict every image (penultimate head)',
         'label next: 20 of the unlabeled pool',
+        'label next, cancelled halfway through the ranking',
         'list by confidence',
       ]);
       expect(jobs.import.note).toBe('120 imported, 0 failed');
@@ -59,6 +60,7 @@ describe('bench:scale', () => {
       expect(resumed.note).toBe(`${kept} cached (the cancelled run kept ${kept}), ${120 - kept} extracted, 0 failed`);
       expect(jobs['train atl on 40 labels, cancelled after a split'].note).toMatch(/^cancelled, stopped \d+\.\d\d s after the cancel$/);
       expect(jobs['predict every image (penultimate head)'].note).toBe('120 predicted');
+      expect(jobs['label next, cancelled halfway through the ranking'].note).toMatch(/^cancelled, stopped \d+\.\d\d s after the cancel$/);
       for (const row of rows) expect(row.peakRssMb, row.job).toBeGreaterThan(0);
     } finally {
       await teachers.dispose();

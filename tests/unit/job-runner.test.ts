@@ -57,6 +57,26 @@ describe('JobRunner', () => {
     expect(() => runner.cancel(jobId, 'That import is not running')).toThrow(new StudioError('not_found', 'That import is not running'));
   });
 
+  it('a label-next ranking never blocks another job, and one call cancels every ranking', async () => {
+    const { runner, progress } = recorder();
+    const untilCancelled = ({ signal }: { signal: AbortSignal }) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+    runner.start('suggest', untilCancelled);
+    runner.start('suggest', untilCancelled);
+    expect(() => runner.assertNone('train')).not.toThrow();
+    const training = runner.start('train', untilCancelled);
+    runner.cancelKind('suggest');
+    await vi.waitFor(() => expect(progress.filter((p) => p.kind === 'suggest').map((p) => p.state)).toEqual(['cancelled', 'cancelled']));
+    // The training runs on, and still blocks the next job.
+    expect(() => runner.assertNone('predict')).toThrow(/A job is running/);
+    runner.cancel(training, 'not running');
+    await runner.idle();
+    expect(progress.map((p) => [p.kind, p.state])).toEqual([
+      ['suggest', 'cancelled'],
+      ['suggest', 'cancelled'],
+      ['train', 'cancelled'],
+    ]);
+  });
+
   it('ends a job that throws as failed, with the error as its message, and is free for the next one', async () => {
     const { runner, progress } = recorder();
     const quiet = vi.spyOn(console, 'error').mockImplementation(() => undefined);

@@ -1,5 +1,5 @@
 /**
- * One runner for every long job (import, extraction, comparison, training, prediction): it starts
+ * One runner for every long job (import, extraction, comparison, training, prediction, label next): it starts
  * the work in the background, turns its reports into `job.progress` events with a rate and an
  * ETA, ends with one event giving the outcome (done / cancelled / failed), and cancels on request.
  */
@@ -58,7 +58,7 @@ export function phaseClock(): (phase: string) => number {
  * through events) and the CLI's (run to the end, progress printed from the same events).
  */
 export class JobRunner {
-  private readonly controllers = new Map<string, AbortController>();
+  private readonly controllers = new Map<string, { kind: JobProgress['kind']; controller: AbortController }>();
   private readonly running = new Set<Promise<unknown>>();
   private readonly listeners = new Set<JobListener>();
 
@@ -88,16 +88,25 @@ export class JobRunner {
   cancel(jobId: string, notRunning: string): void {
     const job = this.controllers.get(jobId);
     if (!job) throw new StudioError('not_found', notRunning);
-    job.abort();
+    job.controller.abort();
+  }
+
+  /** Asks every running job of `kind` to stop. */
+  cancelKind(kind: JobProgress['kind']): void {
+    for (const job of this.controllers.values()) if (job.kind === kind) job.controller.abort();
   }
 
   cancelAll(): void {
-    for (const job of this.controllers.values()) job.abort();
+    for (const job of this.controllers.values()) job.controller.abort();
   }
 
-  /** One job at a time: refuses `what` while one runs. */
+  /**
+   * One job at a time: refuses `what` while one runs. A label-next ranking does not count: it only
+   * reads, the panel asks for one again after every burst of labels, and it must never hold up training.
+   */
   assertNone(what: string): void {
-    if (this.controllers.size > 0) throw new StudioError('conflict', `A job is running: cancel it or wait before you ${what}.`);
+    const blocking = [...this.controllers.values()].some((job) => job.kind !== 'suggest');
+    if (blocking) throw new StudioError('conflict', `A job is running: cancel it or wait before you ${what}.`);
   }
 
   /** Waits for the running jobs to settle. */
@@ -114,7 +123,7 @@ export class JobRunner {
   ): { jobId: string; result: Promise<T> } {
     const jobId = randomUUID();
     const controller = new AbortController();
-    this.controllers.set(jobId, controller);
+    this.controllers.set(jobId, { kind, controller });
     let last: JobReport = { done: 0, processed: 0, total: 0, elapsedSeconds: 0, message: 'Starting', detail: {} };
     const send = (state: JobProgress['state']) => {
       // The rate counts work done in this run only (not images found already cached).

@@ -17,7 +17,6 @@ export interface SuggestOptions {
   typicalityPower: number;
 }
 
-/** Equal weights: neither signal is known to dominate on an unseen task. */
 /**
  * Equal weights of uncertainty and diversity: neither is known to dominate on an unseen task.
  * Typicality to the power ½, chosen on the label-next simulation (the same runs reported, so the
@@ -26,6 +25,24 @@ export interface SuggestOptions {
  * make the margins flat and typicality alone steered the picks.
  */
 export const SUGGEST_DEFAULTS: SuggestOptions = { count: 20, uncertaintyWeight: 0.5, typicalityPower: 0.5 };
+
+/** How far `suggestOrder` got: the pass over the pool it is in, and how much of that pass is done. */
+export interface SuggestProgress {
+  pass: 'typicality' | 'distances' | 'picks';
+  /** Pool rows searched (typicality, distances) or images picked. */
+  done: number;
+  total: number;
+}
+
+/** Rows between two progress reports: often enough for a bar that moves, rarely enough to cost nothing. */
+const REPORT_EVERY = 1024;
+
+/** Calls `report` with the rows done every `REPORT_EVERY` rows and at the end (`done` = `total`). */
+function rowReporter(total: number, report?: (done: number) => void): (done: number) => void {
+  return (done) => {
+    if (report && (done % REPORT_EVERY === 0 || done === total)) report(done);
+  };
+}
 
 /** Cells a query of a `CellIndex` visits. */
 const PROBES = 3;
@@ -39,8 +56,15 @@ export const EXACT_SEARCH_ROWS = 1000;
  * teaches little about the rest. Every pool row is searched for (no sample): exactly in pools of
  * up to `exactUpTo` rows, through a `CellIndex` in larger ones (cost n·√n instead of n²).
  */
-export function typicality(features: Matrix, pool: readonly number[], k = 10, exactUpTo = EXACT_SEARCH_ROWS): Float64Array {
+export function typicality(
+  features: Matrix,
+  pool: readonly number[],
+  k = 10,
+  exactUpTo = EXACT_SEARCH_ROWS,
+  onRows?: (done: number) => void,
+): Float64Array {
   const out = new Float64Array(pool.length);
+  const reportRows = rowReporter(pool.length, onRows);
   const index = pool.length > exactUpTo ? new CellIndex(features, pool) : null;
   const nearest = new BoundedSmallest(Math.min(k, pool.length - 1));
   let max = 1e-12;
@@ -53,6 +77,7 @@ export function typicality(features: Matrix, pool: readonly number[], k = 10, ex
     else for (const q of pool) visit(q);
     out[p] = nearest.size > 0 ? nearest.values().reduce((total, v) => total + Math.exp(-v), 0) / nearest.size : 1;
     if (out[p] > max) max = out[p];
+    reportRows(p + 1);
   }
   return out.map((v) => v / max);
 }
@@ -62,9 +87,19 @@ export function typicality(features: Matrix, pool: readonly number[], k = 10, ex
  * up to `exactUpTo` rows, else through a `CellIndex`, where a nearest row outside the query's two
  * cells is missed and the next nearest found.
  */
-export function nearestDistances(features: Matrix, queries: readonly number[], rows: readonly number[], exactUpTo = EXACT_SEARCH_ROWS): Float64Array {
+export function nearestDistances(
+  features: Matrix,
+  queries: readonly number[],
+  rows: readonly number[],
+  exactUpTo = EXACT_SEARCH_ROWS,
+  onRows?: (done: number) => void,
+): Float64Array {
   const out = new Float64Array(queries.length).fill(Infinity);
-  if (rows.length === 0) return out;
+  const reportRows = rowReporter(queries.length, onRows);
+  if (rows.length === 0) {
+    reportRows(queries.length);
+    return out;
+  }
   const index = rows.length > exactUpTo ? new CellIndex(features, rows) : null;
   for (let p = 0; p < queries.length; p++) {
     let best = Infinity;
@@ -75,6 +110,7 @@ export function nearestDistances(features: Matrix, queries: readonly number[], r
     if (index) index.forCandidates(queries[p], visit);
     else for (const q of rows) visit(q);
     out[p] = Math.sqrt(best);
+    reportRows(p + 1);
   }
   return out;
 }
@@ -203,7 +239,8 @@ export function marginUncertainty(probabilities: Float64Array, classes: number):
 /**
  * Greedy order over `pool` rows of `features` (rows normalized the way the head sees them):
  * each pick maximizes w·uncertainty + (1 − w)·novelty, then counts as labeled for novelty.
- * `uncertainty` is per pool row (same order), or null for diversity alone.
+ * `uncertainty` is per pool row (same order), or null for diversity alone. `onProgress` hears each
+ * pass over the pool as it goes (at 70,000 images the passes take tens of seconds).
  */
 export function suggestOrder(
   features: Matrix,
@@ -211,6 +248,7 @@ export function suggestOrder(
   pool: readonly number[],
   uncertainty: Float64Array | null,
   options: Partial<SuggestOptions> = {},
+  onProgress?: (progress: SuggestProgress) => void,
 ): SuggestedItem[] {
   const { count, uncertaintyWeight } = { ...SUGGEST_DEFAULTS, ...options };
   if (uncertainty && uncertainty.length !== pool.length) throw new StudioError('invalid_input', 'One uncertainty per pool image is needed');
@@ -219,11 +257,14 @@ export function suggestOrder(
   // classes gives nearly flat probabilities), its order is what carries the information.
   const uncertaintyRank = uncertainty ? percentileRanks(uncertainty) : null;
   const typical = options.typicalityPower ?? SUGGEST_DEFAULTS.typicalityPower;
-  const density = typical > 0 ? typicality(features, pool).map((v) => v ** typical) : null;
-  const nearest = nearestDistances(features, pool, labeled);
+  const total = pool.length;
+  const passReporter = (pass: SuggestProgress['pass']) => (onProgress ? (done: number) => onProgress({ pass, done, total }) : undefined);
+  const density = typical > 0 ? typicality(features, pool, undefined, undefined, passReporter('typicality')).map((v) => v ** typical) : null;
+  const nearest = nearestDistances(features, pool, labeled, undefined, passReporter('distances'));
   const taken = new Uint8Array(pool.length);
   const picks: SuggestedItem[] = [];
-  for (let k = 0; k < Math.min(count, pool.length); k++) {
+  const picking = Math.min(count, pool.length);
+  for (let k = 0; k < picking; k++) {
     // With nothing labeled yet every distance is infinite: novelty is then 1 for all.
     let largest = 0;
     for (let p = 0; p < pool.length; p++) if (!taken[p] && Number.isFinite(nearest[p])) largest = Math.max(largest, nearest[p]);
@@ -239,6 +280,7 @@ export function suggestOrder(
     taken[best] = 1;
     picks.push({ row: pool[best], score: bestScore, uncertainty: uncertainty ? uncertainty[best] : null, novelty: bestNovelty });
     updateNearest(features, pool, nearest, pool[best]);
+    onProgress?.({ pass: 'picks', done: k + 1, total: picking });
   }
   return picks;
 }

@@ -47,7 +47,12 @@ export function registerPredictCommands(program: Command, { teachers, jobs }: St
     .option('--json', 'print JSON')
     .action(async (projectPath: string, options: { count: number; json?: boolean }) => {
       await withProject(projectPath, async (project) => {
-        const suggestions = await suggestNext(project, teachers, options.count);
+        const suggestions = await runJob(jobs, 'suggest', (job) => suggestNext(project, teachers, options.count, job), { quiet: options.json });
+        if (suggestions === null) {
+          console.error('Cancelled.');
+          process.exitCode = 130;
+          return;
+        }
         if (options.json) console.log(JSON.stringify(suggestions, null, 2));
         else for (const s of suggestions) console.log(`${s.imageId}\t${s.path}\t${s.score.toFixed(3)}\t${s.reason}`);
       });

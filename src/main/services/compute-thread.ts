@@ -1,9 +1,10 @@
 /**
- * Strategies fitted on another thread when the feature set is large. A fit on thousands of labels
- * takes tens of seconds of pure computation; on the service's own thread it would stall every
- * request meanwhile (thumbnails, progress, the cancel itself). Here such work runs on worker
- * threads (compute-worker.ts): episodes spread over the cores, and a cancel terminates them at once.
- * Small sets (every few-shot task) stay on this thread: starting a thread would cost more than the fit.
+ * Strategies fitted, and the label-next order ranked, on another thread when the feature set is
+ * large. A fit on thousands of labels, or a ranking of a pool of 70,000 images, takes tens of
+ * seconds of pure computation; on the service's own thread it would stall every request meanwhile
+ * (thumbnails, progress, the cancel itself). Here such work runs on worker threads
+ * (compute-worker.ts): episodes spread over the cores, and a cancel terminates them at once.
+ * Small sets (every few-shot task) stay on this thread: starting a thread would cost more than the work.
  */
 import { availableParallelism, freemem } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -13,6 +14,8 @@ import type { Episode } from '../atl/episodes';
 import type { Candidate, FeatureSet } from '../atl/features';
 import type { HeadParams } from '../atl/head-params';
 import { createStrategy, type ResolvedStrategySpec } from '../atl/strategies';
+import type { Matrix } from '../atl/matrix';
+import { suggestOrder, type SuggestedItem, type SuggestOptions, type SuggestProgress } from '../atl/suggest';
 import type { ErrorCode } from '../../shared/contract';
 import { workerEntry } from './worker-entry';
 
@@ -33,12 +36,23 @@ export interface WireFeatures {
 
 export type ComputeRequest =
   | { type: 'episodes'; features: WireFeatures; episodes: readonly Episode[]; strategies: readonly StrategyToRun[] }
-  | { type: 'fit'; features: WireFeatures; labels: Int32Array; spec: ResolvedStrategySpec };
+  | { type: 'fit'; features: WireFeatures; labels: Int32Array; spec: ResolvedStrategySpec }
+  | { type: 'suggest'; task: SuggestTask };
+
+/** `suggestOrder`'s arguments (`features` in shared memory when sent to a worker). */
+export interface SuggestTask {
+  features: Matrix;
+  labeled: readonly number[];
+  pool: readonly number[];
+  uncertainty: Float64Array | null;
+  options: Partial<SuggestOptions>;
+}
 
 export type ComputeReply =
   /** One more episode done: its runs, as `runEpisodes` gives them for that episode alone. */
   | { type: 'episode'; runs: StrategyRun[] }
-  | { type: 'done'; head?: HeadParams }
+  | { type: 'progress'; progress: SuggestProgress }
+  | { type: 'done'; head?: HeadParams; picks?: SuggestedItem[] }
   | { type: 'error'; code: ErrorCode; message: string };
 
 export function valueCount(features: FeatureSet): number {
@@ -73,8 +87,9 @@ export function episodeRunner(inThreadMaxValues = IN_THREAD_MAX_VALUES, threads 
           const mine = episodes.map((_, i) => i).filter((i) => i % count === t);
           let received = 0;
           const request: ComputeRequest = { type: 'episodes', features: shared, episodes: mine.map((i) => episodes[i]), strategies };
-          await inWorker(request, stop.signal, (episode) => {
-            finished[mine[received++]] = episode;
+          await inWorker(request, stop.signal, (reply) => {
+            if (reply.type !== 'episode') return;
+            finished[mine[received++]] = reply.runs;
             // Threads finish out of order; episodes are added in order, so a cancel keeps a prefix.
             while (!stop.signal.aborted && finished[appended]) {
               appendEpisode(runs, finished[appended]!);
@@ -108,18 +123,58 @@ export async function fitOffThread(
   return done?.head ?? null;
 }
 
-/** The blocks copied once into shared memory: every thread reads them, none gets a copy of its own. */
-function wire(features: FeatureSet): WireFeatures {
-  const shared = (data: Float32Array) => {
-    const copy = new Float32Array(new SharedArrayBuffer(data.byteLength));
-    copy.set(data);
-    return copy;
-  };
-  return { candidates: [...features.candidates], rows: features.rows, blocks: features.keys.map((key) => [key, shared(features.block(key).data)]) };
+/**
+ * `suggestOrder` on `task`, on a worker thread when its features hold more than `inThreadMaxValues`
+ * values (a pool of 70,000 images takes tens of seconds: the service keeps answering meanwhile, and
+ * a cancel ends the ranking at once); null when `signal` aborts first.
+ */
+export async function suggestOffThread(
+  task: SuggestTask,
+  { signal, onProgress }: { signal?: AbortSignal; onProgress?: (progress: SuggestProgress) => void } = {},
+  inThreadMaxValues = IN_THREAD_MAX_VALUES,
+): Promise<SuggestedItem[] | null> {
+  const { features, labeled, pool, uncertainty, options } = task;
+  if (features.data.length <= inThreadMaxValues) {
+    // Here a cancel takes effect at the next progress report (every thousand rows at most).
+    const cancelled = new Error('cancelled');
+    try {
+      if (signal?.aborted) return null;
+      return suggestOrder(features, labeled, pool, uncertainty, options, (progress) => {
+        onProgress?.(progress);
+        if (signal?.aborted) throw cancelled;
+      });
+    } catch (error) {
+      if (error === cancelled) return null;
+      throw error;
+    }
+  }
+  const shared = { ...task, features: { rows: features.rows, cols: features.cols, data: sharedCopy(features.data) } };
+  const done = await inWorker({ type: 'suggest', task: shared }, signal, (reply) => {
+    if (reply.type === 'progress') onProgress?.(reply.progress);
+  });
+  return done?.picks ?? null;
 }
 
-/** One request on a new worker thread; resolves with its `done` reply, or null when `signal` aborts (the thread is terminated). */
-function inWorker(request: ComputeRequest, signal: AbortSignal | undefined, onEpisode?: (runs: StrategyRun[]) => void): Promise<Extract<ComputeReply, { type: 'done' }> | null> {
+function sharedCopy(data: Float32Array): Float32Array {
+  const copy = new Float32Array(new SharedArrayBuffer(data.byteLength));
+  copy.set(data);
+  return copy;
+}
+
+/** The blocks copied once into shared memory: every thread reads them, none gets a copy of its own. */
+function wire(features: FeatureSet): WireFeatures {
+  return { candidates: [...features.candidates], rows: features.rows, blocks: features.keys.map((key) => [key, sharedCopy(features.block(key).data)]) };
+}
+
+/**
+ * One request on a new worker thread; `onReply` hears its replies before the last; resolves with
+ * its `done` reply, or null when `signal` aborts (the thread is terminated).
+ */
+function inWorker(
+  request: ComputeRequest,
+  signal: AbortSignal | undefined,
+  onReply?: (reply: Extract<ComputeReply, { type: 'episode' | 'progress' }>) => void,
+): Promise<Extract<ComputeReply, { type: 'done' }> | null> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return resolve(null);
     const entry = workerEntry(import.meta.url, 'compute-worker');
@@ -135,8 +190,8 @@ function inWorker(request: ComputeRequest, signal: AbortSignal | undefined, onEp
     const cancel = () => settle(() => resolve(null));
     signal?.addEventListener('abort', cancel, { once: true });
     thread.on('message', (reply: ComputeReply) => {
-      if (settled) return; // episodes the thread sent before a cancel reached it
-      if (reply.type === 'episode') onEpisode?.(reply.runs);
+      if (settled) return; // replies the thread sent before a cancel reached it
+      if (reply.type === 'episode' || reply.type === 'progress') onReply?.(reply);
       else if (reply.type === 'done') settle(() => resolve(reply));
       else settle(() => reject(new StudioError(reply.code, reply.message)));
     });

@@ -1,12 +1,14 @@
 /**
  * The worker thread of compute-thread.ts: one request per thread, either strategies over episodes
- * (a reply per episode, so a cancel keeps the finished ones) or one strategy fitted on every row.
+ * (a reply per episode, so a cancel keeps the finished ones), one strategy fitted on every row, or
+ * the label-next order (with its progress).
  */
 import { parentPort } from 'node:worker_threads';
 import { errorMessage, StudioError } from '../core/errors';
 import { runEpisodes } from '../atl/evaluate';
 import { FeatureSet } from '../atl/features';
 import { createStrategy } from '../atl/strategies';
+import { suggestOrder } from '../atl/suggest';
 import type { ComputeReply, ComputeRequest, WireFeatures } from './compute-thread';
 
 const port = parentPort;
@@ -14,6 +16,11 @@ if (!port) throw new Error('compute-worker runs as a worker thread of compute-th
 
 port.once('message', (request: ComputeRequest) => {
   try {
+    if (request.type === 'suggest') {
+      const { features, labeled, pool, uncertainty, options } = request.task;
+      const picks = suggestOrder(features, labeled, pool, uncertainty, options, (progress) => reply({ type: 'progress', progress }));
+      return reply({ type: 'done', picks });
+    }
     const features = unwire(request.features);
     if (request.type === 'fit') {
       reply({ type: 'done', head: createStrategy(request.spec).fit(features, request.labels).toHead() });

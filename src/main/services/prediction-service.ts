@@ -8,7 +8,7 @@ import type { CandidatePlan } from '../features/candidate-features';
 import { candidatePlan, loadCandidateFeatures, onCommonImages } from '../features/candidate-features';
 import { BlockNormalizer, mergeTeacherFeatures, type Candidate, type FeatureSet } from '../atl/features';
 import { headInputs, headProbabilities } from '../atl/head-params';
-import { marginUncertainty, suggestOrder } from '../atl/suggest';
+import { marginUncertainty, type SuggestProgress } from '../atl/suggest';
 import type { FeatureExtractor } from '../engines/feature-extractor';
 import type { ExtractionImage, ExtractionProgress } from '../features/extraction';
 import type { FeatureCache } from '../features/feature-cache';
@@ -17,6 +17,7 @@ import { StudioError } from '../core/errors';
 import type { StoredHead } from './head-service';
 import type { Project } from './project';
 import { getMeta, setMeta } from './meta';
+import { suggestOffThread } from './compute-thread';
 import { alignedCopy, blobOf } from './typed-blobs';
 import type { ProjectDb } from './project-db';
 
@@ -30,6 +31,14 @@ export interface ImagePrediction {
   classId: number;
   confidence: number;
   probabilities: Float32Array;
+}
+
+/** A label-next ranking's progress: the features it reads (extracted where missing), then the ranking itself. */
+export type SuggestStep = { stage: 'features'; progress: ExtractionProgress } | { stage: 'ranking'; progress: SuggestProgress };
+
+export interface SuggestRunOptions {
+  signal?: AbortSignal;
+  onProgress?: (step: SuggestStep) => void;
 }
 
 export class PredictionService {
@@ -109,15 +118,18 @@ export class PredictionService {
    * Unlabeled images in the order that labeling them teaches the most: with a head (the active
    * one, else the newest), its margin uncertainty mixed with k-center diversity on the features
    * it reads (every teacher's, for a head on several); without one, diversity alone on the default
-   * teacher's penultimate features.
+   * teacher's penultimate features. Features missing from the cache are extracted first; the
+   * ranking runs on a worker thread for a large pool. Null when `signal` cancels it.
    */
-  async suggest(project: Project, teachers: TeacherService, count: number): Promise<Suggestion[]> {
+  async suggest(project: Project, teachers: TeacherService, count: number, options: SuggestRunOptions = {}): Promise<Suggestion[] | null> {
+    const { signal, onProgress } = options;
     const headId = this.activeHeadId ?? project.heads.list()[0]?.id ?? null;
     const head = headId === null ? null : project.heads.get(headId);
     const images = project.images.sources();
     const labeled = new Set(project.labels.labeledImageIds());
-    let loaded: { rows: number[]; features: FeatureSet };
-    if (head) loaded = await loadHeadFeatures(head, await openHeadTeachers(head, teachers), project.features, images);
+    const onFeatures = (progress: ExtractionProgress) => onProgress?.({ stage: 'features', progress });
+    let loaded: { rows: number[]; features: FeatureSet; cancelled: boolean };
+    if (head) loaded = await loadHeadFeatures(head, await openHeadTeachers(head, teachers), project.features, images, { signal, onProgress: onFeatures });
     else {
       const teacher = await teachers.get(teachers.store.defaultId);
       const penultimate = teacher.extractor.layers.filter((l) => l.penultimate);
@@ -127,8 +139,11 @@ export class PredictionService {
         plan: candidatePlan(penultimate, penultimate).slice(0, 1),
         cache: project.features,
         images,
+        signal,
+        onProgress: (_, progress) => onFeatures(progress),
       });
     }
+    if (loaded.cancelled || signal?.aborted) return null;
     const rowIds = loaded.rows.map((item) => images[item].id);
     const labeledRows = rowIds.flatMap((id, row) => (labeled.has(id) ? [row] : []));
     const pool = rowIds.flatMap((id, row) => (labeled.has(id) ? [] : [row]));
@@ -146,7 +161,12 @@ export class PredictionService {
       x = new BlockNormalizer([key]).fit(loaded.features).transform(loaded.features);
     }
     const poolIndex = new Map(pool.map((row, p) => [row, p]));
-    return suggestOrder(x, labeledRows, pool, uncertainty, { count }).map((pick) => {
+    const picks = await suggestOffThread(
+      { features: x, labeled: labeledRows, pool, uncertainty, options: { count } },
+      { signal, onProgress: (progress) => onProgress?.({ stage: 'ranking', progress }) },
+    );
+    if (picks === null) return null;
+    return picks.map((pick) => {
       const item = loaded.rows[pick.row];
       const reasons: string[] = [];
       if (probabilities && pick.uncertainty !== null) {

@@ -72,7 +72,7 @@ describe('a head on several teachers', () => {
     await studio.invoke('predictions.run', { headId: head.id });
     await studio.idle();
     expect(await studio.invoke('predictions.status', {})).toMatchObject({ predicted: 3 * IMAGES_PER_CLASS, images: 3 * IMAGES_PER_CLASS });
-    const suggestions = await studio.invoke('suggest.next', { count: 5 });
+    const { suggestions } = await studio.invoke('suggest.next', { count: 5 });
     expect(suggestions).toHaveLength(5);
     for (const s of suggestions) expect(s.reason).toMatch(/uncertain between .* and /);
   }, 180_000);

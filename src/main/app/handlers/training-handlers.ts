@@ -58,6 +58,12 @@ export function trainingHandlers(context: StudioContext) {
       if (predicted.length === 0) throw new StudioError('not_found', 'None of these images has a prediction of an existing class: run a head on the project first');
       return changed(context, 'labels', project.labels.acceptPredictions(predicted));
     },
-    'suggest.next': ({ count }) => suggestNext(context.requireProject(), teachers, count),
+    'suggest.next': async ({ count }) => {
+      const project = context.requireProject();
+      // The newest request wins: an older one ranks labels that have changed since.
+      jobs.cancelKind('suggest');
+      const suggestions = await jobs.run('suggest', (job) => suggestNext(project, teachers, count, job));
+      return { suggestions: suggestions ?? [], cancelled: suggestions === null };
+    },
   } satisfies Partial<Handlers>;
 }

@@ -6,7 +6,7 @@
  */
 import type { ExportResult, HeadSummary, JobProgress, PredictionStatus, Suggestion } from '../../../shared/contract';
 import { call } from './api';
-import { JobClient } from './jobs.svelte';
+import { JobClient, jobBoard } from './jobs.svelte';
 import { project } from './project.svelte';
 import { workspace, type ChangeKind, type StudioListener } from './workspace.svelte';
 import { dialogs } from './dialogs.svelte';
@@ -67,6 +67,13 @@ class Predictions implements StudioListener {
   suggestions = $state.raw<Suggestion[]>([]);
   suggesting = $state(false);
   suggestError = $state<string | null>(null);
+  /** The last ranking was cancelled: the list shown, if any, is from before. */
+  suggestCancelled = $state(false);
+  /** The ranking's job while it runs (features extracted where missing, then the passes over the pool); the newest if several. */
+  suggestJob = $derived.by<JobProgress | null>(() => {
+    if (!this.suggesting) return null;
+    return Object.values(jobBoard.progress).findLast((job) => job.kind === 'suggest' && job.state === 'running') ?? null;
+  });
 
   private suggestRequest = 0;
   private suggestTimer: ReturnType<typeof setTimeout> | undefined;
@@ -117,15 +124,22 @@ class Predictions implements StudioListener {
     const request = ++this.suggestRequest;
     this.suggesting = true;
     try {
-      const suggestions = await call('suggest.next', { count: SUGGESTIONS });
+      const { suggestions, cancelled } = await call('suggest.next', { count: SUGGESTIONS });
       if (request !== this.suggestRequest) return;
-      this.suggestions = suggestions;
+      this.suggestCancelled = cancelled;
+      if (!cancelled) this.suggestions = suggestions;
       this.suggestError = null;
     } catch (error) {
       if (request === this.suggestRequest) this.suggestError = messageOf(error);
     } finally {
       if (request === this.suggestRequest) this.suggesting = false;
     }
+  }
+
+  async cancelSuggest(): Promise<void> {
+    const job = this.suggestJob;
+    // It may have ended meanwhile: then there is nothing left to cancel.
+    if (job) await call('jobs.cancel', { jobId: job.jobId }).catch(() => undefined);
   }
 
   private suggestSoon(): void {
@@ -160,6 +174,7 @@ class Predictions implements StudioListener {
     this.predictError = null;
     this.suggestions = [];
     this.suggestError = null;
+    this.suggestCancelled = false;
     this.suggestRequest++;
     clearTimeout(this.suggestTimer);
     void dialogs.attempt(() => this.load()).then(() => {
