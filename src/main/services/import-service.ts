@@ -12,6 +12,7 @@ import { basename, resolve } from 'node:path';
 import type { ImportFailure, ImportReport } from '../../shared/contract';
 import type { ClassService } from './class-service';
 import { errorMessage } from '../core/errors';
+import { ReorderBuffer } from '../core/reorder-buffer';
 import { decodeForImport, ImageRejected, MAX_FILE_BYTES, type DecodedImage } from './image-decoding';
 import { failureReason, notRegularReason, scanImageFiles, type ImageCandidate } from './image-files';
 import type { JobLeases } from './job-leases';
@@ -23,7 +24,15 @@ export interface ImportOptions {
   labelsFromFolders: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: ImportProgress) => void;
+  /** Files finished after a slow one that may wait for it (`IMPORT_REORDER_WINDOW` unless a test sets it). */
+  reorderWindow?: number;
 }
+
+/**
+ * Files finished after a slow one that wait for it, to be written in folder order: a few seconds'
+ * worth of files, each a thumbnail of a few KB in memory. Past that, they are written without it.
+ */
+export const IMPORT_REORDER_WINDOW = 256;
 
 interface ImportCounts {
   found: number;
@@ -104,9 +113,10 @@ export class ImportService {
       let lastProgress = 0;
       const pending: Outcome[] = [];
       // Files finish out of order; they are written in scan order, so "import order" means
-      // the order of the folder, and the same sha256 twice is decided by the first file.
-      const finished = new Map<number, Outcome>();
-      let nextToWrite = 0;
+      // the order of the folder, and the same sha256 twice is decided by the first file. A file
+      // far slower than the rest (a huge image, a disk waking up) goes after the files that
+      // finished meanwhile, so that memory stays bounded and the grid keeps filling.
+      const inOrder = new ReorderBuffer<Outcome>(options.reorderWindow ?? IMPORT_REORDER_WINDOW);
       const flush = () => {
         const batch = pending.splice(0);
         this.writeBatch(importId, batch, [], counts);
@@ -120,11 +130,7 @@ export class ImportService {
         const outcome = await this.examine(candidate);
         counts.done++;
         if (outcome.kind === 'failed') counts.failed++;
-        finished.set(index, outcome);
-        for (let next = finished.get(nextToWrite); next; next = finished.get(nextToWrite)) {
-          pending.push(next);
-          finished.delete(nextToWrite++);
-        }
+        pending.push(...inOrder.add(index, outcome));
         if (pending.length >= WRITE_BATCH || Date.now() - lastProgress >= PROGRESS_INTERVAL_MS) flush();
       });
       flush();
