@@ -139,6 +139,17 @@ describe('predict and correct', () => {
     expect((await ranking).cancelled).toBe(false);
     await studio.idle();
   }, 60_000);
+
+  it('closing the project cancels a running ranking (which blocks no close), and reopening finds it whole', async () => {
+    const path = studio.requireProject().path;
+    const images = studio.requireProject().images.count();
+    const ranking = studio.invoke('suggest.next', { count: 5 });
+    await studio.invoke('project.close', {});
+    expect(await ranking).toEqual({ suggestions: [], cancelled: true });
+    await studio.invoke('project.open', { path });
+    expect(studio.requireProject().images.count()).toEqual(images);
+    expect((await studio.invoke('suggest.next', { count: 5 })).suggestions).toHaveLength(5);
+  }, 60_000);
 });
 
 describe('export', () => {

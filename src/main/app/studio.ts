@@ -197,7 +197,11 @@ export class Studio {
   }
 
   private setProject(project: Project | null): void {
-    if (this.current && this.current !== project) this.current.close();
+    if (this.current && this.current !== project) {
+      // A label-next ranking is the one job that may run as its project closes (it blocks none): it stops here.
+      this.jobs.cancelKind('suggest');
+      this.current.close();
+    }
     this.current = project;
     if (project) this.settings.rememberOpened(project.path, project.name);
     else this.settings.update({ lastProject: null });

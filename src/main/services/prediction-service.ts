@@ -129,9 +129,14 @@ export class PredictionService {
     const labeled = new Set(project.labels.labeledImageIds());
     const onFeatures = (progress: ExtractionProgress) => onProgress?.({ stage: 'features', progress });
     let loaded: { rows: number[]; features: FeatureSet; cancelled: boolean };
-    if (head) loaded = await loadHeadFeatures(head, await openHeadTeachers(head, teachers), project.features, images, { signal, onProgress: onFeatures });
-    else {
+    // After each wait, a cancel (the project may have closed meanwhile) stops before the project is read again.
+    if (head) {
+      const headTeachers = await openHeadTeachers(head, teachers);
+      if (signal?.aborted) return null;
+      loaded = await loadHeadFeatures(head, headTeachers, project.features, images, { signal, onProgress: onFeatures });
+    } else {
       const teacher = await teachers.get(teachers.store.defaultId);
+      if (signal?.aborted) return null;
       const penultimate = teacher.extractor.layers.filter((l) => l.penultimate);
       loaded = await loadCandidateFeatures({
         extractor: teacher.extractor,
