@@ -126,6 +126,31 @@ describe('grid under a fast hand', () => {
     expect(asked.length).toBeLessThan(3 * rendered);
   });
 
+  it('End right after opening goes to the last image, although the list still streams in behind its first page', async () => {
+    // The reads after the first page held back 1.5 s, as a list of 100,000 streams in for seconds.
+    const held: number[] = [];
+    const list = '**/api/call/images.page';
+    await page.route(list, async (route) => {
+      const { offset } = JSON.parse(route.request().postData() ?? '{}') as { offset: number };
+      if (offset > 0) {
+        held.push(offset);
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+      }
+      await route.continue();
+    });
+    try {
+      await page.reload();
+      await page.getByTestId('tile').first().waitFor();
+      await page.getByTestId('grid').focus();
+      await page.keyboard.press('End'); // 2,000 of 2,720 rows read: End must not stop at the 2,000th
+      await expect.poll(() => page.locator('[data-testid="tile"][aria-selected="true"]').getAttribute('data-index'), { timeout: 10_000 }).toBe('2719');
+      expect(held).toEqual([2000]);
+      await expect.poll(unpaintedInView, { timeout: 10_000 }).toEqual([]);
+    } finally {
+      await page.unroute(list);
+    }
+  });
+
   it('paints every tile in view after a jump to the end', async () => {
     await page.getByTestId('grid').focus();
     await page.keyboard.press('End');

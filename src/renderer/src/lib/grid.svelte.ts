@@ -71,6 +71,8 @@ class Grid {
     (id) => this.thumbnailShown.delete(id),
   );
   private listRequest = 0;
+  /** End was pressed while the list streamed in: the selection mode to move to the last image with once it is read. */
+  private endWanted: 'select' | 'extend' | 'keep' | null = null;
   private labelingInFlight = 0;
   private listStale = false;
 
@@ -101,6 +103,7 @@ class Grid {
    */
   async loadImages(focusId?: number | null): Promise<void> {
     const request = ++this.listRequest;
+    this.endWanted = null;
     const target = focusId === undefined ? (this.focused?.id ?? null) : focusId;
     // The first page is all a large project costs to open (FIRST_IMAGE_PAGE rows).
     const first = await this.readPage(request, 0, FIRST_IMAGE_PAGE);
@@ -133,7 +136,7 @@ class Grid {
     while (this.images.length < this.total) {
       // The thumbnails in view first: a page read meanwhile would hold them up, in the server and here.
       await tick(); // the grid has drawn the rows and asked for their thumbnails
-      await Promise.race([this.thumbnails.whenIdle(), new Promise((resolve) => setTimeout(resolve, PAGE_WAIT_MS))]);
+      if (this.endWanted === null) await Promise.race([this.thumbnails.whenIdle(), new Promise((resolve) => setTimeout(resolve, PAGE_WAIT_MS))]);
       if (request !== this.listRequest) return;
       const page = await this.readPage(request, this.images.length, PAGE);
       if (!page || page.rows.length === 0) return;
@@ -143,6 +146,7 @@ class Grid {
         if (index >= 0) [target, this.focusIndex] = [null, index];
       }
     }
+    if (this.endWanted !== null) this.focusAt(this.images.length - 1, this.endWanted);
     this.keepListedSelection();
   }
 
@@ -176,6 +180,7 @@ class Grid {
 
   /** Moves the cursor; selection follows it unless `mode` says to extend it or leave it. */
   focusAt(index: number, mode: 'select' | 'extend' | 'keep' = 'select'): void {
+    this.endWanted = null; // a move after End replaces it
     if (this.images.length === 0) return;
     const clamped = Math.max(0, Math.min(index, this.images.length - 1));
     this.focusIndex = clamped;
@@ -186,6 +191,16 @@ class Grid {
       const [from, to] = [Math.min(this.anchorIndex, clamped), Math.max(this.anchorIndex, clamped)];
       this.selected = new Set(this.images.slice(from, to + 1).map((r) => r.id));
     }
+  }
+
+  /**
+   * The cursor on the last image (End). While a large list still streams in, the last image read is
+   * not the last one: the cursor waits there, the rest is read at once (not behind the thumbnails),
+   * and the cursor goes to the true last image when it arrives.
+   */
+  focusLast(mode: 'select' | 'extend' | 'keep' = 'select'): void {
+    this.focusAt(this.images.length - 1, mode);
+    this.endWanted = this.images.length < this.total ? mode : null;
   }
 
   toggleSelected(index: number): void {
