@@ -75,6 +75,11 @@ function resetPeakRss(): void {
   }
 }
 
+/** A job cancelled by its handle's `stopWhen`: whether it ended cancelled (a null result) and how soon after the cancel (at the job's end). */
+function cancelNote(result: unknown, handle: { abortedAt: number }): string {
+  return `${result === null ? 'cancelled' : 'NOT cancelled'}, stopped ${((performance.now() - handle.abortedAt) / 1000).toFixed(2)} s after the cancel`;
+}
+
 /** A job handle that records the last progress report and aborts when `stopWhen` says so. */
 function jobHandle(stopWhen?: (done: number, total: number) => boolean): JobHandle & { controller: AbortController; reports: number; abortedAt: number } {
   const controller = new AbortController();
@@ -164,7 +169,7 @@ export async function runScale(options: ScaleOptions, teachers: TeacherService):
     const cancelling = jobHandle((done, total) => total === HEAD_CV.splits && done >= 1);
     const atlPlan = await planTraining(project, teachers, { modelId: teacher, strategy: 'atl' });
     await measure(`train atl on ${labeled} labels, cancelled after a split`, () => trainHead(project, atlPlan, { modelId: teacher, strategy: 'atl' }, cancelling), (head) => ({
-      note: `${head === null ? 'cancelled' : 'NOT cancelled'}, stopped ${((performance.now() - cancelling.abortedAt) / 1000).toFixed(2)} s after the cancel`,
+      note: cancelNote(head, cancelling),
     }));
     const config = { modelId: teacher, strategies: ['penultimate', 'atl'], mode: 'splits', shots: [1], ways: 2, queries: 1, repeats: 1, testFraction: 0.2, seed: 1 } as const;
     const comparison = await planComparisonRun(project, teachers, { ...config, strategies: [...config.strategies], shots: [...config.shots] });
@@ -177,7 +182,7 @@ export async function runScale(options: ScaleOptions, teachers: TeacherService):
     // Cancel once half the pool's typicality is known (the ranking's first and longest pass).
     const cancellingSuggest = jobHandle((done, total) => total === pool && done >= pool / 2);
     await measure('label next, cancelled halfway through the ranking', () => suggestNext(project, teachers, 20, cancellingSuggest), (r) => ({
-      note: `${r === null ? 'cancelled' : 'NOT cancelled'}, stopped ${((performance.now() - cancellingSuggest.abortedAt) / 1000).toFixed(2)} s after the cancel`,
+      note: cancelNote(r, cancellingSuggest),
     }));
     await measure('list by confidence', async () => project.images.list({ kind: 'all' }, 'confidence'), (r) => ({ note: `${r.length} rows` }));
     project.close();

@@ -546,8 +546,10 @@ export const contract = {
   'predictions.status': { input: Empty, output: PredictionStatus },
   /** Labels these images with the active head's prediction (source: prediction); images a person labeled are left as they are. One undo step. */
   'labels.acceptPredictions': { input: z.object({ imageIds: z.array(Id).min(1).max(100_000) }).strict(), output: LabelChangeResult },
-  /** Unlabeled images in the order that labeling them would teach the most. */
-  /** Runs as a job of kind `suggest` (progress events, `jobs.cancel`); a newer request cancels an older one. */
+  /**
+   * Unlabeled images in the order that labeling them would teach the most. Runs as a job of kind
+   * `suggest` (progress events, `jobs.cancel`); a newer request cancels an older one.
+   */
   'suggest.next': {
     input: z.object({ count: z.number().int().min(1).max(1000) }).strict(),
     output: z.object({ suggestions: z.array(Suggestion), cancelled: z.boolean() }),

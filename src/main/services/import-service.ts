@@ -29,8 +29,9 @@ export interface ImportOptions {
 }
 
 /**
- * Files finished after a slow one that wait for it, to be written in folder order: a few seconds'
- * worth of files, each a thumbnail of a few KB in memory. Past that, they are written without it.
+ * Files finished after a slow one that wait for it, to be written in folder order: about half a
+ * second of an import at the 400–560 files/s bench:scale measures here, each a thumbnail of a few
+ * KB in memory. Past that, they are written without it. Chosen, not tuned on any data set.
  */
 export const IMPORT_REORDER_WINDOW = 256;
 
