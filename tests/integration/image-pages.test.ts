@@ -3,10 +3,12 @@
  * the whole list, in its order, for every filter and sort; `total` is the whole list's length; a
  * page beyond the end is empty; bounds are checked before any read.
  */
+import Database from 'better-sqlite3';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Studio } from '../../src/main/app/studio';
+import { SHARED_FOLDER_ENDS } from '../../src/main/services/image-service';
 import type { ImageFilter, ImageRow, ImageSort } from '../../src/shared/contract';
 import { MAX_IMAGE_PAGE } from '../../src/shared/image-pages';
 import { CIFAR10_MINI, tempDir } from '../helpers/fixtures';
@@ -57,6 +59,23 @@ describe('images.page', () => {
     }
     expect((await studio.invoke('images.list', { filter: { kind: 'all' }, sort: 'import' })).length).toBe(150);
     expect((await studio.invoke('images.page', { filter: { kind: 'unlabeled' }, sort: 'import', offset: 0, limit: 10 })).total).toBe(50);
+  });
+
+  it('finds the folder every image shares (read with each page) by two searches of the index of paths, not by a scan', () => {
+    // A scan of the table reads every row with its thumbnail: 50-130 ms per page at 100,000 images; of the index, 6-47 ms.
+    const db = new Database(join(dir.path, 'pages.atl'), { readonly: true });
+    try {
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${SHARED_FOLDER_ENDS}`).all() as { detail: string }[];
+      expect(plan.map((step) => step.detail)).toEqual([
+        'SCAN CONSTANT ROW',
+        'SCALAR SUBQUERY 1',
+        'SEARCH images USING COVERING INDEX images_original_path',
+        'SCALAR SUBQUERY 2',
+        'SEARCH images USING COVERING INDEX images_original_path',
+      ]);
+    } finally {
+      db.close();
+    }
   });
 
   it('answers an empty page beyond the end, with the total', async () => {

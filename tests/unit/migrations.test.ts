@@ -16,6 +16,7 @@ const RELEASED_SHA256: Record<number, string> = {
   6: '5bd4e36fe6d67a62fe15cbabf9af48252fee25cc0de0d460ab74f043b22f74fc',
   7: 'aabd5865ce99ea72c17580ff19ebf4308f5aa15c14530c38668f740661e85ac5',
   8: '42213cf708b81e47795b4745ecee5f2baf2b30e1cf0985a72ec01a008045e671',
+  9: '24381ae968749d11f42d99df6b58a1708f410f0d5233c79ea8f2d4cd960aa5ed',
 };
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');

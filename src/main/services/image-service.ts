@@ -35,6 +35,9 @@ const LISTED_FROM = `FROM images i
            -- A class deleted since the head was trained is no prediction to show.
            LEFT JOIN classes pc ON pc.id = p.class_id`;
 
+/** The smallest and largest path, each found in the index of paths (migration 9). */
+export const SHARED_FOLDER_ENDS = 'SELECT (SELECT min(original_path) FROM images) AS first, (SELECT max(original_path) FROM images) AS last';
+
 export class ImageService {
   constructor(private readonly db: ProjectDb) {}
 
@@ -81,7 +84,8 @@ export class ImageService {
    * of strings is the one of its smallest and largest.
    */
   private sharedFolder(): string {
-    const { first, last } = this.db.prepare('SELECT min(original_path) AS first, max(original_path) AS last FROM images').get() as {
+    // Two subqueries: one min() or max() alone is a search of the index; both in one query scan it.
+    const { first, last } = this.db.prepare(SHARED_FOLDER_ENDS).get() as {
       first: string | null;
       last: string | null;
     };

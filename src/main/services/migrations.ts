@@ -252,6 +252,12 @@ export const MIGRATIONS: readonly Migration[] = [
   ALTER TABLE heads ADD COLUMN teachers TEXT;            -- JSON [{id, name, key}] of every teacher the head reads; NULL: model_id/teacher_key alone
 `,
   },
+  // 9: the folder every image shares (min and max of the paths), read with every page of the grid's list,
+  // without a scan of the table: 50-130 ms at 100,000 images, each page.
+  {
+    version: 9,
+    sql: `CREATE INDEX images_original_path ON images(original_path);`,
+  },
 ];
 
 /** The migration that brings a project to `version`. */
