@@ -193,7 +193,17 @@ export async function gridProject(size: number): Promise<string> {
   } finally {
     project.close();
   }
-  const db = new Database(building);
+  repeatImageRows(building, size);
+  renameSync(building, path);
+  return path;
+}
+
+/**
+ * Grows the (closed) project at `path` to `size` images by repeating its rows with a new sha256
+ * each, unlabeled: a large list in seconds, for the grid's bench and tests.
+ */
+export function repeatImageRows(path: string, size: number): void {
+  const db = new Database(path);
   try {
     const repeat = db.prepare(
       `INSERT INTO images (sha256, original_path, file_name, width, height, format, bytes, imported_at, import_id, thumbnail)
@@ -206,8 +216,6 @@ export async function gridProject(size: number): Promise<string> {
   } finally {
     db.close();
   }
-  renameSync(building, path);
-  return path;
 }
 
 async function main(): Promise<void> {

@@ -19,8 +19,14 @@ import { ThumbnailQueue } from './thumbnail-queue';
  * 96 let a fast scroll start hundreds of loads and slowed its frames (bench/grid-scroll.ts).
  */
 const THUMBNAILS_IN_FLIGHT = 24;
-/** Rows per read after the first page, streamed in behind it while the user already works. */
-const PAGE = 10_000;
+/**
+ * The list is read in blocks of rows: the first when it opens, then each block the view lands on
+ * as it lands there (End on 100,000 images reads the last block, not the 98,000 rows before it),
+ * while the rest streams in behind, BLOCKS_PER_READ at a time, so that every image is listed for
+ * select-all, search by id and the like.
+ */
+const BLOCK = FIRST_IMAGE_PAGE;
+const BLOCKS_PER_READ = 5;
 /** The longest a page waits for the thumbnails in view to load before it is read all the same. */
 const PAGE_WAIT_MS = 1_000;
 
@@ -39,8 +45,11 @@ export function parseFilterKey(key: string): ImageFilter {
 export const acceptable = (row: ImageRow) => row.predictedClassId !== null && row.source !== 'human';
 
 class Grid {
-  // The list is raw: replaced wholesale, never mutated in place. It grows page by page up to `total`.
-  images = $state.raw<ImageRow[]>([]);
+  /**
+   * The list, `total` long: a hole (undefined) is a row not read yet. Raw: replaced wholesale,
+   * never mutated in place.
+   */
+  images = $state.raw<(ImageRow | undefined)[]>([]);
   /** How many images the filter lists, read with the first page. */
   total = $state(0);
   /** How many images the list shows: the grid's height, the toolbar's count, the preview's "n / count" (labels patched in may outgrow `total` until the next read). */
@@ -48,7 +57,7 @@ class Grid {
   filter = $state.raw<ImageFilter>({ kind: 'all' });
   sort = $state<ImageSort>('import');
 
-  // Selection: ids, plus a keyboard cursor (index into `images`).
+  // Selection: ids, plus a keyboard cursor (index into `images`; on a hole until its row is read).
   selected = $state.raw(new Set<number>());
   focusIndex = $state(0);
   focused = $derived<ImageRow | null>(this.images[this.focusIndex] ?? null);
@@ -71,8 +80,20 @@ class Grid {
     (id) => this.thumbnailShown.delete(id),
   );
   private listRequest = 0;
-  /** End was pressed while the list streamed in: the selection mode to move to the last image with once it is read. */
-  private endWanted: 'select' | 'extend' | 'keep' | null = null;
+  /**
+   * The blocks of the list asked for, for `listRequest`: by the stream, and for the view. A block
+   * the view lands on is read for it even when a slower read of the stream holds it too.
+   */
+  private blocksStreamed = new Set<number>();
+  private blocksShown = new Set<number>();
+  /** The view's reads on their way: the stream waits for them. */
+  private readonly shownReads = new Set<Promise<unknown>>();
+  /** Rows read so far: the list is whole once they reach `total`. */
+  private rowsRead = 0;
+  /** An image the cursor goes to once its block is read (a reload's cursor). */
+  private focusTarget: number | null = null;
+  /** The cursor moved onto a hole: how, once its row is read. */
+  private pendingFocus: { index: number; mode: 'select' | 'extend' | 'keep' } | null = null;
   private labelingInFlight = 0;
   private listStale = false;
 
@@ -89,6 +110,8 @@ class Grid {
     this.thumbnailShown.clear();
     this.filter = { kind: 'all' };
     this.listRequest++; // a list still streaming in belongs to the previous project
+    [this.blocksStreamed, this.blocksShown] = [new Set(), new Set()];
+    [this.rowsRead, this.focusTarget, this.pendingFocus] = [0, null, null];
     this.images = [];
     this.total = 0;
     this.selected = new Set();
@@ -97,25 +120,26 @@ class Grid {
   }
 
   /**
-   * Reads the list again: resolves with its first page shown; the rest streams in behind it, page
-   * by page (`readRest`). The cursor stays on `focusId`, by default the image it is on when the list
-   * arrives, once its page is there.
+   * Reads the list again: resolves with its first block shown; the others are read where the view
+   * goes and streamed in behind (`readRest`). The cursor stays on `focusId`, by default the image
+   * it is on when the list arrives, once its row is read.
    */
   async loadImages(focusId?: number | null): Promise<void> {
     const request = ++this.listRequest;
-    this.endWanted = null;
     const target = focusId === undefined ? (this.focused?.id ?? null) : focusId;
-    // The first page is all a large project costs to open (FIRST_IMAGE_PAGE rows).
-    const first = await this.readPage(request, 0, FIRST_IMAGE_PAGE);
+    [this.blocksStreamed, this.blocksShown] = [new Set([0]), new Set([0])];
+    this.pendingFocus = null;
+    // The first block is all a large project costs to open.
+    const first = await this.readPage(request, 0, BLOCK);
     if (!first) return;
     this.total = first.total;
-    this.setRows(first.rows, target);
-    if (this.images.length < this.total) {
-      const found = target === null || first.rows.some((r) => r.id === target);
+    const rows = new Array<ImageRow | undefined>(first.total); // holes: the rows not read yet
+    first.rows.forEach((row, i) => (rows[i] = row));
+    this.rowsRead = first.rows.length;
+    this.setRows(rows, target);
+    if (this.rowsRead < this.total) {
       // A failure of a list no longer shown (a project closed meanwhile) is no one's concern.
-      void this.readRest(request, found ? null : target).catch((error: unknown) => {
-        if (request === this.listRequest) void dialogs.attempt(() => Promise.reject(error));
-      });
+      void this.readRest(request).catch((error: unknown) => this.readFailed(request, error));
     }
   }
 
@@ -131,38 +155,84 @@ class Grid {
     return page;
   }
 
-  /** The pages after the first, each once the thumbnails in view have loaded (or after PAGE_WAIT_MS). */
-  private async readRest(request: number, target: number | null): Promise<void> {
-    while (this.images.length < this.total) {
-      // The thumbnails in view first: a page read meanwhile would hold them up, in the server and here.
-      await tick(); // the grid has drawn the rows and asked for their thumbnails
-      if (this.endWanted === null) await Promise.race([this.thumbnails.whenIdle(), new Promise((resolve) => setTimeout(resolve, PAGE_WAIT_MS))]);
-      if (request !== this.listRequest) return;
-      const page = await this.readPage(request, this.images.length, PAGE);
-      if (!page || page.rows.length === 0) return;
-      this.images = [...this.images, ...page.rows];
-      if (target !== null) {
-        const index = this.images.findIndex((r) => r.id === target);
-        if (index >= 0) [target, this.focusIndex] = [null, index];
-      }
-    }
-    if (this.endWanted !== null) this.focusAt(this.images.length - 1, this.endWanted);
-    this.keepListedSelection();
+  private readFailed(request: number, error: unknown): void {
+    if (request === this.listRequest) void dialogs.attempt(() => Promise.reject(error));
   }
 
-  /** Replaces the list, keeping the cursor on `focusId` when it is still listed, else near where it was. */
-  private setRows(rows: ImageRow[], focusId: number | null): void {
+  /** The blocks not asked for yet, in order, BLOCKS_PER_READ at a time, each once the thumbnails in view have loaded (or after PAGE_WAIT_MS). */
+  private async readRest(request: number): Promise<void> {
+    const blocks = () => Math.ceil(this.total / BLOCK);
+    for (;;) {
+      // The view's rows and thumbnails first: a page read meanwhile would hold them up, in the server and here.
+      await tick(); // the grid has drawn the rows, asked for the blocks it lacks and for their thumbnails
+      while (this.shownReads.size > 0) {
+        await Promise.allSettled([...this.shownReads]);
+        await tick();
+      }
+      await Promise.race([this.thumbnails.whenIdle(), new Promise((resolve) => setTimeout(resolve, PAGE_WAIT_MS))]);
+      if (request !== this.listRequest) return;
+      const asked = (block: number) => this.blocksStreamed.has(block) || this.blocksShown.has(block);
+      let first = 0;
+      while (first < blocks() && asked(first)) first++;
+      if (first >= blocks()) return;
+      let count = 0;
+      while (count < BLOCKS_PER_READ && first + count < blocks() && !asked(first + count)) this.blocksStreamed.add(first + count++);
+      if (!(await this.readBlocks(request, first, count))) return;
+    }
+  }
+
+  /** Reads `count` blocks from block `first` into the list; false when the list is no longer this request's. */
+  private async readBlocks(request: number, first: number, count: number): Promise<boolean> {
+    const page = await this.readPage(request, first * BLOCK, count * BLOCK);
+    if (!page) return false;
+    const offset = first * BLOCK;
+    const next = this.images.slice();
+    page.rows.forEach((row, i) => {
+      if (next[offset + i] === undefined) this.rowsRead++;
+      next[offset + i] = row;
+    });
+    this.images = next;
+    if (this.focusTarget !== null) {
+      const at = page.rows.findIndex((r) => r.id === this.focusTarget);
+      if (at >= 0) [this.focusTarget, this.focusIndex] = [null, offset + at];
+    }
+    const pending = this.pendingFocus;
+    if (pending && pending.index >= offset && pending.index < offset + page.rows.length) this.focusAt(pending.index, pending.mode);
+    if (this.rowsRead >= this.total) this.keepListedSelection();
+    return true;
+  }
+
+  /** The view shows rows `first` to `last` (excluded): the blocks it lacks are read now, ahead of the stream. */
+  showRows(first: number, last: number): void {
+    const request = this.listRequest;
+    for (let block = Math.floor(first / BLOCK); block * BLOCK < Math.min(last, this.total); block++) {
+      if (this.blocksShown.has(block) || this.images[block * BLOCK] !== undefined) continue;
+      this.blocksShown.add(block);
+      const read = this.readBlocks(request, block, 1).catch((error: unknown) => this.readFailed(request, error));
+      this.shownReads.add(read);
+      void read.finally(() => this.shownReads.delete(read));
+    }
+  }
+
+  /** The rows read so far, in list order. */
+  readRows(): ImageRow[] {
+    return this.images.filter((row) => row !== undefined);
+  }
+
+  /** Replaces the list, keeping the cursor on `focusId` (now, or once its row is read), else where it was. */
+  private setRows(rows: (ImageRow | undefined)[], focusId: number | null): void {
     this.images = rows;
-    const index = focusId === null ? -1 : rows.findIndex((r) => r.id === focusId);
+    const index = focusId === null ? -1 : rows.findIndex((r) => r?.id === focusId);
+    this.focusTarget = index < 0 && this.rowsRead < rows.length ? focusId : null;
     this.focusIndex = index >= 0 ? index : Math.max(0, Math.min(this.focusIndex, rows.length - 1));
     this.anchorIndex = Math.min(this.anchorIndex, Math.max(rows.length - 1, 0));
-    if (rows.length >= this.total) this.keepListedSelection();
+    if (this.rowsRead >= this.total) this.keepListedSelection();
   }
 
   /** Unselects images the whole list no longer holds (once every page is there). */
   private keepListedSelection(): void {
     if (this.selected.size === 0) return;
-    const listed = new Set(this.images.map((r) => r.id));
+    const listed = new Set(this.readRows().map((r) => r.id));
     const kept = [...this.selected].filter((id) => listed.has(id));
     if (kept.length !== this.selected.size) this.selected = new Set(kept);
   }
@@ -178,34 +248,36 @@ class Grid {
     await dialogs.attempt(() => this.loadImages());
   }
 
-  /** Moves the cursor; selection follows it unless `mode` says to extend it or leave it. */
+  /**
+   * Moves the cursor; selection follows it unless `mode` says to extend it or leave it. Onto a row
+   * not read yet, the cursor goes at once and the selection follows once the row's block is read
+   * (nothing is selected meanwhile, so that a key typed then labels nothing it should not).
+   */
   focusAt(index: number, mode: 'select' | 'extend' | 'keep' = 'select'): void {
-    this.endWanted = null; // a move after End replaces it
+    this.pendingFocus = null; // a newer move replaces it
+    this.focusTarget = null;
     if (this.images.length === 0) return;
     const clamped = Math.max(0, Math.min(index, this.images.length - 1));
     this.focusIndex = clamped;
-    if (mode === 'select') {
+    const row = this.images[clamped];
+    if (row === undefined) {
+      this.pendingFocus = { index: clamped, mode };
+      if (mode === 'select') [this.anchorIndex, this.selected] = [clamped, new Set()];
+      this.showRows(clamped, clamped + 1);
+    } else if (mode === 'select') {
       this.anchorIndex = clamped;
-      this.selected = new Set([this.images[clamped].id]);
+      this.selected = new Set([row.id]);
     } else if (mode === 'extend') {
+      // Rows of the range not read yet stay out of it.
       const [from, to] = [Math.min(this.anchorIndex, clamped), Math.max(this.anchorIndex, clamped)];
-      this.selected = new Set(this.images.slice(from, to + 1).map((r) => r.id));
+      this.selected = new Set(this.images.slice(from, to + 1).flatMap((r) => (r ? [r.id] : [])));
     }
-  }
-
-  /**
-   * The cursor on the last image (End). While a large list still streams in, the last image read is
-   * not the last one: the cursor waits there, the rest is read at once (not behind the thumbnails),
-   * and the cursor goes to the true last image when it arrives.
-   */
-  focusLast(mode: 'select' | 'extend' | 'keep' = 'select'): void {
-    this.focusAt(this.images.length - 1, mode);
-    this.endWanted = this.images.length < this.total ? mode : null;
   }
 
   toggleSelected(index: number): void {
     const row = this.images[index];
     if (!row) return;
+    this.pendingFocus = null;
     const next = new Set(this.selected);
     if (next.has(row.id)) next.delete(row.id);
     else next.add(row.id);
@@ -215,13 +287,13 @@ class Grid {
   }
 
   selectAll(): void {
-    this.selected = new Set(this.images.map((r) => r.id));
+    this.selected = new Set(this.readRows().map((r) => r.id));
   }
 
   /** Puts the cursor on an image (showing all images if the filter hides it) and the keyboard on the grid. */
   async focusImage(id: number): Promise<void> {
-    if (!this.images.some((r) => r.id === id)) await this.setFilter({ kind: 'all' });
-    const index = this.images.findIndex((r) => r.id === id);
+    if (!this.images.some((r) => r?.id === id)) await this.setFilter({ kind: 'all' });
+    const index = this.images.findIndex((r) => r?.id === id);
     if (index < 0) return;
     this.focusAt(index);
     document.querySelector<HTMLElement>('[data-testid="grid"]')?.focus();
@@ -230,7 +302,7 @@ class Grid {
   /** Shows labels at once; `source` is who gave them (undo and redo leave it to the reload that follows). */
   patchRows(classIds: Map<number, number | null>, source: LabelSource | null = null): void {
     this.images = this.images.map((r) => {
-      if (!classIds.has(r.id)) return r;
+      if (!r || !classIds.has(r.id)) return r;
       const classId = classIds.get(r.id) ?? null;
       return { ...r, classId, source: classId === null ? null : (source ?? r.source) };
     });

@@ -49,7 +49,7 @@ class Labels implements StudioListener {
    */
   async acceptPredictions(all = false): Promise<void> {
     const focused = grid.focused;
-    const rows = all ? grid.images : grid.images.filter((r) => grid.selected.has(r.id) || (grid.selected.size === 0 && r.id === focused?.id));
+    const rows = grid.readRows().filter((r) => all || grid.selected.has(r.id) || (grid.selected.size === 0 && r.id === focused?.id));
     const accepted = rows.filter((r) => acceptable(r) && r.classId !== r.predictedClassId);
     if (accepted.length === 0) {
       dialogs.showNotice(all ? 'No prediction to accept in this list.' : 'Nothing to accept here: no prediction, or a person labeled it.');
@@ -119,7 +119,7 @@ class Labels implements StudioListener {
     grid.patchRows(new Map(result.changed.map((c) => [c.imageId, c.classId])));
     const first = result.changed[0].imageId;
     if (reveal) {
-      const index = grid.images.findIndex((r) => r.id === first);
+      const index = grid.images.findIndex((r) => r?.id === first);
       if (index >= 0) grid.focusAt(index);
     }
     if (grid.filter.kind !== 'all') void dialogs.attempt(() => grid.loadImages(reveal ? first : undefined));
