@@ -159,8 +159,8 @@ describe('grid under a fast hand', () => {
     await expect.poll(unpaintedInView, { timeout: 10_000 }).toEqual([]);
   });
 
-  it('End on a long list reads its last rows at once, not the rows between, which stream in behind', async () => {
-    // 12,000 images: six blocks of 2,000 rows. The stream's reads (blocks 1 to 4) are held until the end of the test.
+  it('End and a drag on a long list read the rows they land on at once, not the rows between, which stream in behind', async () => {
+    // 12,000 images: six blocks of 2,000 rows. The stream's reads (several blocks at once) are held until the end of the test.
     const path = session.studio.project!.path;
     await session.studio.invoke('project.close', {});
     repeatImageRows(path, 12_000);
@@ -169,8 +169,8 @@ describe('grid under a fast hand', () => {
     let release = () => {};
     const released = new Promise<void>((resolve) => (release = resolve));
     await page.route(list, async (route) => {
-      const { offset } = JSON.parse(route.request().postData() ?? '{}') as { offset: number };
-      if (offset > 0 && offset < 10_000) await released;
+      const { limit } = JSON.parse(route.request().postData() ?? '{}') as { limit: number };
+      if (limit > 2000) await released;
       await route.continue();
     });
     try {
@@ -183,6 +183,10 @@ describe('grid under a fast hand', () => {
       await expect.poll(() => page.locator('[data-testid="tile"][aria-selected="true"]').getAttribute('data-index'), { timeout: 10_000 }).toBe('11999');
       await expect.poll(unpaintedInView, { timeout: 10_000 }).toEqual([]);
       expect(listReads).toContainEqual({ method: 'images.page', filter: { kind: 'all' }, sort: 'import', offset: 10_000, limit: 2000 });
+      // A drag to the middle: the block of rows 6,000 to 7,999 is read for the view.
+      await page.getByTestId('grid').evaluate((el) => (el.scrollTop = el.scrollHeight / 2));
+      await expect.poll(unpaintedInView, { timeout: 10_000 }).toEqual([]);
+      expect(listReads).toContainEqual({ method: 'images.page', filter: { kind: 'all' }, sort: 'import', offset: 6000, limit: 2000 });
     } finally {
       release();
       await page.unrouteAll({ behavior: 'wait' }); // once the held reads went on

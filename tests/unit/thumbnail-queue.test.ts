@@ -22,6 +22,18 @@ describe('ThumbnailQueue', () => {
     expect(q.active).toBe(2);
   });
 
+  it('starts the images beyond the view once every image in view has loaded', () => {
+    const { q, started } = queue(3);
+    q.want([1, 2, 10, 11], 2);
+    expect(started).toEqual([1, 2]); // room for a third, but 10 lies beyond the view
+    q.finished(1);
+    expect(started).toEqual([1, 2]);
+    q.finished(2);
+    expect(started).toEqual([1, 2, 10, 11]);
+    q.want([3, 10, 11], 1); // the view moved: 3 comes before 10 and 11, already on their way
+    expect(started).toEqual([1, 2, 10, 11, 3]);
+  });
+
   it('drops waiting images no longer wanted and releases those on their way', () => {
     const { q, started, released } = queue(2);
     q.want([1, 2, 3, 4]);

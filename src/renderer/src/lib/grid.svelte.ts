@@ -138,6 +138,7 @@ class Grid {
     this.rowsRead = first.rows.length;
     this.setRows(rows, target);
     if (this.rowsRead < this.total) {
+      this.showRows(this.total - 1, this.total); // the other end, where End goes, next
       // A failure of a list no longer shown (a project closed meanwhile) is no one's concern.
       void this.readRest(request).catch((error: unknown) => this.readFailed(request, error));
     }

@@ -12,6 +12,8 @@
 export class ThumbnailQueue {
   /** Wanted and not yet started, first to start first. */
   private waiting: number[] = [];
+  /** The images in view among those wanted: the others wait until these have loaded. */
+  private inView = new Set<number>();
   private readonly inFlight = new Set<number>();
   private readonly loaded = new Set<number>();
 
@@ -23,9 +25,14 @@ export class ThumbnailQueue {
     private readonly onRelease: (id: number) => void = () => {},
   ) {}
 
-  /** The images wanted now, nearest first; every other image waiting or on its way is dropped. */
-  want(ids: readonly number[]): void {
+  /**
+   * The images wanted now, nearest first; every other image waiting or on its way is dropped. The
+   * first `inView` are in the view: the rest (rows just beyond it) start once those have all
+   * loaded, since on a busy page each load takes its share of the main thread the view needs.
+   */
+  want(ids: readonly number[], inView = ids.length): void {
     const wanted = new Set(ids);
+    this.inView = new Set(ids.slice(0, inView).filter((id) => !this.loaded.has(id)));
     for (const id of this.inFlight) {
       if (wanted.has(id)) continue;
       this.inFlight.delete(id);
@@ -39,6 +46,7 @@ export class ThumbnailQueue {
   finished(id: number): void {
     if (!this.inFlight.delete(id)) return;
     this.loaded.add(id);
+    this.inView.delete(id);
     this.startNext();
   }
 
@@ -75,12 +83,15 @@ export class ThumbnailQueue {
     for (const id of this.inFlight) this.onRelease(id);
     this.inFlight.clear();
     this.waiting = [];
+    this.inView.clear();
     this.loaded.clear();
     this.wakeIfIdle();
   }
 
   private startNext(): void {
     while (this.inFlight.size < this.limit && this.waiting.length > 0) {
+      const viewLoading = this.inView.size > 0;
+      if (viewLoading && !this.inView.has(this.waiting[0])) break;
       const id = this.waiting.shift()!;
       this.inFlight.add(id);
       this.onStart(id);
