@@ -117,6 +117,12 @@ describe('predicting, accepting and labeling next', () => {
       expect(t.source).toBe('human');
       expect(t.prediction).toBeNull();
     }
+    // Drawn without dashed borders: a hundred of them repainted every frame slowed a fast scroll by half (issue 15).
+    const borders = await page.locator('[data-testid="tile"].predicted').first().evaluate((tile) => {
+      const chip = tile.querySelector('[data-testid="tile-prediction"]')!;
+      return [getComputedStyle(tile).borderTopStyle, getComputedStyle(chip).borderTopStyle];
+    });
+    expect(borders).toEqual(['solid', 'solid']);
     await page.screenshot({ path: join(SCREENSHOTS, 'e2e-predict-grid.png') });
   });
 
