@@ -1,14 +1,15 @@
 /**
  * The grid at scale, measured in headless Chromium as a hand uses it (issue 15): opening the project
  * (time to the first painted tiles, bytes of the image list), a jump to the end (End key) and a
- * scrollbar drag to the middle (time until every visible thumbnail is painted), and a fast wheel
- * scroll from top to bottom: 200 wheel events paced over 10 s (how long they take to be delivered,
- * frame times meanwhile, thumbnail requests issued, time until the visible thumbnails are painted
- * once it stops).
+ * scrollbar drag to the middle (from the key's event and from the scroll until every visible
+ * thumbnail is painted), and a fast wheel scroll from top to bottom: 200 wheel events paced over
+ * 10 s (how long they take to be delivered, frame times meanwhile, thumbnail requests issued, time
+ * until the visible thumbnails are painted once it stops).
  *   npx tsx bench/grid-scroll.ts [--sizes 10000,100000]
  * The projects are made once under ~/.cache/atl-studio/grid/: the first 10,000 Fashion-MNIST PNGs
  * (bench/scale-data.ts) imported, then their rows repeated (new sha256) up to the size, so that a
- * 100k project takes seconds, not an hour of import. bench:scale calls `measureGridScroll` on its own projects.
+ * 100k project takes seconds, not an hour of import; one in ten labeled and every image predicted.
+ * bench:scale calls `measureGridScroll` on its own projects.
  */
 import Database from 'better-sqlite3';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -187,7 +188,7 @@ const IMPORTED = 10_000;
 /**
  * A project of `size` images for the grid (kept under ~/.cache/atl-studio/grid/): 10,000 real
  * Fashion-MNIST images imported, their rows repeated with a new sha256 each up to `size`, one in
- * ten labeled and every other one predicted (`predictEveryImage`), as a grid looks once a head ran.
+ * ten labeled and every image predicted (`predictEveryImage`), as a grid looks once a head ran.
  */
 export async function gridProject(size: number): Promise<string> {
   mkdirSync(GRID_CACHE, { recursive: true });
