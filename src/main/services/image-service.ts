@@ -65,14 +65,16 @@ export class ImageService {
   private rows(filter: ImageFilter, sort: ImageSort, page?: { offset: number; limit: number }): ImageRow[] {
     const { where, params } = filterClause(filter);
     const order = sort === 'name' ? 'i.file_name COLLATE NOCASE, i.id' : sort === 'confidence' ? 'pc.id IS NULL, p.confidence, i.id' : 'i.id';
-    const rows = this.db
-      .prepare(
-        `SELECT i.id, i.file_name AS name, i.original_path AS path, l.class_id AS classId, i.width, i.height, l.source,
-                pc.id AS predictedClassId, CASE WHEN pc.id IS NULL THEN NULL ELSE p.confidence END AS confidence
-           ${LISTED_FROM}
-           ${where} ORDER BY ${order}${page ? ' LIMIT ? OFFSET ?' : ''}`,
-      )
-      .all(...params, ...(page ? [page.limit, page.offset] : [])) as ImageRow[];
+    const columns = `i.id, i.file_name AS name, i.original_path AS path, l.class_id AS classId, i.width, i.height, l.source,
+                pc.id AS predictedClassId, CASE WHEN pc.id IS NULL THEN NULL ELSE p.confidence END AS confidence`;
+    // A page: its ids first, then their rows. OFFSET steps through every row it skips, and stepping
+    // through ids alone (SQLite leaves out the joins an order does not need) took a page at 98,000
+    // of 100,000 from 176 to 57 ms in import order, and from 466-546 to 196-248 ms in the others.
+    const sql = page
+      ? `SELECT ${columns} ${LISTED_FROM}
+          WHERE i.id IN (SELECT i.id ${LISTED_FROM} ${where} ORDER BY ${order} LIMIT ? OFFSET ?) ORDER BY ${order}`
+      : `SELECT ${columns} ${LISTED_FROM} ${where} ORDER BY ${order}`;
+    const rows = this.db.prepare(sql).all(...params, ...(page ? [page.limit, page.offset] : [])) as ImageRow[];
     const shared = this.sharedFolder().length;
     for (const row of rows) row.path = row.path.slice(shared).split(sep).join('/');
     return rows;
