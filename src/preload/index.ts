@@ -17,7 +17,7 @@ const bridge: AtlBridge = {
     ipcRenderer.on('atl:event', handler);
     return () => ipcRenderer.removeListener('atl:event', handler);
   },
-  mediaUrl: (kind, id) => `${MEDIA_SCHEME}://${kind}/${id}`,
+  mediaUrl: (kind, ids) => `${MEDIA_SCHEME}://${kind}/${[ids].flat().join(',')}`,
   pickPaths: (kind) => ipcRenderer.invoke('atl:pickPaths', kind),
   pathForFile: (file) => webUtils.getPathForFile(file),
 };

@@ -7,7 +7,8 @@ import type { CallResponse, MediaKind, StudioEvent } from './contract';
 export interface AtlBridge {
   call(method: string, input: unknown): Promise<CallResponse>;
   onEvent(listener: (event: StudioEvent) => void): () => void;
-  mediaUrl(kind: MediaKind, id: number): string;
+  /** `ids`: one image's id, or several for `thumbs`. */
+  mediaUrl(kind: MediaKind, ids: number | readonly number[]): string;
   /** Native open dialog; returns absolute paths, or [] when cancelled. */
   pickPaths(kind: 'folders' | 'files'): Promise<string[]>;
   /** Absolute path of a file dropped on the window (Electron's webUtils.getPathForFile). */

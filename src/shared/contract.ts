@@ -7,6 +7,7 @@
 import { MAX_IMAGE_PAGE } from './image-pages';
 import { z } from 'zod';
 import { strategyParamProblems } from './strategies';
+import { THUMBNAILS_PER_REQUEST } from './thumbnail-batch';
 
 // ---------- shared shapes ----------
 
@@ -651,17 +652,28 @@ export const CallResponse = z.union([
 ]);
 export type CallResponse = z.infer<typeof CallResponse>;
 
-/** Where a front finds image bytes: web mode serves /media/..., Electron the atl-media:// protocol. */
-export const MediaKind = z.enum(['thumb', 'image']);
+/**
+ * Where a front finds image bytes: web mode serves /media/..., Electron the atl-media:// protocol.
+ * `thumbs`: many thumbnails in one answer (src/shared/thumbnail-batch.ts), their ids joined by commas.
+ */
+export const MediaKind = z.enum(['thumb', 'image', 'thumbs']);
 export type MediaKind = z.infer<typeof MediaKind>;
 
+const IdText = z.string().regex(/^\d{1,15}$/).transform(Number).pipe(Id);
+const IdListText = z
+  .string()
+  .regex(new RegExp(`^\\d{1,15}(,\\d{1,15}){0,${THUMBNAILS_PER_REQUEST - 1}}$`), `at most ${THUMBNAILS_PER_REQUEST} ids, joined by commas`)
+  .transform((text) => text.split(',').map(Number))
+  .pipe(z.array(Id));
+
 /**
- * A request for an image's bytes, as both fronts read it from their URL (`/media/thumb/12`,
- * `atl-media://thumb/12`): the id may come as text, but only as a whole number.
+ * A request for image bytes, as both fronts read it from their URL (`/media/thumb/12`,
+ * `atl-media://thumbs/12,13`): ids may come as text, but only as whole numbers.
  */
-export const MediaRequest = z
-  .object({ kind: MediaKind, id: z.union([Id, z.string().regex(/^\d{1,15}$/).transform(Number).pipe(Id)]) })
-  .strict();
+export const MediaRequest = z.union([
+  z.object({ kind: z.enum(['thumb', 'image']), id: z.union([Id, IdText]) }).strict(),
+  z.object({ kind: z.literal('thumbs'), id: IdListText }).strict(),
+]);
 
 export type MediaResponse =
   | { ok: true; bytes: Uint8Array; contentType: string }

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Studio } from '../../src/main/app/studio';
 import { MAX_CALL_BODY, MAX_UPLOAD_BYTES, startWebServer, type RunningWebServer } from '../../src/main/web/server';
+import { THUMBNAILS_PER_REQUEST, unpackThumbnails } from '../../src/shared/thumbnail-batch';
 import { CIFAR10_MINI, REPO, tempDir } from '../helpers/fixtures';
 
 let dir: ReturnType<typeof tempDir>;
@@ -35,14 +36,17 @@ interface Reply {
   body: string;
 }
 
-function send(path: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<Reply> {
+function send(path: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<Reply & { bytes: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = request(
       { host: '127.0.0.1', port: web.port, path, method: options.method ?? 'GET', headers: { host: `127.0.0.1:${web.port}`, ...options.headers } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+        res.on('end', () => {
+          const bytes = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: bytes.toString(), bytes });
+        });
       },
     );
     req.on('error', reject);
@@ -152,7 +156,9 @@ describe('web mode server', () => {
   });
 
   it('validates image requests through the contract: a bad kind or id is 400, and with no project open 409', async () => {
-    for (const path of ['/media/thumb/0', '/media/thumb/abc', '/media/thumb/1.5', '/media/video/1', '/media/thumb/', '/media/image/99999999999999999999']) {
+    const ids = (count: number) => Array.from({ length: count }, (_, k) => k + 1).join(',');
+    const badLists = ['/media/thumbs/', '/media/thumbs/1,,2', '/media/thumbs/1,0', '/media/thumbs/1,a', '/media/thumbs/1;2', `/media/thumbs/${ids(THUMBNAILS_PER_REQUEST + 1)}`];
+    for (const path of ['/media/thumb/0', '/media/thumb/abc', '/media/thumb/1.5', '/media/video/1', '/media/thumb/', '/media/image/99999999999999999999', '/media/thumb/1,2', ...badLists]) {
       const reply = await send(path, { headers: cookie() });
       expect({ path, status: reply.status }).toEqual({ path, status: 400 });
     }
@@ -173,6 +179,16 @@ describe('web mode server', () => {
     expect(thumb.status).toBe(200);
     expect(thumb.headers['content-type']).toBe('image/webp');
     expect((await send('/media/thumb/999999', { headers: cookie() })).status).toBe(404);
+
+    // Many thumbnails in one answer: each image's bytes as its own request gives them; an unknown id is left out.
+    const wanted = [list.result[3].id, 999999, list.result[0].id, list.result[49].id];
+    const batch = await send(`/media/thumbs/${wanted.join(',')}`, { headers: cookie() });
+    expect(batch.status).toBe(200);
+    const packed = unpackThumbnails(new Uint8Array(batch.bytes));
+    expect(packed.map((t) => t.id).sort((a, b) => a - b)).toEqual(wanted.filter((id) => id !== 999999).sort((a, b) => a - b));
+    for (const { id, bytes } of packed) expect(Buffer.from(bytes).equals((await send(`/media/thumb/${id}`, { headers: cookie() })).bytes)).toBe(true);
+    const full = await send(`/media/thumbs/${list.result.slice(0, THUMBNAILS_PER_REQUEST).map((r: { id: number }) => r.id).join(',')}`, { headers: cookie() });
+    expect(unpackThumbnails(new Uint8Array(full.bytes))).toHaveLength(THUMBNAILS_PER_REQUEST);
   });
 
   it('keeps uploads inside their folder', async () => {

@@ -149,7 +149,8 @@ export class Studio {
       const request = validated('media', MediaRequest, { kind, id });
       if (forProject !== undefined && project?.path !== forProject) throw new StudioError('no_project', `${forProject} is not open anymore.`);
       const images = this.requireProject().images;
-      const { bytes, contentType } = request.kind === 'thumb' ? images.thumbnail(request.id) : await images.preview(request.id);
+      const { bytes, contentType } =
+        request.kind === 'thumbs' ? images.thumbnails(request.id) : request.kind === 'thumb' ? images.thumbnail(request.id) : await images.preview(request.id);
       return { ok: true, bytes, contentType };
     } catch (error) {
       if (project !== null && this.current !== project) return this.failure(new StudioError('no_project', 'The project was closed.'));

@@ -6,6 +6,7 @@ import type { ImageDetail, ImageFilter, ImageRow, ImageSort } from '../../shared
 import { StudioError } from '../core/errors';
 import type { ProjectDb } from './project-db';
 import { PIXEL_LIMIT } from './image-decoding';
+import { packThumbnails, type ThumbnailBytes } from '../../shared/thumbnail-batch';
 
 /** Previews are re-encoded (any format sharp reads, EXIF-rotated) and capped to this longest side. */
 const PREVIEW_MAX_SIDE = 2048;
@@ -114,6 +115,15 @@ export class ImageService {
     const row = this.db.prepare('SELECT thumbnail FROM images WHERE id = ?').get(id) as { thumbnail: Buffer } | undefined;
     if (!row) throw new StudioError('not_found', `No image with id ${id}`);
     return { bytes: row.thumbnail, contentType: 'image/webp' };
+  }
+
+  /** Many thumbnails in one answer, packed (src/shared/thumbnail-batch.ts); ids the project lacks are left out. */
+  thumbnails(ids: readonly number[]): MediaBytes {
+    const rows = this.db
+      .prepare('SELECT id, thumbnail AS bytes FROM images WHERE id IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify(ids)) as ThumbnailBytes[];
+    const packed = packThumbnails(rows);
+    return { bytes: Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength), contentType: 'application/octet-stream' };
   }
 
   /** A browser-displayable copy of the original; the thumbnail when the original has moved. */

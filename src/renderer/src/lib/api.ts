@@ -42,8 +42,9 @@ export async function call<M extends Method>(method: M, input: Input<M>): Promis
   return response.result as Output<M>;
 }
 
-export function mediaUrl(kind: MediaKind, id: number): string {
-  return bridge ? bridge.mediaUrl(kind, id) : `/media/${kind}/${id}`;
+/** Where an image's bytes are served; `ids`: one image's id, or several for `thumbs`. */
+export function mediaUrl(kind: MediaKind, ids: number | readonly number[]): string {
+  return bridge ? bridge.mediaUrl(kind, ids) : `/media/${kind}/${[ids].flat().join(',')}`;
 }
 
 export function onEvent(listener: (event: StudioEvent) => void): () => void {
