@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repeatImageRows } from '../../bench/grid-scroll';
+import { THUMBNAILS_PER_REQUEST } from '../../src/shared/thumbnail-batch';
 import { openStudioSession, SCREENSHOTS, type StudioSession } from '../helpers/browser';
 import { OMNIGLOT_SMALL1 } from '../helpers/fixtures';
 
@@ -86,6 +87,41 @@ describe('thumbnail grid', () => {
     expect(edges).toEqual({ overflows: true, startHidden: true, endShown: true });
     await page.screenshot({ path: join(SCREENSHOTS, 'e2e-grid-paths.png') });
   });
+
+  it("asks for a view's thumbnails a few at a time in one request, and draws in each tile its own thumbnail", async () => {
+    const requests: number[][] = [];
+    const onRequest = (request: { url(): string }) => void (thumbIds(request.url()).length > 0 && requests.push(thumbIds(request.url())));
+    page.on('request', onRequest);
+    await page.getByTestId('grid').evaluate((el) => (el.scrollTop = el.scrollHeight / 2));
+    await expect.poll(unpaintedInView).toEqual([]);
+    page.off('request', onRequest);
+    // The view's thumbnails, then the rows just beyond it: a round of requests each.
+    const rendered = new Set(await page.getByTestId('tile').evaluateAll((tiles) => tiles.map((t) => Number(t.dataset.imageId))));
+    const forHere = requests.filter((ids) => ids.some((id) => rendered.has(id)));
+    expect(forHere.length).toBeGreaterThan(0);
+    expect(forHere.length).toBeLessThanOrEqual(Math.ceil(rendered.size / THUMBNAILS_PER_REQUEST) + 1);
+    expect(Math.max(...requests.map((ids) => ids.length))).toBeLessThanOrEqual(THUMBNAILS_PER_REQUEST);
+    // Each canvas holds the pixels of its image's thumbnail, asked for alone and decoded apart.
+    const drawn = await page.getByTestId('grid').evaluate(async (grid) => {
+      const tiles = [...grid.querySelectorAll<HTMLElement>('[data-testid="tile"]')].filter((tile) => tile.querySelector('canvas') !== null);
+      return Promise.all(
+        tiles.slice(0, 8).map(async (tile) => {
+          const canvas = tile.querySelector('canvas')!;
+          const shown = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+          const alone = await createImageBitmap(await (await fetch(`/media/thumb/${tile.dataset.imageId}`)).blob());
+          const reference = new OffscreenCanvas(alone.width, alone.height).getContext('2d')!;
+          reference.drawImage(alone, 0, 0);
+          const expected = reference.getImageData(0, 0, alone.width, alone.height).data;
+          const difference = shown.length === expected.length ? Math.max(...shown.map((value, k) => Math.abs(value - expected[k]))) : Infinity;
+          return { id: tile.dataset.imageId, difference, inked: shown.some((value, k) => k % 4 !== 3 && value < 128) };
+        }),
+      );
+    });
+    expect(drawn).toHaveLength(8);
+    // WebCodecs (the grid's decoder) and the image decoder round WebP's colours a level apart at most;
+    // another image's thumbnail differs by most of the range (ink against paper).
+    expect(drawn.filter((tile) => tile.difference > 2 || !tile.inked)).toEqual([]);
+  });
 });
 
 /** Ids of the tiles in the grid's view whose thumbnail is not painted yet. */
@@ -94,12 +130,13 @@ function unpaintedInView(): Promise<string[]> {
     const view = grid.getBoundingClientRect();
     return [...grid.querySelectorAll<HTMLElement>('[data-testid="tile"]')]
       .filter((tile) => tile.getBoundingClientRect().bottom > view.top && tile.getBoundingClientRect().top < view.bottom)
-      .filter((tile) => !(tile.querySelector('img')?.complete && tile.querySelector('img')!.naturalWidth > 0))
+      .filter((tile) => !((tile.querySelector('canvas')?.width ?? 0) > 0))
       .map((tile) => tile.dataset.imageId!);
   });
 }
 
-const thumbId = (url: string) => Number(/\/media\/thumb\/(\d+)/.exec(url)?.[1]);
+/** The images a grid's thumbnail request asks for (`/media/thumbs/3,4,5`); none for another request. */
+const thumbIds = (url: string) => (/\/media\/thumbs\/([\d,]+)/.exec(url)?.[1].split(',') ?? []).map(Number);
 
 // Issue 15: thumbnails only near the view once scrolling settles, and a quiet close. Last: it closes the project.
 describe('grid under a fast hand', () => {
@@ -109,7 +146,7 @@ describe('grid under a fast hand', () => {
     const rendered = await page.getByTestId('tile').count();
     const asked: number[] = [];
     page.on('request', (request) => {
-      if (request.url().includes('/media/thumb/')) asked.push(thumbId(request.url()));
+      asked.push(...thumbIds(request.url()));
     });
     const box = (await page.getByTestId('grid').boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
@@ -207,7 +244,7 @@ describe('grid under a fast hand', () => {
     const [errorsBefore, statusesBefore] = [consoleErrors.length, mediaStatuses.length];
     await session.studio.invoke('project.close', {});
     // A thumbnail the page asks for after the close, before it hears of it: quietly nothing.
-    const late = await page.evaluate((url) => fetch(url).then((r) => r.status), `/media/thumb/1?project=${encodeURIComponent(projectPath)}`);
+    const late = await page.evaluate((url) => fetch(url).then((r) => r.status), `/media/thumbs/1,2?project=${encodeURIComponent(projectPath)}`);
     expect(late).toBe(204);
     await expect.poll(() => page.getByTestId('grid').count(), { timeout: 10_000 }).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 1000));

@@ -13,6 +13,20 @@ function queue(limit: number) {
 }
 
 describe('ThumbnailQueue', () => {
+  it('forgets a loaded image the loader dropped, unless it is wanted now, so that it loads again when wanted', () => {
+    const { q, started } = queue(4);
+    q.want([1, 2]);
+    q.finished(1);
+    q.finished(2);
+    expect(q.forget(1)).toBe(false); // its tile still shows it
+    q.want([2]);
+    expect(q.forget(1)).toBe(true);
+    expect(q.isLoaded(1)).toBe(false);
+    expect(q.isLoaded(2)).toBe(true);
+    q.want([1, 2]);
+    expect(started).toEqual([1, 2, 1]);
+  });
+
   it('starts at most `limit` loads, in the order wanted, and the next one as each finishes', () => {
     const { q, started } = queue(2);
     q.want([5, 6, 7, 8]);

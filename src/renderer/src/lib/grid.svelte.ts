@@ -6,19 +6,16 @@
 import type { ImageFilter, ImageRow, ImageSort, LabelSource, MediaKind } from '../../../shared/contract';
 import { FIRST_IMAGE_PAGE } from '../../../shared/image-pages';
 import { tick } from 'svelte';
-import { SvelteSet } from 'svelte/reactivity';
 import { call, mediaUrl } from './api';
 import { dialogs } from './dialogs.svelte';
+import { ThumbnailBitmaps } from './thumbnail-bitmaps';
 import { ThumbnailQueue } from './thumbnail-queue';
 
 /**
- * Thumbnails on their way at once: about a third of a full view. The browser fetches six at a time
- * (HTTP/1.1 to one host) and holds the rest, so the next starts without waiting for the page to
- * hear of a load; one released by the queue leaves the page, which cancels its fetch. Six at once
- * (one per connection) painted a jump to the end of 10,000 images in 0.6 s, 24 in 0.15–0.45 s;
- * 96 let a fast scroll start hundreds of loads and slowed its frames (bench/grid-scroll.ts).
+ * Thumbnails on their way at once: a full view and its overscan, in requests of
+ * THUMBNAILS_PER_REQUEST, so that a jump costs one round of requests.
  */
-const THUMBNAILS_IN_FLIGHT = 24;
+const THUMBNAILS_IN_FLIGHT = 96;
 /**
  * The list is read in blocks of rows: the first when it opens and the last right after it (where
  * End goes), then each block the view lands on as it lands there (a drag into 100,000 images reads
@@ -75,12 +72,17 @@ class Grid {
   /** The open project's file: media URLs name it, so that the server answers quietly a request for a project closed since. */
   private projectPath = '';
 
-  /** The tiles whose thumbnail may load: the queue starts and releases them (ImageGrid says which it wants). */
-  thumbnailShown = new SvelteSet<number>();
-  thumbnails = new ThumbnailQueue(
+  /** Which thumbnails load, and when: ImageGrid says which it wants, the queue starts and releases them. */
+  thumbnails: ThumbnailQueue = new ThumbnailQueue(
     THUMBNAILS_IN_FLIGHT,
-    (id) => this.thumbnailShown.add(id),
-    (id) => this.thumbnailShown.delete(id),
+    (id) => this.thumbnailBitmaps.start(id),
+    (id) => this.thumbnailBitmaps.release(id),
+  );
+  /** The thumbnails loaded, decoded for the tiles to draw. */
+  thumbnailBitmaps: ThumbnailBitmaps = new ThumbnailBitmaps(
+    (ids) => this.mediaUrl('thumbs', ids),
+    (id) => this.thumbnails.finished(id),
+    (id) => this.thumbnails.forget(id),
   );
   private listRequest = 0;
   /**
@@ -101,8 +103,8 @@ class Grid {
   private listStale = false;
 
   /** Where a thumbnail or the full image of the open project is served. */
-  mediaUrl(kind: MediaKind, id: number): string {
-    return `${mediaUrl(kind, id)}?p=${this.mediaKey}&project=${encodeURIComponent(this.projectPath)}`;
+  mediaUrl(kind: MediaKind, ids: number | readonly number[]): string {
+    return `${mediaUrl(kind, ids)}?p=${this.mediaKey}&project=${encodeURIComponent(this.projectPath)}`;
   }
 
   /** Empties the grid for the project just opened (at `projectPath`): all images, nothing selected, new media URLs. */
@@ -110,7 +112,7 @@ class Grid {
     this.mediaKey = Date.now().toString(36);
     this.projectPath = projectPath;
     this.thumbnails.clear();
-    this.thumbnailShown.clear();
+    this.thumbnailBitmaps.clear();
     this.filter = { kind: 'all' };
     this.listRequest++; // a list still streaming in belongs to the previous project
     [this.blocksStreamed, this.blocksShown] = [new Set(), new Set()];

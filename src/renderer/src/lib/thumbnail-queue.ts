@@ -4,7 +4,7 @@
  * (issue 15). So the grid says which images it wants now, nearest to the view first (`want`); at
  * most `limit` are on their way at a time, the others wait, and an image no longer wanted is dropped
  * from the queue, or released if it was on its way (its tile left the page, which stops its load).
- * An image loaded once stays loaded: the browser has its bytes.
+ * An image loaded stays loaded until the loader drops it to bound its memory (`forget`).
  *
  * No DOM, no timers: the grid starts a load when `onStart` names an image and reports its end with
  * `finished`, so the rules are tested on their own.
@@ -14,6 +14,8 @@ export class ThumbnailQueue {
   private waiting: number[] = [];
   /** The images in view among those wanted: the others wait until these have loaded. */
   private inView = new Set<number>();
+  /** Every image of the last `want`. */
+  private wantedNow = new Set<number>();
   private readonly inFlight = new Set<number>();
   private readonly loaded = new Set<number>();
 
@@ -32,6 +34,7 @@ export class ThumbnailQueue {
    */
   want(ids: readonly number[], inView = ids.length): void {
     const wanted = new Set(ids);
+    this.wantedNow = wanted;
     this.inView = new Set(ids.slice(0, inView).filter((id) => !this.loaded.has(id)));
     for (const id of this.inFlight) {
       if (wanted.has(id)) continue;
@@ -48,6 +51,13 @@ export class ThumbnailQueue {
     this.loaded.add(id);
     this.inView.delete(id);
     this.startNext();
+  }
+
+  /** The loader dropped a loaded image: it loads again when wanted. False, and kept, while it is wanted now. */
+  forget(id: number): boolean {
+    if (this.wantedNow.has(id)) return false;
+    this.loaded.delete(id);
+    return true;
   }
 
   isLoaded(id: number): boolean {
@@ -84,6 +94,7 @@ export class ThumbnailQueue {
     this.inFlight.clear();
     this.waiting = [];
     this.inView.clear();
+    this.wantedNow.clear();
     this.loaded.clear();
     this.wakeIfIdle();
   }
