@@ -50,6 +50,9 @@ export async function loadCandidateFeatures(options: CandidateFeaturesOptions): 
   const failures: CandidateFeatures['failures'] = [];
   let cancelled = false;
   if (incomplete.length > 0) {
+    // Progress over every image asked for, those read from the cache counted as cached (as
+    // features.extract reports it): a ranking resumed after a cancel says what it kept.
+    const readBefore = images.length - incomplete.length;
     for (const [pooling, layers] of plan) {
       if (options.signal?.aborted) break;
       const report = await extractFeatures({
@@ -60,7 +63,7 @@ export async function loadCandidateFeatures(options: CandidateFeaturesOptions): 
         pooling,
         images: [...incomplete],
         signal: options.signal,
-        onProgress: (p) => options.onProgress?.(pooling, p),
+        onProgress: (p) => options.onProgress?.(pooling, { ...p, cached: p.cached + readBefore, total: p.total + readBefore }),
       });
       failures.push(...report.failures.filter((f) => !failures.some((g) => g.path === f.path)));
     }
