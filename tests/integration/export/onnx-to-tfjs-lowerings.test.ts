@@ -4,6 +4,7 @@ import { CONV_LOWERINGS } from '../../../src/main/export/onnx-to-tfjs/ops-conv';
 import { ELEMENTWISE_LOWERINGS } from '../../../src/main/export/onnx-to-tfjs/ops-elementwise';
 import { IMAGE_LOWERINGS } from '../../../src/main/export/onnx-to-tfjs/ops-image';
 import { LINEAR_LOWERINGS } from '../../../src/main/export/onnx-to-tfjs/ops-linear';
+import { QUANTIZED_LOWERINGS } from '../../../src/main/export/onnx-to-tfjs/ops-quantized';
 import { REDUCE_LOWERINGS } from '../../../src/main/export/onnx-to-tfjs/ops-reduce';
 import { SHAPE_LOWERINGS } from '../../../src/main/export/onnx-to-tfjs/ops-shape';
 
@@ -12,6 +13,7 @@ const FAMILIES = {
   elementwise: ELEMENTWISE_LOWERINGS,
   image: IMAGE_LOWERINGS,
   linear: LINEAR_LOWERINGS,
+  quantized: QUANTIZED_LOWERINGS,
   reduce: REDUCE_LOWERINGS,
   shape: SHAPE_LOWERINGS,
 };

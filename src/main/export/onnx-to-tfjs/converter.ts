@@ -23,6 +23,7 @@ import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import { StudioError } from '../../core/errors';
 import { permute } from '../../engines/tfjs-to-onnx';
+import { foldBatchShapes } from './batch-shapes';
 import { FLOAT_OP, GraphDefBuilder, attr, sanitizeNodeName } from './graph-def';
 import { graphModel, type ConvertedGraphModel, type TensorMapping } from './graph-model-files';
 import { identity, product, sameList, transposePerm } from './layout';
@@ -54,7 +55,7 @@ export function convertOnnxModel(model: Uint8Array, options: OnnxToTfjsOptions, 
     throw new StudioError('bad_file', `${source} uses ONNX opset ${version}; the converter reads opset 11 and later (made for 13)`);
   }
   const producer = [proto.producerName, proto.producerVersion].filter(Boolean).join(' ') || 'unknown';
-  return new Converter(proto.graph, { source, fuse: options.fuse ?? true, opset: version, producer }, lowerings).convert();
+  return new Converter(foldBatchShapes(proto.graph), { source, fuse: options.fuse ?? true, opset: version, producer }, lowerings).convert();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -68,11 +69,18 @@ export interface Value {
   perm: number[];
 }
 
+/** The key of a node's lowering: its op type, prefixed by its domain when not the default one (e.g. `com.microsoft.QLinearAdd`). */
+function loweringKey(node: Onnx.INodeProto): string {
+  return node.domain && node.domain !== 'ai.onnx' ? `${node.domain}.${node.opType}` : (node.opType ?? '');
+}
+
 /** An initializer (or Constant node) read at conversion time. */
 export interface Constant {
   shape: number[];
   values: Float64Array;
   integer: boolean;
+  /** The ONNX data type it was read from (a zero point's type gives its range), if read from the graph. */
+  dataType?: number;
 }
 
 /** Converts one ONNX node, adding its TF nodes and setting its outputs' values on the converter. */
@@ -125,12 +133,11 @@ export class Converter {
 
     for (const node of this.graph.node ?? []) {
       if (this.done.has(node)) continue;
-      const args = nodeArgs(node);
       try {
-        this.lowerings[node.opType ?? ''].call(this, args);
+        this.lower(node);
       } catch (error) {
         if (error instanceof StudioError) throw error;
-        throw this.error(`node '${args.name}' (${node.opType}): ${(error as Error).message}`);
+        throw this.error(`node '${nodeArgs(node).name}' (${node.opType}): ${(error as Error).message}`);
       }
     }
 
@@ -148,7 +155,7 @@ export class Converter {
 
   /** Fails before converting anything, naming every node whose op has no converter. */
   private checkOps(): void {
-    const unsupported = (this.graph.node ?? []).filter((n) => (n.domain && n.domain !== 'ai.onnx') || !Object.hasOwn(this.lowerings, n.opType ?? ''));
+    const unsupported = (this.graph.node ?? []).filter((n) => !Object.hasOwn(this.lowerings, loweringKey(n)));
     if (unsupported.length === 0) return;
     const describe = (n: Onnx.INodeProto): string => `node '${nodeArgs(n).name}' has op ${n.domain ? `${n.domain}.` : ''}${n.opType}`;
     const others = unsupported.slice(1, 6).map(describe).join('; ') + (unsupported.length > 6 ? '; …' : '');
@@ -219,6 +226,16 @@ export class Converter {
 
   set(name: string, v: Value): void {
     this.values.set(name, v);
+  }
+
+  /** Converts one node with its op's lowering; lowerings call it too, on nodes they make (e.g. a quantized op's float op). */
+  lower(node: Onnx.INodeProto): void {
+    this.lowerings[loweringKey(node)].call(this, nodeArgs(node));
+  }
+
+  /** A constant computed at conversion time (e.g. dequantized weights), read as an initializer. */
+  defineConstant(name: string, c: Constant): void {
+    this.constants.set(name, c);
   }
 
   floatConst(base: string, shape: number[], values: ArrayLike<number>): string {
@@ -296,13 +313,20 @@ export class Converter {
       case T.INT32:
         values = Float64Array.from(bytes ? new Int32Array(bytes) : (t.int32Data ?? []));
         break;
+      // Quantized weights and zero points (stored in int32Data when not raw); ops-quantized.ts dequantizes them.
+      case T.UINT8:
+        values = Float64Array.from(bytes ? new Uint8Array(bytes) : (t.int32Data ?? []));
+        break;
+      case T.INT8:
+        values = Float64Array.from(bytes ? new Int8Array(bytes) : (t.int32Data ?? []));
+        break;
       default:
-        throw this.error(`initializer '${t.name}' has data type ${t.dataType}; only float32/64 and int32/64 are supported`);
+        throw this.error(`initializer '${t.name}' has data type ${t.dataType}; only float32/64, int32/64 and (quantized) uint8/int8 are supported`);
     }
     if (values.length !== count) {
       throw this.error(`initializer '${t.name}' has ${values.length} values, its shape [${shape}] needs ${count}`);
     }
-    return { shape, values, integer };
+    return { shape, values, integer, dataType: t.dataType ?? undefined };
   }
 
   /** ONNX `Constant` nodes are initializers in disguise. */

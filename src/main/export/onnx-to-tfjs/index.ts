@@ -10,6 +10,7 @@ import { ELEMENTWISE_LOWERINGS } from './ops-elementwise';
 import { IMAGE_LOWERINGS } from './ops-image';
 import { LINEAR_LOWERINGS } from './ops-linear';
 import { REDUCE_LOWERINGS } from './ops-reduce';
+import { QUANTIZED_LOWERINGS } from './ops-quantized';
 import { SHAPE_LOWERINGS } from './ops-shape';
 
 export type { OnnxToTfjsOptions } from './converter';
@@ -22,9 +23,10 @@ const OP_LOWERINGS: LoweringTable = {
   ...REDUCE_LOWERINGS,
   ...LINEAR_LOWERINGS,
   ...IMAGE_LOWERINGS,
+  ...QUANTIZED_LOWERINGS,
 };
 
-/** The ONNX ops the converter reads (default domain). */
+/** The ONNX ops the converter reads (default domain, or prefixed by theirs: `com.microsoft.QLinearAdd`). */
 export const SUPPORTED_OPS: readonly string[] = Object.keys(OP_LOWERINGS).sort();
 
 export function convertOnnxToTfjsGraph(model: Uint8Array, options: OnnxToTfjsOptions = {}): ConvertedGraphModel {

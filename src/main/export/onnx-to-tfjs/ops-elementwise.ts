@@ -1,4 +1,4 @@
-/** Elementwise ops: activations, Clip and the broadcasting arithmetic (Add, Sub, Mul, Div, Max, Min). */
+/** Elementwise ops: activations, Round, Clip and the broadcasting arithmetic (Add, Sub, Mul, Div, Max, Min). */
 import type { onnx as Onnx } from 'onnx-proto';
 import type { Constant, Converter, LoweringTable, OpLowering } from './converter';
 import { FLOAT_OP } from './graph-def';
@@ -9,6 +9,7 @@ export const ELEMENTWISE_LOWERINGS: LoweringTable = {
   Relu: unary('Relu'),
   Sigmoid: unary('Sigmoid'),
   Tanh: unary('Tanh'),
+  Round: unary('Round'),
   Clip: clip,
   Add: binary('AddV2'),
   Sum: binary('AddV2'),

@@ -1,4 +1,4 @@
-/** Reductions over axes: ReduceMean and ReduceL2 (GlobalAveragePool uses the same lowering). */
+/** Reductions over axes: ReduceMean and ReduceL2 (GlobalAveragePool and the quantized pool's sum use the same lowering). */
 import type { Converter, LoweringTable, Value } from './converter';
 import { FLOAT_OP, attr } from './graph-def';
 import { dropAxes, identity, inverse, normalizeAxis } from './layout';
@@ -22,17 +22,18 @@ function reduce(this: Converter, args: NodeArgs, kind: 'mean' | 'l2'): void {
   reduceAxes.call(this, args, x, axes, intAttr(args, 'keepdims', 1) !== 0, kind);
 }
 
-export function reduceAxes(this: Converter, args: NodeArgs, x: Value, axes: number[], keep: boolean, kind: 'mean' | 'l2'): void {
+export function reduceAxes(this: Converter, args: NodeArgs, x: Value, axes: number[], keep: boolean, kind: 'mean' | 'sum' | 'l2', output = outputOf(args)): void {
   const inv = inverse(x.perm);
   const tfAxes = this.intConst(`${args.name}/axes`, axes.map((a) => inv[a]).sort((a, b) => a - b));
   const reduceAttrs = { ...FLOAT_OP, Tidx: attr.type('int32'), keep_dims: attr.bool(keep) };
   let tf: string;
   if (kind === 'mean') tf = this.op(args.name, 'Mean', [x.tf, tfAxes], reduceAttrs);
+  else if (kind === 'sum') tf = this.op(args.name, 'Sum', [x.tf, tfAxes], reduceAttrs);
   else {
     const square = this.op(`${args.name}/square`, 'Square', [x.tf], FLOAT_OP);
     const sum = this.op(`${args.name}/sum`, 'Sum', [square, tfAxes], reduceAttrs);
     tf = this.op(args.name, 'Sqrt', [sum], FLOAT_OP);
   }
   const shape = keep ? x.shape.map((d, a) => (axes.includes(a) ? 1 : d)) : x.shape.filter((_, a) => !axes.includes(a));
-  this.set(outputOf(args), { tf, shape, perm: keep ? x.perm : dropAxes(x.perm, axes) });
+  this.set(output, { tf, shape, perm: keep ? x.perm : dropAxes(x.perm, axes) });
 }
