@@ -366,6 +366,48 @@ function layoutGraph(): Uint8Array {
   return onnxModel(nodes, initializers, [4, 6, 5], LAYOUT_OUTPUTS);
 }
 
+/**
+ * A QDQ graph (QuantizeLinear / DequantizeLinear around float ops, as quantization-aware training
+ * exports): input → Q(uint8, zp 128) → DQ → Conv (int8 weights per output channel, through a DQ)
+ * → Q(zp 0: a fused ReLU) → DQ → GlobalAveragePool. Weights stay under 64 in magnitude, so ONNX
+ * Runtime's u8s8 kernels cannot saturate (tests/helpers/quantized.ts).
+ */
+function qdqGraph(): Uint8Array {
+  const bytes = (name: string, dataType: number, dims: number[], values: number[]): Onnx.ITensorProto => ({ name, dims, dataType, rawData: dataType === T.INT8 ? new Uint8Array(Int8Array.from(values).buffer) : Uint8Array.from(values) });
+  const random = seededRandom(11);
+  const weights = Array.from({ length: 4 * 3 * 3 * 3 }, () => Math.round(120 * random()) - 60);
+  return onnxModel(
+    [
+      node('QuantizeLinear', ['input', 'in_scale', 'in_zp'], 'input_q'),
+      node('DequantizeLinear', ['input_q', 'in_scale', 'in_zp'], 'input_dq'),
+      { ...node('DequantizeLinear', ['w_q', 'w_scale', 'w_zp'], 'w'), attribute: [int('axis', 0)] },
+      node('Conv', ['input_dq', 'w'], 'conv', [ints('pads', [1, 1, 1, 1])]),
+      node('QuantizeLinear', ['conv', 'out_scale', 'out_zp'], 'conv_q'),
+      node('DequantizeLinear', ['conv_q', 'out_scale', 'out_zp'], 'block'),
+      node('GlobalAveragePool', ['block'], 'pooled'),
+    ],
+    [
+      floats('in_scale', [], [0.01]),
+      bytes('in_zp', T.UINT8, [], [128]),
+      bytes('w_q', T.INT8, [4, 3, 3, 3], weights),
+      floats('w_scale', [4], [0.01, 0.02, 0.015, 0.03]),
+      bytes('w_zp', T.INT8, [4], [0, 0, 0, 0]),
+      floats('out_scale', [], [0.05]),
+      bytes('out_zp', T.UINT8, [], [0]),
+    ],
+    [3, 8, 8],
+    ['block', 'pooled'],
+  );
+}
+
+describe('ONNX → TF.js graph model: quantized (QDQ) graphs', () => {
+  it('quantizes, dequantizes per channel and rounds as onnxruntime does (batch of 2)', async () => {
+    const shape = [2, 3, 8, 8];
+    const input = randomInput(shape, 3).map((v) => v - 1);
+    await checkParity({ label: 'QDQ graph', bytes: qdqGraph(), input, shape, names: ['block', 'pooled'], backends: ['cpu', 'wasm'] });
+  });
+});
+
 describe('ONNX → TF.js graph model: classifier-head ops', () => {
   it('every head op matches onnxruntime (batch of 3, cpu and wasm backends)', async () => {
     const shape = [3, 3, 4, 4];
