@@ -3,8 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { PreprocessSpec } from '../../src/main/engines/preprocess';
+import { hasQuantizedKernels } from '../../src/main/engines/exact-integers';
+import { PREPROCESSING_VERSION, type PreprocessSpec } from '../../src/main/engines/preprocess';
+import type { TeacherSpec } from '../../src/main/engines/teachers';
 import { FEATURE_PIPELINE_VERSION, FeatureCache, teacherKey } from '../../src/main/features/feature-cache';
+import { SHARED } from '../helpers/fixtures';
 
 const MOBILENET: PreprocessSpec = {
   width: 224,
@@ -41,5 +44,14 @@ describe('feature cache key and the preprocessing version', () => {
     } finally {
       cache.close();
     }
+  });
+
+  it('keys a quantized teacher apart from the vectors ONNX Runtime’s saturating int8 kernels made, and leaves every other key as it was', async () => {
+    const before = createHash('sha256').update(JSON.stringify({ preprocess: MOBILENET, version: FEATURE_PIPELINE_VERSION, preprocessing: PREPROCESSING_VERSION })).digest('hex');
+    expect(teacherKey('mobilenet', SHA, MOBILENET)).toBe(`mobilenet@${SHA.slice(0, 16)}.${before.slice(0, 12)}`);
+    expect(teacherKey('mobilenet', SHA, MOBILENET, true)).not.toBe(teacherKey('mobilenet', SHA, MOBILENET));
+    const onnxTeacher = (modelPath: string) => ({ format: 'onnx', modelPath }) as TeacherSpec;
+    expect(await hasQuantizedKernels(onnxTeacher(join(SHARED, 'models/third-party/mobilenetv2-12-int8.onnx')))).toBe(true);
+    expect(await hasQuantizedKernels(onnxTeacher(join(SHARED, 'models/resnet20_cifar10/resnet20_cifar10.onnx')))).toBe(false);
   });
 });

@@ -22,6 +22,7 @@ import {
   type FeatureLayer,
   type FeatureMap,
 } from './feature-extractor';
+import { withExactIntegerKernels } from './exact-integers';
 import { decodeOnnxModel } from './onnx-inventory';
 import { pooledOutputName, withPooledOutputs } from './onnx-graph';
 import { batchShape, imageLength, type PreprocessSpec } from './preprocess';
@@ -74,7 +75,9 @@ async function modelWithPooling(model: string | Uint8Array, layers: readonly Fea
   const source = typeof model === 'string' ? model : 'the converted teacher';
   const proto = decodeOnnxModel(typeof model === 'string' ? new Uint8Array(await readFile(model)) : model, source);
   const external = (proto.graph?.initializer ?? []).some((t) => t.dataLocation === onnxProto.onnx.TensorProto.DataLocation.EXTERNAL);
-  return external ? undefined : withPooledOutputs(proto, layers);
+  if (external) return undefined;
+  withExactIntegerKernels(proto);
+  return withPooledOutputs(proto, layers);
 }
 
 /** The start of every output name `withPooledOutputs` adds; `run` serves the maps, not these. */

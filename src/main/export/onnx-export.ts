@@ -12,6 +12,7 @@
  * weights and passed through softmax. See `head-params.ts` for the arithmetic being mirrored.
  */
 import { readFile } from 'node:fs/promises';
+import { withExactIntegerKernels } from '../engines/exact-integers';
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import type { Candidate } from '../atl/features';
@@ -55,7 +56,10 @@ async function teacherModel(spec: TeacherSpec, layerNames: string[]): Promise<On
         ? (await convertTfjsLayersModel(spec.modelPath, layerNames)).onnx
         : null;
   if (!teacherBytes) throw new StudioError('invalid_input', `${spec.name} is a TF.js graph model: ONNX export supports ONNX and TF.js layers teachers`);
-  return onnx.ModelProto.decode(teacherBytes);
+  const model = onnx.ModelProto.decode(teacherBytes);
+  // The exact integers of an int8 teacher, as the studio computed its features (engines/exact-integers.ts).
+  withExactIntegerKernels(model);
+  return model;
 }
 
 export async function buildOnnxHeadModel(teachers: readonly ExportTeacher[], candidates: readonly Candidate[], params: HeadParams): Promise<OnnxHeadModel> {

@@ -15,9 +15,14 @@ import type { Pooling } from '../core/pooling-spec';
 /** Bumped when decoding, preprocessing or pooling code changes what a vector holds. */
 export const FEATURE_PIPELINE_VERSION = 1;
 
-export function teacherKey(id: string, weightsSha256: string, preprocess: PreprocessSpec): string {
+/**
+ * `quantized`: the teacher has int8 kernels, now computed with their exact integers on every engine
+ * (engines/exact-integers.ts); its key differs from the one its vectors had when ONNX Runtime's
+ * saturating kernels computed them, so those are never mixed with the exact ones. Other keys are unchanged.
+ */
+export function teacherKey(id: string, weightsSha256: string, preprocess: PreprocessSpec, quantized = false): string {
   const recipe = createHash('sha256')
-    .update(JSON.stringify({ preprocess, version: FEATURE_PIPELINE_VERSION, preprocessing: PREPROCESSING_VERSION }))
+    .update(JSON.stringify({ preprocess, version: FEATURE_PIPELINE_VERSION, preprocessing: PREPROCESSING_VERSION, ...(quantized ? { integers: 'exact' } : {}) }))
     .digest('hex');
   return `${id}@${weightsSha256.slice(0, 16)}.${recipe.slice(0, 12)}`;
 }

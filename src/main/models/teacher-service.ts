@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { FeatureExtractor, FeatureLayer } from '../engines/feature-extractor';
+import { hasQuantizedKernels } from '../engines/exact-integers';
 import type { TeacherSpec } from '../engines/teachers';
 import { teacherKey } from '../features/feature-cache';
 import { StudioError } from '../core/errors';
@@ -73,7 +74,7 @@ export class StudioTeacherService implements TeacherService {
       opening = (async () => {
         const loaded = await this.store.load(id);
         const extractor = await this.openEngine(loaded.spec);
-        return { ...loaded, extractor, key: teacherKey(id, loaded.weightsSha256, loaded.spec.preprocess) };
+        return { ...loaded, extractor, key: teacherKey(id, loaded.weightsSha256, loaded.spec.preprocess, await hasQuantizedKernels(loaded.spec)) };
       })();
       opening.catch(() => this.open.delete(id));
       this.open.set(id, opening);
