@@ -1,7 +1,8 @@
 /**
  * Writing ONNX graphs with onnx-proto: attributes, and a builder that collects nodes and
  * initializers. Used by the TF.js → ONNX converter, by the classifier export, and by the onnxruntime
- * engine to pool feature maps inside its graph.
+ * engine to pool feature maps inside its graph. Reading an initializer's values
+ * (`initializerValues`) too, for the ONNX → TF.js converter and the rewrites of teacher graphs.
  */
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
@@ -14,6 +15,31 @@ export const OPSET = 13;
 export const IR_VERSION = 7;
 export const FLOAT = onnx.TensorProto.DataType.FLOAT;
 export const INT64 = onnx.TensorProto.DataType.INT64;
+
+/**
+ * An initializer's values, from its raw bytes or its typed field (uint8/int8 are stored in
+ * int32Data when not raw); undefined for a data type other than float32/64, int32/64, uint8, int8.
+ */
+export function initializerValues(t: Onnx.ITensorProto): Float64Array | undefined {
+  const T = onnx.TensorProto.DataType;
+  const bytes = t.rawData && t.rawData.length > 0 ? new Uint8Array(t.rawData).slice().buffer : undefined; // aligned copy
+  switch (t.dataType) {
+    case T.FLOAT:
+      return Float64Array.from(bytes ? new Float32Array(bytes) : (t.floatData ?? []));
+    case T.DOUBLE:
+      return Float64Array.from(bytes ? new Float64Array(bytes) : (t.doubleData ?? []));
+    case T.INT64:
+      return bytes ? Float64Array.from(new BigInt64Array(bytes), Number) : Float64Array.from((t.int64Data ?? []).map(Number));
+    case T.INT32:
+      return Float64Array.from(bytes ? new Int32Array(bytes) : (t.int32Data ?? []));
+    case T.UINT8:
+      return Float64Array.from(bytes ? new Uint8Array(bytes) : (t.int32Data ?? []));
+    case T.INT8:
+      return Float64Array.from(bytes ? new Int8Array(bytes) : (t.int32Data ?? []));
+    default:
+      return undefined;
+  }
+}
 
 export function int(name: string, i: number): Onnx.IAttributeProto {
   return { name, type: onnx.AttributeProto.AttributeType.INT, i };

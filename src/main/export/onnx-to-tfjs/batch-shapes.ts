@@ -8,6 +8,7 @@
  */
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
+import { initializerValues } from '../../engines/onnx-graph';
 
 const { onnx } = onnxProto;
 
@@ -45,7 +46,7 @@ function batchThenConstants(shape: string, producer: Map<string, Onnx.INodeProto
   return constants.every((c) => c !== undefined) ? constants.flat() as number[] : undefined;
 }
 
-/** The nodes whose outputs something still reads (a node or a graph output), dropping those the folding left unread. */
+/** The nodes whose outputs something still reads (a node or a graph output): the shape computations the folding left unread go, and any node nothing read before. */
 function withoutUnread(nodes: Onnx.INodeProto[], graph: Onnx.IGraphProto): Onnx.INodeProto[] {
   let kept = nodes;
   for (;;) {
@@ -61,9 +62,8 @@ function intAttr(node: Onnx.INodeProto, name: string): number | undefined {
   return a?.i != null ? Number(a.i) : undefined;
 }
 
-/** An int64 initializer's values (raw or int64Data); undefined for anything else. */
+/** An int64 initializer's values; undefined for anything else. */
 function int64s(t: Onnx.ITensorProto | undefined): number[] | undefined {
   if (t?.dataType !== onnx.TensorProto.DataType.INT64) return undefined;
-  if (t.rawData && t.rawData.length > 0) return Array.from(new BigInt64Array(new Uint8Array(t.rawData).slice().buffer), Number);
-  return (t.int64Data ?? []).map(Number);
+  return Array.from(initializerValues(t)!);
 }

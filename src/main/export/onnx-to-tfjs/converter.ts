@@ -22,6 +22,7 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import { StudioError } from '../../core/errors';
+import { initializerValues } from '../../engines/onnx-graph';
 import { permute } from '../../engines/tfjs-to-onnx';
 import { foldBatchShapes } from './batch-shapes';
 import { FLOAT_OP, GraphDefBuilder, attr, sanitizeNodeName } from './graph-def';
@@ -293,36 +294,11 @@ export class Converter {
   private readTensor(t: Onnx.ITensorProto): Constant {
     const shape = (t.dims ?? []).map(Number);
     const count = product(shape);
+    // uint8/int8: quantized weights and zero points, which ops-quantized.ts reads.
+    const values = initializerValues(t);
+    if (!values) throw this.error(`initializer '${t.name}' has data type ${t.dataType}; only float32/64, int32/64 and (quantized) uint8/int8 are supported`);
     const T = onnx.TensorProto.DataType;
-    const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
-    const bytes = raw ? new Uint8Array(raw).slice().buffer : undefined; // aligned copy
-    let values: Float64Array;
-    let integer = true;
-    switch (t.dataType) {
-      case T.FLOAT:
-        values = Float64Array.from(bytes ? new Float32Array(bytes) : (t.floatData ?? []));
-        integer = false;
-        break;
-      case T.DOUBLE:
-        values = Float64Array.from(bytes ? new Float64Array(bytes) : (t.doubleData ?? []));
-        integer = false;
-        break;
-      case T.INT64:
-        values = bytes ? Float64Array.from(new BigInt64Array(bytes), Number) : Float64Array.from((t.int64Data ?? []).map(Number));
-        break;
-      case T.INT32:
-        values = Float64Array.from(bytes ? new Int32Array(bytes) : (t.int32Data ?? []));
-        break;
-      // Quantized weights and zero points (stored in int32Data when not raw); ops-quantized.ts dequantizes them.
-      case T.UINT8:
-        values = Float64Array.from(bytes ? new Uint8Array(bytes) : (t.int32Data ?? []));
-        break;
-      case T.INT8:
-        values = Float64Array.from(bytes ? new Int8Array(bytes) : (t.int32Data ?? []));
-        break;
-      default:
-        throw this.error(`initializer '${t.name}' has data type ${t.dataType}; only float32/64, int32/64 and (quantized) uint8/int8 are supported`);
-    }
+    const integer = t.dataType !== T.FLOAT && t.dataType !== T.DOUBLE;
     if (values.length !== count) {
       throw this.error(`initializer '${t.name}' has ${values.length} values, its shape [${shape}] needs ${count}`);
     }

@@ -74,16 +74,26 @@ function toIntegers(this: Converter, base: string, steps: string, g: Grid): stri
 }
 
 /**
+ * Per element of a tensor of `shape` (row-major), the index of the per-axis parameter it takes
+ * (a scale or zero point for each index along `axis`), or 0 when there is one for the whole tensor.
+ */
+function parameterIndex(shape: readonly number[], axis: number, count: number, what: string): (i: number) => number {
+  if (count === 1) return () => 0;
+  const at = axis < 0 ? axis + shape.length : axis;
+  if (count !== shape[at]) throw new Error(`${what} of ${count} values does not fit [${shape}] along axis ${axis}`);
+  const inner = shape.slice(at + 1).reduce((a, b) => a * b, 1);
+  return (i) => Math.floor(i / inner) % count;
+}
+
+/**
  * A constant's integers minus its zero point, per tensor or per `axis` (a zero point for each index
  * along it), as a new float constant; returns its name.
  */
 function centredConstant(this: Converter, name: string, zeroPointName: string | undefined, axis: number): string {
   const q = this.constant(name, 'quantized constant');
   const zeroPoint = zeroPointName ? this.constant(zeroPointName, 'zero point').values : new Float64Array(1);
-  const at = axis < 0 ? axis + q.shape.length : axis;
-  if (zeroPoint.length !== 1 && zeroPoint.length !== q.shape[at]) throw new Error(`zero point of ${zeroPoint.length} values does not fit '${name}' [${q.shape}]`);
-  const inner = q.shape.slice(at + 1).reduce((a, b) => a * b, 1);
-  const values = q.values.map((v, i) => v - zeroPoint[zeroPoint.length === 1 ? 0 : Math.floor(i / inner) % zeroPoint.length]);
+  const k = parameterIndex(q.shape, axis, zeroPoint.length, `the zero point of '${name}'`);
+  const values = q.values.map((v, i) => v - zeroPoint[k(i)]);
   const centredName = `${name}/centred`;
   this.defineConstant(centredName, { shape: q.shape, values, integer: false });
   return centredName;
@@ -131,9 +141,8 @@ function dequantizeLinear(this: Converter, args: NodeArgs): void {
     const axis = intAttr(args, 'axis', 1);
     const centredValues = this.constant(centredConstant.call(this, x, inputOf(args, 2), axis), 'constant');
     const scale = this.constant(inputOf(args, 1)!, 'scale').values;
-    const at = axis < 0 ? axis + centredValues.shape.length : axis;
-    const inner = centredValues.shape.slice(at + 1).reduce((a, b) => a * b, 1);
-    const values = centredValues.values.map((v, i) => Math.fround(v * scale[scale.length === 1 ? 0 : Math.floor(i / inner) % scale.length]));
+    const k = parameterIndex(centredValues.shape, axis, scale.length, `the scale of '${x}'`);
+    const values = centredValues.values.map((v, i) => Math.fround(v * scale[k(i)]));
     return this.defineConstant(base, { shape: centredValues.shape, values, integer: false });
   }
   const g = grid.call(this, args, 1, 2);
