@@ -121,11 +121,23 @@ export function mergeTeacherFeatures(parts: readonly { teacher: string; features
  * How normalized blocks are scaled when concatenated. 'block': by 1/√blocks, so every row has unit
  * norm whatever the number of blocks; squared distances are then the mean of the blocks' squared
  * distances (what the cross-validation scores), every block weighs the same whatever its width,
- * and a penalty strength means the same for one block or fifty. 'feature': by √dim, so every
- * feature has unit mean square whatever its block's width (what a per-feature penalty such as
- * the group lasso needs to compare features fairly).
+ * and a penalty strength means the same for one block or fifty. 'teacher': every teacher's blocks
+ * together weigh the same, each of its b blocks by 1/√(T·b) among T teachers (rows keep unit
+ * norm; with one teacher it is 'block'): in a union of teachers (`atl-teachers`) a teacher whose
+ * choice has eight blocks does not outweigh one whose choice is its penultimate. 'feature': by
+ * √dim, so every feature has unit mean square whatever its block's width (what a per-feature
+ * penalty such as the group lasso needs to compare features fairly).
  */
-export type BlockWeighting = 'block' | 'feature';
+export type BlockWeighting = 'block' | 'teacher' | 'feature';
+
+/** Each block's scale in the concatenation, in order (see `BlockWeighting`). */
+export function blockScales(blocks: readonly Pick<Candidate, 'dim' | 'teacher'>[], weighting: BlockWeighting): number[] {
+  if (weighting === 'feature') return blocks.map((b) => Math.sqrt(b.dim));
+  if (weighting === 'block') return blocks.map(() => 1 / Math.sqrt(blocks.length));
+  const perTeacher = new Map<string | undefined, number>();
+  for (const b of blocks) perTeacher.set(b.teacher, (perTeacher.get(b.teacher) ?? 0) + 1);
+  return blocks.map((b) => 1 / Math.sqrt(perTeacher.size * perTeacher.get(b.teacher)!));
+}
 
 /**
  * Centers each chosen block on the mean of the rows it was fitted on, L2-normalizes every row of
@@ -169,14 +181,14 @@ export class BlockNormalizer {
 
   /** The chosen blocks side by side, each normalized and scaled per `weighting`. */
   transform(features: FeatureSet): Matrix {
-    const dims = this.keys.map((key) => features.candidate(key).dim);
-    const width = dims.reduce((a, b) => a + b, 0);
+    const candidates = this.keys.map((key) => features.candidate(key));
+    const scales = blockScales(candidates, this.weighting);
+    const width = candidates.reduce((sum, c) => sum + c.dim, 0);
     const out = new Float32Array(features.rows * width);
     let offset = 0;
-    this.keys.forEach((key, b) => {
-      const factor = this.weighting === 'block' ? 1 / Math.sqrt(this.keys.length) : Math.sqrt(dims[b]);
-      writeNormalizedRows(features.block(key), this.mean(key), factor, out, offset, width);
-      offset += dims[b];
+    candidates.forEach((c, b) => {
+      writeNormalizedRows(features.block(c.key), this.mean(c.key), scales[b], out, offset, width);
+      offset += c.dim;
     });
     return matrix(features.rows, width, out);
   }

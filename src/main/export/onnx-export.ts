@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { withExactIntegerKernels } from '../engines/exact-integers';
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
-import type { Candidate } from '../atl/features';
+import { blockScales, type Candidate } from '../atl/features';
 import type { HeadParams } from '../atl/head-params';
 import type { FeatureLayer } from '../engines/feature-extractor';
 import { GraphBuilder, int, ints, OPSET } from '../engines/onnx-graph';
@@ -90,6 +90,7 @@ export async function buildOnnxHeadModel(teachers: readonly ExportTeacher[], can
   const ranks = new Map((graph.output ?? []).map((o) => [o.name!, o.type?.tensorType?.shape?.dim?.length ?? 0]));
 
   const g = new GraphBuilder();
+  const scales = blockScales(candidates, params.weighting);
   const blocks = candidates.map((c, b) => {
     const teacher = several ? teachers.find((t) => t.id === c.teacher) : teachers[0];
     if (!teacher) throw new StudioError('bad_file', `The head reads ${c.key}, of no teacher it names`);
@@ -100,10 +101,9 @@ export async function buildOnnxHeadModel(teachers: readonly ExportTeacher[], can
     const rank = ranks.get(source);
     if (rank !== 2 && rank !== 4) throw new StudioError('bad_file', `${spec.name} does not expose layer ${c.layer} as a graph output`);
     const pooled = pool(g, reduce, `head/b${b}`, source, c, layer, rank);
-    const scale = params.weighting === 'block' ? 1 / Math.sqrt(params.blocks.length) : Math.sqrt(c.dim);
     const centered = g.node('Sub', [pooled, g.initializer(`head/b${b}/mean`, [c.dim], Float32Array.from(params.blocks[b].mean))], `head/b${b}/centered`);
     const unit = l2Normalize(g, reduce, centered, `head/b${b}`);
-    return g.node('Mul', [unit, g.initializer(`head/b${b}/scale`, [1], Float32Array.of(scale))], `head/b${b}/scaled`);
+    return g.node('Mul', [unit, g.initializer(`head/b${b}/scale`, [1], Float32Array.of(scales[b]))], `head/b${b}/scaled`);
   });
   let x = blocks.length === 1 ? blocks[0] : g.node('Concat', blocks, 'head/concat', [int('axis', 1)]);
   if (params.kept) {

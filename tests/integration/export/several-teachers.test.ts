@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Studio } from '../../../src/main/app/studio';
 import { missingTeachers } from '../../../src/main/app/teachers';
@@ -130,6 +131,29 @@ describe('a head on several teachers', () => {
     expect(predicted).toHaveLength(3 * IMAGES_PER_CLASS);
     for (const p of predicted) expect(CLASSES).toContain(p.class);
   }, 300_000);
+
+  it("exports a head whose teachers weigh the same ('teacher' weighting, atl-teachers' union) with that weighting", async () => {
+    // The all-layers head, stored with 'teacher' weighting: MobileNet's 14 blocks together then weigh what ResNet-20's 11 do.
+    const env = { ...process.env, ATL_STUDIO_HOME: join(dir.path, 'home') };
+    const cli = async (...args: string[]) => (await run(process.execPath, [join(REPO, 'bin/atl-studio.mjs'), ...args], { env })).stdout;
+    const predict = async () => (JSON.parse(await cli('predict', projectPath, '--head', String(head.id), '--json')) as { path: string; class: string; confidence: number }[]).slice(0, 8);
+    const byBlock = await predict();
+    const db = new Database(projectPath);
+    db.prepare("UPDATE heads SET weighting = 'teacher' WHERE id = ?").run(head.id);
+    db.close();
+    const byTeacher = await predict();
+    // The studio's own predictions follow the weighting...
+    expect(Math.max(...byTeacher.map((p, i) => Math.abs(p.confidence - byBlock[i].confidence)))).toBeGreaterThan(1e-3);
+    const out = join(dir.path, 'export-teacher-weighting');
+    await cli('export', projectPath, '--head', String(head.id), '--out', out);
+    // ...and the export's.
+    const exported = await runExportedOnnx(out, byTeacher.map((p) => p.path));
+    const worst = Math.max(...byTeacher.map((p, i) => Math.abs(Math.max(...exported[i]) - p.confidence)));
+    console.log(`ONNX export parity ('teacher' weighting, ${head.candidates.length} candidates): max |Δ confidence| = ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThanOrEqual(1e-4);
+    const { classes } = JSON.parse(readFileSync(join(out, 'labels.json'), 'utf8')) as { classes: { name: string }[] };
+    expect(byTeacher.map((_, i) => classes[exported[i].indexOf(Math.max(...exported[i]))].name)).toEqual(byTeacher.map((p) => p.class));
+  }, 180_000);
 
   it('counts a head on several teachers for each of its teachers when they are not installed', async () => {
     const bare = new StudioTeacherService(new ModelStore(join(dir.path, 'bare-home'), [], 'http://127.0.0.1:9/'));

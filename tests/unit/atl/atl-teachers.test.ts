@@ -117,7 +117,10 @@ describe('atl-teachers', () => {
     );
     const e = episode(features, labels, 1);
     // b's own choice is its hidden layers (its domain check); a's penultimate is compared with penultimates only.
-    expect(Object.keys(new AtlTeachersStrategy().fit(e.support, e.supportLabels).describe().candidates).sort()).toEqual(['a/pooled:gap', 'b/h1:gap', 'b/h2:gap', 'b/h3:gap', 'b/h4:gap']);
+    const union = new AtlTeachersStrategy().fit(e.support, e.supportLabels);
+    expect(Object.keys(union.describe().candidates).sort()).toEqual(['a/pooled:gap', 'b/h1:gap', 'b/h2:gap', 'b/h3:gap', 'b/h4:gap']);
+    // a's one block weighs as much as b's four together.
+    expect(union.toHead().weighting).toBe('teacher');
     // With a stricter check neither is foreign, and b's penultimate is far less correlated than a's.
     expect(new AtlTeachersStrategy({ oneShotMinLayers: 5 }).fit(e.support, e.supportLabels).describe().candidates).toEqual({ 'b/pooled:gap': 1 });
   });

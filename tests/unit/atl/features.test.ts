@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BlockNormalizer, FeatureSet } from '../../../src/main/atl/features';
+import { BlockNormalizer, blockScales, FeatureSet, mergeTeacherFeatures } from '../../../src/main/atl/features';
 
 function twoBlocks(): FeatureSet {
   // a: 2 values per row, b: 3 values per row; 3 rows
@@ -72,5 +72,29 @@ describe('BlockNormalizer', () => {
     const row = Array.from(x.data.subarray(0, 5));
     expect(row.slice(0, 2).reduce((s, v) => s + v * v, 0) / 2).toBeCloseTo(1, 5);
     expect(row.slice(2).reduce((s, v) => s + v * v, 0) / 3).toBeCloseTo(1, 5);
+  });
+
+  it("'teacher' weighting gives every teacher the same weight, whatever its number of blocks; with one teacher it is 'block'", () => {
+    // Teacher t has 3 blocks, u has 1: t's blocks weigh 1/√(2·3) each, u's 1/√(2·1); squares sum to 1.
+    const blocks = [{ dim: 2, teacher: 't' }, { dim: 5, teacher: 'u' }, { dim: 2, teacher: 't' }, { dim: 7, teacher: 't' }];
+    const scales = blockScales(blocks, 'teacher');
+    expect(scales.map((s) => s * s)).toEqual([1 / 6, 1 / 2, 1 / 6, 1 / 6].map((v) => expect.closeTo(v, 12)));
+    expect(blockScales(blocks.slice(0, 1).concat(blocks.slice(2)), 'teacher')).toEqual(blockScales(blocks.slice(0, 3), 'block'));
+    expect(blockScales([{ dim: 4 }, { dim: 9 }], 'feature')).toEqual([2, 3]);
+
+    const merged = mergeTeacherFeatures([
+      { teacher: 't', features: twoBlocks() },
+      { teacher: 'u', features: twoBlocks() },
+    ]);
+    const keys = ['t/a:gap', 't/b:gap', 'u/a:gap'];
+    const x = new BlockNormalizer(keys, 'teacher').fit(merged).transform(merged);
+    const unit = new BlockNormalizer(['u/a:gap']).fit(merged).transform(merged);
+    // u's one block keeps half the squared norm of every row, t's two blocks share the other half.
+    for (let i = 0; i < 3; i++) {
+      const row = x.data.subarray(i * 7, (i + 1) * 7);
+      expect(row.slice(5).reduce((s, v) => s + v * v, 0)).toBeCloseTo(0.5, 6);
+      expect(Array.from(row.slice(5))).toEqual(Array.from(unit.data.subarray(i * 2, i * 2 + 2)).map((v) => expect.closeTo(v * Math.SQRT1_2, 6)));
+      expect(row.reduce((s, v) => s + v * v, 0)).toBeCloseTo(1, 6);
+    }
   });
 });

@@ -14,6 +14,7 @@
  *   with penultimates). The correlation (`meanPairwiseCorrelation`: each row centered on its own
  *   mean, then the cosine) does not depend on the features' scale nor on the positive offset of
  *   post-ReLU features, which differs between teachers.
+ * The kept teachers' blocks are concatenated, every teacher weighing the same ('teacher' weighting).
  * Why per teacher first: a teacher's guard and domain check are calibrated on its own candidates
  * (one Bonferroni correction over every teacher's candidates together kept out the hidden layers
  * that make a foreign teacher good), and teachers, unlike layers of one teacher, err on different
@@ -60,8 +61,11 @@ export class AtlTeachersStrategy extends AtlStrategy {
     }
     if (chosen.length === 1) return own.find((o) => o.teacher === chosen[0])!;
     const keys = own.filter((o) => chosen.includes(o.teacher)).flatMap((o) => o.keys);
-    // As atl: with two or more shots, each of b blocks enters scaled by 1/√b, and C·b gives each the penalty it would have alone.
-    return folds ? { keys, logistic: { C: this.settings.C * keys.length } } : { keys };
+    // Every kept teacher weighs the same in the union, whatever the number of blocks its choice has
+    // ('teacher' weighting): by block, a foreign teacher's eight hidden blocks outweighed another's
+    // penultimate (Omniglot, 200 development episodes, 1 shot: 81.2 % by block, 86.1 % by teacher).
+    // With two or more shots C·b, as atl's: the rows keep unit norm either way.
+    return folds ? { keys, weighting: 'teacher', logistic: { C: this.settings.C * keys.length } } : { keys, weighting: 'teacher' };
   }
 }
 

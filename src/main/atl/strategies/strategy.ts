@@ -5,7 +5,7 @@
  * nearest class mean. The parameters, their defaults and ranges: `STRATEGY_PARAMS` in src/shared/strategies.ts.
  */
 import { StudioError } from '../../core/errors';
-import { BlockNormalizer, type FeatureSet } from '../features';
+import { BlockNormalizer, type BlockWeighting, type FeatureSet } from '../features';
 import { headParams, type HeadParams } from '../head-params';
 import { LogisticRegression, type LogisticRegressionOptions } from '../logistic-regression';
 import { accuracy } from '../matrix';
@@ -65,8 +65,9 @@ export class BlockHead {
     readonly keys: readonly string[],
     readonly kind: HeadKind,
     logistic: Partial<LogisticRegressionOptions> = {},
+    weighting: BlockWeighting = 'block',
   ) {
-    this.normalizer = new BlockNormalizer(keys);
+    this.normalizer = new BlockNormalizer(keys, weighting);
     this.model = kind === 'ncm' ? new NearestClassMean() : new LogisticRegression(logistic);
   }
 
@@ -89,6 +90,8 @@ export interface SetChoice {
   keys: string[];
   fallback?: StrategyDescription['fallback'];
   logistic?: Partial<LogisticRegressionOptions>;
+  /** How the chosen blocks weigh in the head (default 'block'). */
+  weighting?: BlockWeighting;
 }
 
 /** A strategy that picks a set of candidates on the support, then fits a `BlockHead` on them. */
@@ -108,8 +111,8 @@ export abstract class SetStrategy implements Strategy {
   protected abstract choose(features: FeatureSet, labels: Int32Array): SetChoice;
 
   fit(features: FeatureSet, labels: Int32Array): this {
-    const { keys, fallback, logistic } = this.choose(features, labels);
-    this.head = new BlockHead(keys, this.headKind, { ...this.logistic, ...logistic }).fit(features, labels);
+    const { keys, fallback, logistic, weighting } = this.choose(features, labels);
+    this.head = new BlockHead(keys, this.headKind, { ...this.logistic, ...logistic }, weighting).fit(features, labels);
     this.fallback = fallback;
     return this;
   }
