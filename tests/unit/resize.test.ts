@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cropBox, resizeBilinear, type RgbImage } from '../../src/main/engines/preprocess';
+import { cropBox, normalizePixels, preprocessPixels, resizeBilinear, type PreprocessSpec, type RgbImage } from '../../src/main/engines/preprocess';
 
 /** An RGB image whose three channels all hold `gray` (rows of values). */
 function grayImage(rows: number[][]): RgbImage {
@@ -68,5 +68,28 @@ describe('cropBox', () => {
     expect(cropBox(3, 6, { ...square, resize: 'center-crop' })).toEqual({ top: 1, left: 0, width: 3, height: 3 });
     expect(cropBox(1001, 300, { width: 2, height: 1, resize: 'center-crop' })).toEqual({ top: 0, left: 200, width: 600, height: 300 });
     expect(cropBox(5, 3, { width: 2, height: 1, resize: 'center-crop' })).toEqual({ top: 0, left: 0, width: 5, height: 2 });
+  });
+});
+
+describe('preprocessPixels', () => {
+  it('is normalizePixels(resizeBilinear(crop)) bit for bit, for every layout, normalization and resize mode', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const normalizations: PreprocessSpec['normalization'][] = [
+      { kind: 'scale', scale: 1 / 127.5, offset: -1 },
+      { kind: 'mean-std', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+    ];
+    for (const [width, height] of [[105, 105], [32, 32], [640, 427], [3, 500]]) {
+      const image: RgbImage = { data: Uint8Array.from({ length: width * height * 3 }, () => Math.floor(random() * 256)), width, height };
+      for (const layout of ['NHWC', 'NCHW'] as const) {
+        for (const resize of ['stretch', 'center-crop'] as const) {
+          for (const normalization of normalizations) {
+            const spec: PreprocessSpec = { width: 224, height: 160, resize, normalization, channelOrder: 'RGB', layout };
+            const twoSteps = normalizePixels(resizeBilinear(image, cropBox(width, height, spec), spec.width, spec.height), spec);
+            expect(Buffer.from(preprocessPixels(image, spec).buffer).equals(Buffer.from(twoSteps.buffer))).toBe(true);
+          }
+        }
+      }
+    }
   });
 });

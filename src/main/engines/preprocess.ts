@@ -85,10 +85,52 @@ export async function preprocessImage(bytes: Buffer, spec: PreprocessSpec): Prom
   return preprocessPixels(await decodeImage(bytes), spec);
 }
 
-/** `preprocessImage` after the decode. */
+/**
+ * `preprocessImage` after the decode: `normalizePixels(resizeBilinear(image, cropBox(…)))` in one
+ * pass, bit for bit (each resized value rounded to float32 before it is normalized, as the two
+ * steps store it). One pass with the sample points in typed arrays: extraction prepares every
+ * image through here, and the two steps took ~3 ms an image at 224 px (tests/unit/resize.test.ts
+ * checks the sameness).
+ */
 export function preprocessPixels(image: RgbImage, spec: PreprocessSpec): Float32Array {
   const box = cropBox(image.width, image.height, spec);
-  return normalizePixels(resizeBilinear(image, box, spec.width, spec.height), spec);
+  const { width: outWidth, height: outHeight } = spec;
+  const rows = samplePoints(box.top, box.height, outHeight);
+  const cols = samplePoints(box.left, box.width, outWidth);
+  const x0 = Int32Array.from(cols, (c) => c.low * 3);
+  const x1 = Int32Array.from(cols, (c) => c.high * 3);
+  const wx = Float64Array.from(cols, (c) => c.weight);
+  const [[s0, s1, s2], [o0, o1, o2]] = channelAffine(spec.normalization);
+  const pixels = outWidth * outHeight;
+  // Where channel c of output pixel p goes: p · step + c · plane.
+  const step = spec.layout === 'NHWC' ? 3 : 1;
+  const plane = spec.layout === 'NHWC' ? 1 : pixels;
+  const { data } = image;
+  const out = new Float32Array(pixels * 3);
+  for (let y = 0; y < outHeight; y++) {
+    const top = rows[y].low * image.width * 3;
+    const bottom = rows[y].high * image.width * 3;
+    const wy = rows[y].weight;
+    for (let x = 0; x < outWidth; x++) {
+      const a = top + x0[x];
+      const b = top + x1[x];
+      const c = bottom + x0[x];
+      const d = bottom + x1[x];
+      const w = wx[x];
+      const at = (y * outWidth + x) * step;
+      out[at] = lerp2(data[a], data[b], data[c], data[d], w, wy) * s0 + o0;
+      out[at + plane] = lerp2(data[a + 1], data[b + 1], data[c + 1], data[d + 1], w, wy) * s1 + o1;
+      out[at + 2 * plane] = lerp2(data[a + 2], data[b + 2], data[c + 2], data[d + 2], w, wy) * s2 + o2;
+    }
+  }
+  return out;
+}
+
+/** Bilinear interpolation between four pixels' values, as `resizeBilinear` computes it and stores it (float32). */
+function lerp2(a: number, b: number, c: number, d: number, wx: number, wy: number): number {
+  const upper = a + (b - a) * wx;
+  const lower = c + (d - c) * wx;
+  return Math.fround(upper + (lower - upper) * wy);
 }
 
 /** A rectangle of an image, in whole pixels. */
@@ -132,11 +174,7 @@ export function resizeBilinear(image: RgbImage, box: PixelBox, outWidth: number,
       const b = (y0 * width + x1) * 3;
       const c = (y1 * width + x0) * 3;
       const d = (y1 * width + x1) * 3;
-      for (let ch = 0; ch < 3; ch++) {
-        const top = data[a + ch] + (data[b + ch] - data[a + ch]) * wx;
-        const bottom = data[c + ch] + (data[d + ch] - data[c + ch]) * wx;
-        out[(y * outWidth + x) * 3 + ch] = top + (bottom - top) * wy;
-      }
+      for (let ch = 0; ch < 3; ch++) out[(y * outWidth + x) * 3 + ch] = lerp2(data[a + ch], data[b + ch], data[c + ch], data[d + ch], wx, wy);
     }
   }
   return out;
