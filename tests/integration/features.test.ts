@@ -112,13 +112,13 @@ describe('feature cache', () => {
     cache.close();
   });
 
-  it('marks an unreadable image failed and extracts the rest of its batch', async () => {
-    const cache = FeatureCache.openFile(join(dir.path, 'failed.sqlite'));
+  it.each([0, 1])('marks an unreadable image failed and extracts the rest of its batch (%i worker threads preparing)', async (preparerThreads) => {
+    const cache = FeatureCache.openFile(join(dir.path, `failed-${preparerThreads}.sqlite`));
     const broken = join(dir.path, 'broken.jpg');
     writeFileSync(broken, readFileSync(images[0].path).subarray(0, 100));
     const layers = await teachers.resolveLayers('resnet20_cifar10', ['pooled']);
     const batch = [...images.slice(1, 4), { path: broken, sha256: 'b'.repeat(64) }, { path: join(dir.path, 'gone.jpg'), sha256: 'c'.repeat(64) }];
-    const report = await extractFeatures({ extractor: teacher.extractor, cache, teacherKey: teacher.key, layers, pooling: 'gap', images: batch });
+    const report = await extractFeatures({ extractor: teacher.extractor, cache, teacherKey: teacher.key, layers, pooling: 'gap', images: batch, preparerThreads });
     expect(report.computed).toBe(3);
     expect(report.failures.map((f) => f.path)).toEqual([broken, join(dir.path, 'gone.jpg')]);
     expect(report.failures[0].reason).toMatch(/Cannot decode/);

@@ -1,16 +1,15 @@
 /**
  * Extraction: images in, pooled vectors in the cache out. Batched (one engine run per batch, the
- * engine pooling in its graph where it can), with the next batches decoding and the previous
- * batch's vectors being written while the current one runs, progress after each batch, cancel
+ * engine pooling in its graph where it can), with the next batches being prepared (on worker
+ * threads for many images: `image-preparer.ts`) and the previous batch's vectors being written
+ * while the current one runs, progress after each batch, cancel
  * between batches (and inside one, on an engine that runs it in parts: the cut batch is dropped
  * whole), and resume for free: images whose vectors are cached are skipped. An image
  * that cannot be read or decoded is marked failed and the batch goes on without it.
  */
-import { readFile } from 'node:fs/promises';
 import { runPooled, RunCancelled, type FeatureExtractor, type FeatureLayer, type FeatureMap } from '../engines/feature-extractor';
-import { preprocessImage } from '../engines/preprocess';
-import { errorMessage } from '../core/errors';
 import { concatenated } from '../services/typed-blobs';
+import { createImagePreparer, preparerThreads, type ImagePreparer } from './image-preparer';
 import type { CachedVector, FeatureCache } from './feature-cache';
 import type { Pooling } from '../core/pooling-spec';
 
@@ -45,6 +44,8 @@ export interface ExtractionOptions {
   batchSize?: number;
   signal?: AbortSignal;
   onProgress?: (progress: ExtractionProgress) => void;
+  /** Worker threads that prepare the images (default `preparerThreads`: none for a few images). */
+  preparerThreads?: number;
 }
 
 /** Batches decoded ahead of the engine: two keep it fed when one batch decodes slower than it runs. */
@@ -70,11 +71,12 @@ export async function extractFeatures(options: ExtractionOptions): Promise<Extra
   options.onProgress?.(report());
 
   const batches = Array.from({ length: Math.ceil(todo.length / batchSize) }, (_, i) => todo.slice(i * batchSize, (i + 1) * batchSize));
-  // Decoding (sharp on libuv's threads) runs DECODE_AHEAD batches ahead of the engine.
+  // Preparing (read, decode, resize, normalize: on worker threads for many images) runs DECODE_AHEAD batches ahead of the engine.
+  const preparer = createImagePreparer(extractor.preprocess, options.preparerThreads ?? preparerThreads(todo.length));
   const decoding: Promise<Prepared>[] = [];
   let decoded = 0;
   const decodeAhead = () => {
-    while (decoding.length < DECODE_AHEAD && decoded < batches.length && !options.signal?.aborted) decoding.push(prepare(batches[decoded++], extractor));
+    while (decoding.length < DECODE_AHEAD && decoded < batches.length && !options.signal?.aborted) decoding.push(prepare(batches[decoded++], preparer));
   };
   // A batch's vectors are written while the engine runs the next batch (one transaction per batch).
   let unwritten: CachedVector[] = [];
@@ -114,6 +116,7 @@ export async function extractFeatures(options: ExtractionOptions): Promise<Extra
   } finally {
     write();
     await Promise.all(decoding.map((d) => d.catch(() => undefined)));
+    await preparer.close();
   }
   const final = report();
   const computed = final.done - final.failed;
@@ -135,27 +138,16 @@ function cachedRows(images: ExtractionImage[], layers: readonly FeatureLayer[], 
   });
 }
 
-async function prepare(images: ExtractionImage[], extractor: FeatureExtractor): Promise<Prepared> {
-  type Result = { image: ExtractionImage; tensor: Float32Array } | { image: ExtractionImage; reason: string };
-  const results = await Promise.all(
-    images.map(async (image): Promise<Result> => {
-      try {
-        return { image, tensor: await preprocessImage(await readFile(image.path), extractor.preprocess) };
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        const reason = code === 'ENOENT' ? 'The original file was moved or deleted' : `Cannot decode: ${errorMessage(error)}`;
-        return { image, reason };
-      }
-    }),
-  );
+async function prepare(images: ExtractionImage[], preparer: ImagePreparer): Promise<Prepared> {
+  const results = await preparer.prepare(images.map((image) => image.path));
   const prepared: Prepared = { images: [], tensors: [], failures: [] };
-  for (const result of results) {
+  results.forEach((result, i) => {
     if ('tensor' in result) {
-      prepared.images.push(result.image);
+      prepared.images.push(images[i]);
       prepared.tensors.push(result.tensor);
     } else {
-      prepared.failures.push(result);
+      prepared.failures.push({ image: images[i], reason: result.reason });
     }
-  }
+  });
   return prepared;
 }

@@ -1,0 +1,127 @@
+/**
+ * Image files → a teacher's input tensors (read, decode, crop, resize, normalize), for extraction,
+ * on worker threads when there are many. Why threads: ONNX Runtime's `run` in onnxruntime-node
+ * holds the calling thread for the whole forward pass, so preprocessing on that thread runs in
+ * series with it; sharp's decode already runs on libuv's threads, but the resize and normalize
+ * (`preprocessPixels`, JavaScript) do not. A CPU profile of extraction (omniglot-small1, MobileNet
+ * v1, 2 cores) had this thread 66 % in `run` and 13 % in the resize and normalize. On worker
+ * threads they overlap with the forward pass; on GPU engines the cores are free for them. On this
+ * 2-core machine, where ONNX Runtime's own threads already use both cores, the gain is small and
+ * noisy (bench:extract end to end, 4 runs each: see the commit). A failed thread hands its work
+ * back to this one, which prepares the rest itself.
+ */
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { errorMessage } from '../core/errors';
+import { preprocessImage, type PreprocessSpec } from '../engines/preprocess';
+import { workerEntry } from '../services/worker-entry';
+
+/** One image prepared: its tensor, or why it could not be. */
+export type PreparedImage = { tensor: Float32Array } | { reason: string };
+
+export interface ImagePreparer {
+  /** The images at `paths`, in order. Never rejects for a bad image: that image gets a reason. */
+  prepare(paths: readonly string[]): Promise<PreparedImage[]>;
+  /** Stops its threads (pending work finishes first on this thread). */
+  close(): Promise<void>;
+}
+
+/**
+ * Fewer images than this are prepared on this thread: starting a thread (loading sharp, and from
+ * source the TypeScript loader) takes a few hundred milliseconds, the preprocessing of ~100 images.
+ */
+export const THREAD_MIN_IMAGES = 128;
+
+/** Worker threads for `images` images: none for few; else one per core left beside the engine's thread, at most 4. */
+export function preparerThreads(images: number, cores = availableParallelism()): number {
+  return images < THREAD_MIN_IMAGES ? 0 : Math.min(4, Math.max(1, cores - 1));
+}
+
+/** A preparer on `threads` worker threads (0: on this thread). */
+export function createImagePreparer(spec: PreprocessSpec, threads: number): ImagePreparer {
+  return threads > 0 ? new ThreadPreparer(spec, threads) : { prepare: (paths) => prepareImages(paths, spec), close: async () => undefined };
+}
+
+/** What a worker thread runs: every image of a batch at once (sharp decodes them on libuv's threads). */
+export function prepareImages(paths: readonly string[], spec: PreprocessSpec): Promise<PreparedImage[]> {
+  return Promise.all(paths.map((path) => prepareImage(path, spec)));
+}
+
+async function prepareImage(path: string, spec: PreprocessSpec): Promise<PreparedImage> {
+  try {
+    return { tensor: await preprocessImage(await readFile(path), spec) };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { reason: code === 'ENOENT' ? 'The original file was moved or deleted' : `Cannot decode: ${errorMessage(error)}` };
+  }
+}
+
+export interface PrepareRequest {
+  id: number;
+  paths: readonly string[];
+}
+export interface PrepareReply {
+  id: number;
+  images: PreparedImage[];
+}
+
+interface Pending {
+  paths: readonly string[];
+  resolve: (images: PreparedImage[]) => void;
+}
+
+interface PreparerThread {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+/** Requests dealt round-robin to the threads; a thread that fails hands its pending requests back to this thread. */
+class ThreadPreparer implements ImagePreparer {
+  private readonly threads: PreparerThread[] = [];
+  private next = 0;
+  private ids = 0;
+  private closed = false;
+
+  constructor(private readonly spec: PreprocessSpec, count: number) {
+    const entry = workerEntry(import.meta.url, 'image-preparer-worker');
+    for (let t = 0; t < count; t++) {
+      const worker = new Worker(entry.url, { workerData: { ...entry.workerData, spec } });
+      const thread: PreparerThread = { worker, pending: new Map() };
+      worker.on('message', (reply: PrepareReply) => {
+        thread.pending.get(reply.id)?.resolve(reply.images);
+        thread.pending.delete(reply.id);
+      });
+      const fail = () => this.dropThread(thread);
+      worker.on('error', fail);
+      worker.on('exit', fail);
+      this.threads.push(thread);
+    }
+  }
+
+  prepare(paths: readonly string[]): Promise<PreparedImage[]> {
+    if (this.threads.length === 0) return prepareImages(paths, this.spec);
+    const thread = this.threads[this.next++ % this.threads.length];
+    const id = this.ids++;
+    return new Promise((resolve) => {
+      thread.pending.set(id, { paths, resolve });
+      thread.worker.postMessage({ id, paths } satisfies PrepareRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const threads = this.threads.splice(0);
+    for (const thread of threads) for (const { paths, resolve } of thread.pending.values()) void prepareImages(paths, this.spec).then(resolve);
+    await Promise.all(threads.map((t) => t.worker.terminate()));
+  }
+
+  /** A thread that errs or stops: its pending images are prepared here, and it gets no more. */
+  private dropThread(thread: PreparerThread): void {
+    const at = this.threads.indexOf(thread);
+    if (at < 0) return;
+    this.threads.splice(at, 1);
+    if (!this.closed) for (const { paths, resolve } of thread.pending.values()) void prepareImages(paths, this.spec).then(resolve);
+    thread.pending.clear();
+  }
+}

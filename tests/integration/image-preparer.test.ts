@@ -1,0 +1,86 @@
+/**
+ * Extraction's image preparation on worker threads (features/image-preparer.ts): the same tensors
+ * and the same reasons for bad images as on this thread, work handed back when it closes, and how
+ * many threads it takes. Real images, real sharp.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { PreprocessSpec } from '../../src/main/engines/preprocess';
+import { createImagePreparer, preparerThreads, THREAD_MIN_IMAGES, type PrepareReply, type PreparedImage } from '../../src/main/features/image-preparer';
+import { CIFAR10_MINI, OMNIGLOT_SMALL1, tempDir } from '../helpers/fixtures';
+
+const dir = tempDir();
+afterAll(() => dir.remove());
+
+const first = (folder: string, count: number) => {
+  const sub = join(folder, readdirSync(folder).sort()[0]);
+  const leaf = readdirSync(sub).some((f) => f.includes('.')) ? sub : join(sub, readdirSync(sub).sort()[0]);
+  return readdirSync(leaf).sort().slice(0, count).map((f) => join(leaf, f));
+};
+const broken = join(dir.path, 'broken.png');
+writeFileSync(broken, readFileSync(first(OMNIGLOT_SMALL1, 1)[0]).subarray(0, 60));
+const paths = [...first(CIFAR10_MINI, 5), broken, ...first(OMNIGLOT_SMALL1, 4), join(dir.path, 'gone.jpg')];
+
+const SPECS: PreprocessSpec[] = [
+  { width: 224, height: 224, resize: 'stretch', normalization: { kind: 'scale', scale: 1 / 127.5, offset: -1 }, channelOrder: 'RGB', layout: 'NHWC' },
+  { width: 32, height: 32, resize: 'center-crop', normalization: { kind: 'mean-std', mean: [0.49, 0.48, 0.45], std: [0.25, 0.24, 0.26] }, channelOrder: 'RGB', layout: 'NCHW' },
+];
+
+/**
+ * Tensors as bytes (compared bit for bit) and reasons, in order. A decode error's detail is
+ * libvips's, which does not always say the same of one file when several decode at once
+ * ("libpng read error", "Unknown error"): its kind is compared.
+ */
+const comparable = (images: PreparedImage[]) =>
+  images.map((p) => ('tensor' in p ? Buffer.from(p.tensor.buffer).toString('base64') : p.reason.replace(/^(Cannot decode): .*/, '$1')));
+
+describe('image preparer', () => {
+  it.each(SPECS)('prepares on a worker thread bit for bit what this thread prepares, bad images included (%#)', async (spec) => {
+    const here = createImagePreparer(spec, 0);
+    const threads = createImagePreparer(spec, 2);
+    try {
+      const expected = await here.prepare(paths);
+      expect(expected.filter((p) => 'tensor' in p)).toHaveLength(9);
+      expect(comparable(expected)[5]).toBe('Cannot decode');
+      expect(comparable(expected).at(-1)).toBe('The original file was moved or deleted');
+      // Two requests at once, on two threads.
+      const [a, b] = await Promise.all([threads.prepare(paths.slice(0, 6)), threads.prepare(paths.slice(6))]);
+      expect(comparable([...a, ...b])).toEqual(comparable(expected));
+    } finally {
+      await here.close();
+      await threads.close();
+    }
+  });
+
+  it('prepares what is pending when it closes on this thread instead', async () => {
+    const threads = createImagePreparer(SPECS[0], 1);
+    const pending = threads.prepare(paths);
+    await threads.close();
+    expect(comparable(await pending)).toEqual(comparable(await createImagePreparer(SPECS[0], 0).prepare(paths)));
+  });
+
+  it('takes no thread for a few images, else one per core beside the engine’s, at most 4', () => {
+    expect(preparerThreads(THREAD_MIN_IMAGES - 1, 16)).toBe(0);
+    expect(preparerThreads(THREAD_MIN_IMAGES, 1)).toBe(1);
+    expect(preparerThreads(THREAD_MIN_IMAGES, 2)).toBe(1);
+    expect(preparerThreads(10_000, 3)).toBe(2);
+    expect(preparerThreads(10_000, 16)).toBe(4);
+  });
+
+  it('the bundled worker (npm run build) prepares as the source one does', async () => {
+    const bundled = join(import.meta.dirname, '../../out/main/image-preparer-worker.js');
+    expect(existsSync(bundled), 'out/main/image-preparer-worker.js is missing: run npm run build').toBe(true);
+    const thread = new Worker(pathToFileURL(bundled), { workerData: { spec: SPECS[1] } });
+    const reply = await new Promise<PrepareReply>((resolve, reject) => {
+      thread.once('message', resolve);
+      thread.once('error', reject);
+      thread.postMessage({ id: 7, paths });
+    });
+    await thread.terminate();
+    expect(reply.id).toBe(7);
+    expect(comparable(reply.images)).toEqual(comparable(await createImagePreparer(SPECS[1], 0).prepare(paths)));
+  });
+});
