@@ -81,7 +81,6 @@ class ThreadPreparer implements ImagePreparer {
   private readonly threads: PreparerThread[] = [];
   private next = 0;
   private ids = 0;
-  private closed = false;
 
   constructor(private readonly spec: PreprocessSpec, count: number) {
     const entry = workerEntry(import.meta.url, 'image-preparer-worker');
@@ -110,18 +109,21 @@ class ThreadPreparer implements ImagePreparer {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
     const threads = this.threads.splice(0);
-    for (const thread of threads) for (const { paths, resolve } of thread.pending.values()) void prepareImages(paths, this.spec).then(resolve);
+    threads.forEach((thread) => this.handBack(thread));
     await Promise.all(threads.map((t) => t.worker.terminate()));
   }
 
-  /** A thread that errs or stops: its pending images are prepared here, and it gets no more. */
+  /** A thread that errs or stops (after `close` too: then it is no longer listed): its pending images are prepared here, and it gets no more. */
   private dropThread(thread: PreparerThread): void {
     const at = this.threads.indexOf(thread);
     if (at < 0) return;
     this.threads.splice(at, 1);
-    if (!this.closed) for (const { paths, resolve } of thread.pending.values()) void prepareImages(paths, this.spec).then(resolve);
+    this.handBack(thread);
+  }
+
+  private handBack(thread: PreparerThread): void {
+    for (const { paths, resolve } of thread.pending.values()) void prepareImages(paths, this.spec).then(resolve);
     thread.pending.clear();
   }
 }
