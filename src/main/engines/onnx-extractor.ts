@@ -1,7 +1,6 @@
 /**
  * The onnxruntime engine: runs a native ONNX teacher (feature maps already graph outputs) or a
- * TF.js teacher converted by `tfjs-to-onnx` with its feature layers exposed. onnxruntime only
- * computes the nodes the requested outputs need.
+ * TF.js teacher converted by `tfjs-to-onnx` with its feature layers exposed.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -24,7 +23,7 @@ import {
 } from './feature-extractor';
 import { withExactIntegerKernels } from './exact-integers';
 import { decodeOnnxModel } from './onnx-inventory';
-import { pooledOutputName, withPooledOutputs } from './onnx-graph';
+import { pooledGraph, pooledOutputName } from './onnx-graph';
 import { batchShape, imageLength, type PreprocessSpec } from './preprocess';
 import type { TeacherSpec } from './teachers';
 import { convertTfjsLayersModel } from './tfjs-to-onnx';
@@ -40,10 +39,11 @@ export async function createOnnxExtractor(
   teacher: TeacherSpec,
   options: OnnxExtractorOptions = {},
 ): Promise<FeatureExtractor> {
-  const model =
+  const converted =
     teacher.format === 'onnx'
       ? teacher.modelPath
       : (await convertTfjsLayersModel(teacher.modelPath, teacher.featureLayers)).onnx;
+  const model = await withExactKernels(converted);
   const threads = options.threads ?? availableParallelism();
   const { session, description } = await openSession(model, threads, options.cuda ?? true, teacher.modelPath);
   const shapes = new Map(session.outputMetadata.map((m) => [m.name, m.isTensor ? m.shape : []]));
@@ -59,87 +59,113 @@ export async function createOnnxExtractor(
     await session.release();
     throw error;
   }
-  const pooledModel = await modelWithPooling(model, layers);
-  if (!pooledModel) return new OnnxExtractor(session, teacher.preprocess, layers, description, false);
-  // The same graph with pooled outputs beside the maps replaces the first session: one session serves `run` and `runPooled`.
-  await session.release();
-  const pooled = await openSession(pooledModel, threads, description.backend === 'cuda', teacher.modelPath);
-  return new OnnxExtractor(pooled.session, teacher.preprocess, layers, { ...pooled.description, fallbackReason: description.fallbackReason }, true);
+  // A pooled graph's session opens on the backend the maps' session got (CUDA or CPU).
+  const openPooled =
+    typeof model === 'string'
+      ? undefined
+      : async (pooling: Pooling) => (await openSession(pooledGraph(decodeOnnxModel(model, teacher.modelPath), layers, pooling), threads, description.backend === 'cuda', teacher.modelPath)).session;
+  return new OnnxExtractor(session, openPooled, teacher.preprocess, layers, description);
 }
 
 /**
- * The teacher's graph with every layer's pooled outputs added (`withPooledOutputs`), or undefined
- * for a graph whose weights lie in external files, which bytes cannot carry: its maps are pooled in JS.
+ * The teacher's graph with exact integer kernels (`withExactIntegerKernels`), as bytes; a graph
+ * whose weights lie in external files stays a path, which bytes cannot carry: its maps are pooled in JS.
  */
-async function modelWithPooling(model: string | Uint8Array, layers: readonly FeatureLayer[]): Promise<Uint8Array | undefined> {
+async function withExactKernels(model: string | Uint8Array): Promise<string | Uint8Array> {
   const source = typeof model === 'string' ? model : 'the converted teacher';
   const proto = decodeOnnxModel(typeof model === 'string' ? new Uint8Array(await readFile(model)) : model, source);
   const external = (proto.graph?.initializer ?? []).some((t) => t.dataLocation === onnxProto.onnx.TensorProto.DataLocation.EXTERNAL);
-  if (external) return undefined;
+  if (external) return model;
   withExactIntegerKernels(proto);
-  return withPooledOutputs(proto, layers);
+  return onnxProto.onnx.ModelProto.encode(proto).finish();
 }
 
-/** The start of every output name `withPooledOutputs` adds; `run` serves the maps, not these. */
-const POOLED_PREFIX = pooledOutputName('', 'gap').split('/')[0] + '/';
-
+/**
+ * Two kinds of session on one teacher: the graph as it is, for `run`'s maps, and per pooling a
+ * graph whose only outputs are that pooling's vectors (`pooledGraph`), opened on first use, for
+ * `runPooled`. One graph for both would cost extraction half its speed: onnxruntime runs every
+ * node any graph output needs, whatever a run asks for.
+ */
 class OnnxExtractor extends EngineExtractor {
+  private readonly pooledSessions = new Map<Pooling, Promise<ort.InferenceSession>>();
+
   constructor(
     private readonly session: ort.InferenceSession,
+    /** Undefined where the graph cannot be rewritten (external weights): `runPooled` pools in JS. */
+    private readonly openPooled: ((pooling: Pooling) => Promise<ort.InferenceSession>) | undefined,
     preprocess: PreprocessSpec,
     layers: readonly FeatureLayer[],
     description: EngineDescription,
-    private readonly poolsInGraph: boolean,
   ) {
     super(preprocess, layers, description);
   }
 
   protected async runChecked(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>> {
-    const unknown = layerNames.filter((name) => !this.session.outputNames.includes(name) || name.startsWith(POOLED_PREFIX));
+    const unknown = layerNames.filter((name) => !this.session.outputNames.includes(name));
     if (unknown.length > 0) {
-      const known = this.session.outputNames.filter((name) => !name.startsWith(POOLED_PREFIX)).join(', ');
-      throw new StudioError('invalid_input', `No output named ${unknown.join(', ')}; this teacher has ${known}`);
+      throw new StudioError('invalid_input', `No output named ${unknown.join(', ')}; this teacher has ${this.session.outputNames.join(', ')}`);
     }
-    return this.runOutputs(batch, batchSize, layerNames);
+    return runOutputs(this.session, this.preprocess, batch, batchSize, layerNames);
   }
 
-  /** Only the pooled vectors leave the session (the graph's pooled outputs, see `withPooledOutputs`). */
+  /** Only the pooled vectors leave the engine: the pooling's own session computes nothing else. */
   async runPooled(batch: Float32Array, batchSize: number, layers: readonly FeatureLayer[], pooling: Pooling): Promise<Map<string, FeatureMap>> {
-    if (!this.poolsInGraph) return poolInJs(this, batch, batchSize, layers, pooling);
+    if (!this.openPooled) return poolInJs(this, batch, batchSize, layers, pooling);
     checkBatch(batch, batchSize, imageLength(this.preprocess));
     const unknown = layers.filter((layer) => !this.layers.some((l) => l.name === layer.name));
     if (unknown.length > 0) {
       throw new StudioError('invalid_input', `No feature layer named ${unknown.map((l) => l.name).join(', ')}; this teacher has ${this.layers.map((l) => l.name).join(', ')}`);
     }
-    const outputs = await this.runOutputs(batch, batchSize, layers.map((layer) => pooledOutputName(layer.name, pooling)));
+    if (layers.length === 0) return new Map();
+    const session = await this.pooledSession(pooling);
+    const outputs = await runOutputs(session, this.preprocess, batch, batchSize, layers.map((layer) => pooledOutputName(layer.name, pooling)));
     return new Map(layers.map((layer) => [layer.name, outputs.get(pooledOutputName(layer.name, pooling))!]));
   }
 
-  /** Runs the session for these outputs, in runs of one image where the graph's batch is fixed at 1. */
-  private async runOutputs(batch: Float32Array, batchSize: number, layerNames: readonly string[]): Promise<Map<string, FeatureMap>> {
-    // Asked for nothing (e.g. a pooling none of the layers in use needs): nothing to run.
-    if (layerNames.length === 0) return new Map();
-    // A graph exported with a fixed batch of 1 runs one image at a time.
-    const perRun = this.session.inputMetadata[0]?.isTensor && this.session.inputMetadata[0].shape[0] === 1 ? 1 : batchSize;
-    const runs: ort.InferenceSession.OnnxValueMapType[] = [];
-    const imageLength = batch.length / batchSize;
-    for (let start = 0; start < batchSize; start += perRun) {
-      const images = batch.subarray(start * imageLength, (start + perRun) * imageLength);
-      const input = new ort.Tensor('float32', images, batchShape(perRun, this.preprocess));
-      runs.push(await this.session.run({ [this.session.inputNames[0]]: input }, [...layerNames]));
+  private pooledSession(pooling: Pooling): Promise<ort.InferenceSession> {
+    let session = this.pooledSessions.get(pooling);
+    if (!session) {
+      session = this.openPooled!(pooling);
+      this.pooledSessions.set(pooling, session);
+      // A failed open is not kept: the next run tries again.
+      session.catch(() => this.pooledSessions.delete(pooling));
     }
-    const maps = new Map<string, FeatureMap>();
-    for (const name of layerNames) {
-      const tensors = runs.map((results) => results[name]);
-      const data = tensors.length === 1 ? (tensors[0].data as Float32Array) : concatenate(tensors.map((t) => t.data as Float32Array));
-      maps.set(name, { data, shape: [batchSize, ...tensors[0].dims.slice(1)] });
-    }
-    return maps;
+    return session;
   }
 
   async dispose(): Promise<void> {
-    await this.session.release();
+    const pooled = await Promise.allSettled(this.pooledSessions.values());
+    this.pooledSessions.clear();
+    await Promise.all([this.session, ...pooled.flatMap((p) => (p.status === 'fulfilled' ? [p.value] : []))].map((s) => s.release()));
   }
+}
+
+/** Runs `session` for these outputs, in runs of one image where the graph's batch is fixed at 1. */
+async function runOutputs(
+  session: ort.InferenceSession,
+  preprocess: PreprocessSpec,
+  batch: Float32Array,
+  batchSize: number,
+  outputNames: readonly string[],
+): Promise<Map<string, FeatureMap>> {
+  // Asked for nothing (e.g. a pooling none of the layers in use needs): nothing to run.
+  if (outputNames.length === 0) return new Map();
+  // A graph exported with a fixed batch of 1 runs one image at a time.
+  const perRun = session.inputMetadata[0]?.isTensor && session.inputMetadata[0].shape[0] === 1 ? 1 : batchSize;
+  const runs: ort.InferenceSession.OnnxValueMapType[] = [];
+  const imageLength = batch.length / batchSize;
+  for (let start = 0; start < batchSize; start += perRun) {
+    const images = batch.subarray(start * imageLength, (start + perRun) * imageLength);
+    const input = new ort.Tensor('float32', images, batchShape(perRun, preprocess));
+    runs.push(await session.run({ [session.inputNames[0]]: input }, [...outputNames]));
+  }
+  const maps = new Map<string, FeatureMap>();
+  for (const name of outputNames) {
+    const tensors = runs.map((results) => results[name]);
+    const data = tensors.length === 1 ? (tensors[0].data as Float32Array) : concatenate(tensors.map((t) => t.data as Float32Array));
+    maps.set(name, { data, shape: [batchSize, ...tensors[0].dims.slice(1)] });
+  }
+  return maps;
 }
 
 function concatenate(parts: Float32Array[]): Float32Array {

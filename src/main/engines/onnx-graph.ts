@@ -8,7 +8,7 @@ import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import { StudioError } from '../core/errors';
 import { cellBounds } from '../core/pooling';
-import { POOLINGS, pooledLength, spatialGrid, type LayerGrid, type Pooling } from '../core/pooling-spec';
+import { pooledLength, spatialGrid, type LayerGrid, type Pooling } from '../core/pooling-spec';
 
 const { onnx } = onnxProto;
 export const OPSET = 13;
@@ -106,48 +106,54 @@ export interface NamedLayerGrid extends LayerGrid {
   name: string;
 }
 
-/** The graph output that holds `layer`'s map pooled by `pooling` ([N, D]), added by `withPooledOutputs`. */
+/** The graph output that holds `layer`'s map pooled by `pooling` ([N, D]), in the graphs `pooledGraph` writes. */
 export function pooledOutputName(layer: string, pooling: Pooling): string {
   return `atl_pooled/${pooling}/${layer}`;
 }
 
-/** The default domain's opset the model declares (an empty domain or 'ai.onnx'). */
-export function defaultOpset(model: Onnx.IModelProto): number {
-  const entry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
-  return Number(entry?.version ?? OPSET);
-}
-
 /**
- * The model with, for each layer and each pooling kind, one more output: the layer's map pooled
- * as `poolMap` pools it, so that a run can return vectors instead of maps. Maps ([N,C,H,W], or
- * [N,C] when already pooled) are seen as [N,C,H,W]. Averages reduce the width, then the height:
- * float32 sums over one side at a time (≤ a few hundred values) stay within 1e-6 of `poolMap`'s
- * double sums, where one sum over a 112×112 map drifts past 1e-5. 'spatial' is adaptive average
- * pooling as two products with cell-averaging matrices, A_rows · X · A_colsᵀ. The raw outputs stay.
+ * The model with its outputs replaced by the layers' maps pooled by `pooling` ([N, D] each, named
+ * `pooledOutputName`), as `poolMap` pools them, so that a run returns vectors instead of maps.
+ * Only these outputs: onnxruntime runs every node that any graph output needs, whatever a run asks
+ * for, so a graph that kept the maps as outputs (or pooled them all three ways) would pay for each
+ * map's copy out of its blocked NCHWc layout and for the other poolings on every run (MobileNet v1,
+ * 14 layers: 83 → 150 images/s on 2 cores). Maps ([N,C,H,W], or [N,C] when already pooled) are
+ * seen as [N,C,H,W]. Averages are two AveragePools, over the width, then the height: pooling ops
+ * stay in the blocked layout, and float32 sums over one side at a time (≤ a few hundred values)
+ * stay within 1e-6 of `poolMap`'s double sums, where one sum over a 112×112 map drifts further.
+ * 'spatial' is adaptive average pooling as two products with cell-averaging matrices, A_rows · X · A_colsᵀ.
  */
-export function withPooledOutputs(model: Onnx.IModelProto, layers: readonly NamedLayerGrid[]): Uint8Array {
-  const opset = defaultOpset(model);
+export function pooledGraph(model: Onnx.IModelProto, layers: readonly NamedLayerGrid[], pooling: Pooling): Uint8Array {
   const g = new GraphBuilder();
-  // From opset 18 on, reductions take their axes as an input instead of an attribute.
-  const reduce = (op: 'ReduceMean' | 'ReduceMax', x: string, axes: number[], out: string) =>
-    opset >= 18
-      ? g.node(op, [x, g.int64(`${out}/axes`, axes)], out, [int('keepdims', 0)])
-      : g.node(op, [x], out, [ints('axes', axes), int('keepdims', 0)]);
   const outputs: Onnx.IValueInfoProto[] = [];
   // A tensor listed twice (a sidecar may name one output as a block and as the penultimate) is pooled once.
   const distinct = layers.filter((layer, i) => layers.findIndex((l) => l.name === layer.name) === i);
   for (const layer of distinct) {
-    const prefix = `atl_pooled/${layer.name}`;
+    const prefix = `atl_pooled/${pooling}/${layer.name}`;
     const [h, w] = layer.spatialSize;
-    const map = g.node('Reshape', [layer.name, g.int64(`${prefix}/nchw_shape`, [0, layer.channels, h, w])], `${prefix}/nchw`);
-    reduce('ReduceMean', reduce('ReduceMean', map, [3], `${prefix}/row_means`), [2], pooledOutputName(layer.name, 'gap'));
-    reduce('ReduceMax', map, [2, 3], pooledOutputName(layer.name, 'gmp'));
-    const grid = spatialGrid(layer);
-    const rows = g.initializer(`${prefix}/row_cells`, [grid, h], cellAverages(h, grid, 'cells-by-pixels'));
-    const cols = g.initializer(`${prefix}/col_cells`, [w, grid], cellAverages(w, grid, 'pixels-by-cells'));
-    const cells = g.node('MatMul', [g.node('MatMul', [rows, map], `${prefix}/row_pooled`), cols], `${prefix}/cells`);
-    g.node('Reshape', [cells, g.int64(`${prefix}/flat_shape`, [0, layer.channels * grid * grid])], pooledOutputName(layer.name, 'spatial'));
-    for (const pooling of POOLINGS) outputs.push(batchValueInfo(pooledOutputName(layer.name, pooling), [pooledLength(layer, pooling)]));
+    const length = pooledLength(layer, pooling);
+    if (h * w === 1) {
+      // A vector ([N,C] or [N,C,1,1]) is its own pooling, whichever.
+      g.node('Reshape', [layer.name, g.int64(`${prefix}/flat_shape`, [0, length])], pooledOutputName(layer.name, pooling));
+      outputs.push(batchValueInfo(pooledOutputName(layer.name, pooling), [length]));
+      continue;
+    }
+    // A map the graph declares 4-D is pooled as it is: a Reshape would make onnxruntime copy it out of its blocked layout and back.
+    const map = declaredRank(model, layer.name) === 4 ? layer.name : g.node('Reshape', [layer.name, g.int64(`${prefix}/nchw_shape`, [0, layer.channels, h, w])], `${prefix}/nchw`);
+    let pooled: string;
+    if (pooling === 'gap') {
+      const rowMeans = g.node('AveragePool', [map], `${prefix}/row_means`, [ints('kernel_shape', [1, w])]);
+      pooled = g.node('AveragePool', [rowMeans], `${prefix}/means`, [ints('kernel_shape', [h, 1])]);
+    } else if (pooling === 'gmp') {
+      pooled = g.node('GlobalMaxPool', [map], `${prefix}/maxima`);
+    } else {
+      const grid = spatialGrid(layer);
+      const rows = g.initializer(`${prefix}/row_cells`, [grid, h], cellAverages(h, grid, 'cells-by-pixels'));
+      const cols = g.initializer(`${prefix}/col_cells`, [w, grid], cellAverages(w, grid, 'pixels-by-cells'));
+      pooled = g.node('MatMul', [g.node('MatMul', [rows, map], `${prefix}/row_pooled`), cols], `${prefix}/cells`);
+    }
+    g.node('Reshape', [pooled, g.int64(`${prefix}/flat_shape`, [0, length])], pooledOutputName(layer.name, pooling));
+    outputs.push(batchValueInfo(pooledOutputName(layer.name, pooling), [length]));
   }
   const graph = model.graph!;
   return onnx.ModelProto.encode({
@@ -156,9 +162,15 @@ export function withPooledOutputs(model: Onnx.IModelProto, layers: readonly Name
       ...graph,
       node: [...(graph.node ?? []), ...g.nodes],
       initializer: [...(graph.initializer ?? []), ...g.initializers],
-      output: [...(graph.output ?? []), ...outputs],
+      output: outputs,
     },
   }).finish();
+}
+
+/** The rank the graph declares for tensor `name` (as an output or in its value infos), if it does. */
+function declaredRank(model: Onnx.IModelProto, name: string): number | undefined {
+  const info = [...(model.graph?.output ?? []), ...(model.graph?.valueInfo ?? [])].find((v) => v.name === name);
+  return info?.type?.tensorType?.shape?.dim?.length;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createOnnxExtractor } from '../../../src/main/engines/onnx-extractor';
 import { onnxSidecarTeacher } from '../../../src/main/engines/teachers';
@@ -114,6 +115,11 @@ describe('bad models name the file or layer at fault', () => {
     await expect(onnxSidecarTeacher(dir.path)).rejects.toThrow(`${sidecar}: input:`);
     const teacher = { ...tinyTeacher(dir.path), format: 'onnx' as const, modelPath: join(dir.path, 'x.onnx') };
     writeFileSync(teacher.modelPath, 'not a protobuf');
+    await expect(createOnnxExtractor(teacher, { cuda: false })).rejects.toThrow(`${teacher.modelPath} is not an ONNX model`);
+    // A model with a graph that onnxruntime cannot load (an operator it does not know).
+    const io = (name: string) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 3 }, { dimValue: 32 }, { dimValue: 32 }] } } } });
+    const graph = { name: 'g', node: [{ opType: 'NoSuchOperator', input: ['x'], output: ['y'] }], input: [io('x')], output: [io('y')] };
+    writeFileSync(teacher.modelPath, onnxProto.onnx.ModelProto.encode({ irVersion: 7, opsetImport: [{ domain: '', version: 13 }], graph }).finish());
     await expect(createOnnxExtractor(teacher, { cuda: false })).rejects.toThrow(`onnxruntime cannot load ${teacher.modelPath}`);
   });
 
