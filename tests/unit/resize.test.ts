@@ -57,6 +57,44 @@ describe('resizeBilinear (half-pixel centers, no antialias)', () => {
   });
 });
 
+/**
+ * The definition of `resizeBilinear`, one output value at a time from its four pixels: the reference
+ * the two-pass implementation must equal bit for bit (the feature caches hold vectors of these values).
+ */
+function fourPixelResize(image: RgbImage, box: { top: number; left: number; width: number; height: number }, outWidth: number, outHeight: number): Float32Array {
+  const at = (i: number, size: number, outSize: number) => Math.min(Math.max((i + 0.5) * (size / outSize) - 0.5, 0), size - 1);
+  const out = new Float32Array(outWidth * outHeight * 3);
+  for (let y = 0; y < outHeight; y++) {
+    const sy = at(y, box.height, outHeight);
+    const [r0, r1, wy] = [box.top + Math.floor(sy), box.top + Math.min(Math.floor(sy) + 1, box.height - 1), sy - Math.floor(sy)];
+    for (let x = 0; x < outWidth; x++) {
+      const sx = at(x, box.width, outWidth);
+      const [c0, c1, wx] = [box.left + Math.floor(sx), box.left + Math.min(Math.floor(sx) + 1, box.width - 1), sx - Math.floor(sx)];
+      for (let c = 0; c < 3; c++) {
+        const pixel = (r: number, col: number) => image.data[(r * image.width + col) * 3 + c];
+        const upper = pixel(r0, c0) + (pixel(r0, c1) - pixel(r0, c0)) * wx;
+        const lower = pixel(r1, c0) + (pixel(r1, c1) - pixel(r1, c0)) * wx;
+        out[(y * outWidth + x) * 3 + c] = upper + (lower - upper) * wy;
+      }
+    }
+  }
+  return out;
+}
+
+describe('resizeBilinear against its definition', () => {
+  it('equals the four-pixel formula bit for bit: up, down, across an axis, and inside a crop', () => {
+    let seed = 11;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (const [width, height, outWidth, outHeight] of [[105, 105, 224, 224], [32, 32, 224, 224], [640, 427, 224, 224], [3, 500, 224, 160], [224, 224, 224, 224], [7, 9, 5, 30]]) {
+      const image: RgbImage = { data: Uint8Array.from({ length: width * height * 3 }, () => Math.floor(random() * 256)), width, height };
+      for (const box of [whole(image), { top: Math.floor(height / 4), left: Math.floor(width / 3), width: Math.ceil(width / 2), height: Math.ceil(height / 2) }]) {
+        const ours = resizeBilinear(image, box, outWidth, outHeight);
+        expect(Buffer.from(ours.buffer).equals(Buffer.from(fourPixelResize(image, box, outWidth, outHeight).buffer)), `${width}×${height} → ${outWidth}×${outHeight}`).toBe(true);
+      }
+    }
+  });
+});
+
 describe('cropBox', () => {
   const square = { width: 224, height: 224 };
   it("is the whole image for 'stretch'", () => {
