@@ -155,16 +155,40 @@ export function pooledGraph(model: Onnx.IModelProto, layers: readonly NamedLayer
     g.node('Reshape', [pooled, g.int64(`${prefix}/flat_shape`, [0, length])], pooledOutputName(layer.name, pooling));
     outputs.push(batchValueInfo(pooledOutputName(layer.name, pooling), [length]));
   }
-  const graph = model.graph!;
-  return onnx.ModelProto.encode({
-    ...model,
-    graph: {
-      ...graph,
-      node: [...(graph.node ?? []), ...g.nodes],
-      initializer: [...(graph.initializer ?? []), ...g.initializers],
-      output: outputs,
-    },
-  }).finish();
+  const graph: Onnx.IGraphProto = {
+    ...model.graph!,
+    node: [...(model.graph!.node ?? []), ...g.nodes],
+    initializer: [...(model.graph!.initializer ?? []), ...g.initializers],
+    output: outputs,
+  };
+  // E.g. the teacher's own classifier, which no vector needs.
+  prune(graph);
+  return onnx.ModelProto.encode({ ...model, graph }).finish();
+}
+
+/**
+ * Keeps only the nodes, weights and inputs that the graph's outputs need (nodes in topological
+ * order, as ONNX requires). onnxruntime runs every node of a graph, needed or not. A node kept
+ * keeps what its subgraphs (If, Loop, Scan bodies) read from the outer graph too.
+ */
+export function prune(graph: Onnx.IGraphProto): void {
+  const needed = new Set((graph.output ?? []).map((o) => o.name!));
+  const kept: Onnx.INodeProto[] = [];
+  for (const node of [...(graph.node ?? [])].reverse()) {
+    if (!(node.output ?? []).some((o) => needed.has(o))) continue;
+    kept.push(node);
+    for (const input of [...(node.input ?? []), ...subgraphInputs(node)]) if (input) needed.add(input);
+  }
+  graph.node = kept.reverse();
+  graph.initializer = (graph.initializer ?? []).filter((w) => needed.has(w.name!));
+  graph.input = (graph.input ?? []).filter((i) => needed.has(i.name!));
+  graph.valueInfo = (graph.valueInfo ?? []).filter((v) => needed.has(v.name!));
+}
+
+/** Every tensor name the nodes of `node`'s subgraphs read (theirs and the outer graph's alike). */
+function subgraphInputs(node: Onnx.INodeProto): string[] {
+  const graphs = (node.attribute ?? []).flatMap((a) => [...(a.g ? [a.g] : []), ...(a.graphs ?? [])]);
+  return graphs.flatMap((g) => (g.node ?? []).flatMap((n) => [...(n.input ?? []), ...subgraphInputs(n)]));
 }
 
 /** The rank the graph declares for tensor `name` (as an output or in its value infos), if it does. */

@@ -18,7 +18,7 @@ import type { onnx as Onnx } from 'onnx-proto';
 import { blockScales, type Candidate } from '../atl/features';
 import type { HeadParams } from '../atl/head-params';
 import type { FeatureLayer } from '../engines/feature-extractor';
-import { GraphBuilder, int, ints, OPSET } from '../engines/onnx-graph';
+import { GraphBuilder, int, ints, OPSET, prune } from '../engines/onnx-graph';
 import { channelAffine, type PreprocessSpec } from '../engines/preprocess';
 import { cellBounds } from '../core/pooling';
 import type { TeacherSpec } from '../engines/teachers';
@@ -126,6 +126,7 @@ export async function buildOnnxHeadModel(teachers: readonly ExportTeacher[], can
   graph.node = [...preprocessing.nodes, ...(graph.node ?? []), ...g.nodes];
   graph.initializer = [...preprocessing.initializers, ...(graph.initializer ?? []), ...g.initializers];
   graph.output = [{ name: PROBABILITIES, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: k }] } } } }];
+  // The teacher cut after the deepest layer used.
   prune(graph);
   // Other domains' entries stay as the teachers declared them (the highest version where two differ).
   const domains = new Map<string, number>();
@@ -223,19 +224,4 @@ function l2Normalize(g: GraphBuilder, reduce: Reduce, x: string, prefix: string)
   const norm = reduce(g, 'ReduceL2', x, [1], 1, `${prefix}/norm`);
   const floored = g.node('Max', [norm, g.initializer(`${prefix}/floor`, [1], Float32Array.of(NORM_FLOOR))], `${prefix}/norm_floored`);
   return g.node('Div', [x, floored], `${prefix}/unit`);
-}
-
-/** Keeps only the nodes and weights that the graph's outputs need: the teacher cut after the deepest layer used. */
-function prune(graph: Onnx.IGraphProto): void {
-  const needed = new Set((graph.output ?? []).map((o) => o.name!));
-  const kept: Onnx.INodeProto[] = [];
-  for (const node of [...(graph.node ?? [])].reverse()) {
-    if (!(node.output ?? []).some((o) => needed.has(o))) continue;
-    kept.push(node);
-    for (const input of node.input ?? []) if (input) needed.add(input);
-  }
-  graph.node = kept.reverse();
-  graph.initializer = (graph.initializer ?? []).filter((w) => needed.has(w.name!));
-  graph.input = (graph.input ?? []).filter((i) => needed.has(i.name!));
-  graph.valueInfo = (graph.valueInfo ?? []).filter((v) => needed.has(v.name!));
 }
