@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PreprocessSpec } from '../../src/main/engines/preprocess';
-import { createImagePreparer, preparerThreads, THREAD_MIN_IMAGES, type PrepareReply, type PreparedImage } from '../../src/main/features/image-preparer';
+import { createImagePreparer, preparerThreads, THREAD_MIN_IMAGES, type PrepareReply, type PreparedImage, type PreparerMessage } from '../../src/main/features/image-preparer';
 import { CIFAR10_MINI, OMNIGLOT_SMALL1, tempDir } from '../helpers/fixtures';
 
 const dir = tempDir();
@@ -46,6 +46,7 @@ describe('image preparer', () => {
       expect(expected.filter((p) => 'tensor' in p)).toHaveLength(9);
       expect(comparable(expected)[5]).toBe('Cannot decode');
       expect(comparable(expected).at(-1)).toBe('The original file was moved or deleted');
+      expect(await threads.started).toBe(2);
       // Two requests at once, on two threads.
       const [a, b] = await Promise.all([threads.prepare(paths.slice(0, 6)), threads.prepare(paths.slice(6))]);
       expect(comparable([...a, ...b])).toEqual(comparable(expected));
@@ -55,8 +56,21 @@ describe('image preparer', () => {
     }
   });
 
+  it('prepares on this thread until a thread has started, so the first batches do not wait for it', async () => {
+    const threads = createImagePreparer(SPECS[0], 1);
+    try {
+      // Two images take ~10 ms here; a thread takes 0.1–0.6 s to load sharp (and from source, tsx).
+      const first = await Promise.race([threads.prepare(paths.slice(0, 2)).then(() => 'prepared'), threads.started.then(() => 'thread started')]);
+      expect(first).toBe('prepared');
+      expect(await threads.started).toBe(1);
+    } finally {
+      await threads.close();
+    }
+  });
+
   it('prepares what is pending when it closes on this thread instead', async () => {
     const threads = createImagePreparer(SPECS[0], 1);
+    await threads.started;
     const pending = threads.prepare(paths);
     await threads.close();
     expect(comparable(await pending)).toEqual(comparable(await createImagePreparer(SPECS[0], 0).prepare(paths)));
@@ -74,12 +88,17 @@ describe('image preparer', () => {
     const bundled = join(import.meta.dirname, '../../out/main/image-preparer-worker.js');
     expect(existsSync(bundled), 'out/main/image-preparer-worker.js is missing: run npm run build').toBe(true);
     const thread = new Worker(pathToFileURL(bundled), { workerData: { spec: SPECS[1] } });
+    const messages: PreparerMessage[] = [];
     const reply = await new Promise<PrepareReply>((resolve, reject) => {
-      thread.once('message', resolve);
+      thread.on('message', (message: PreparerMessage) => {
+        messages.push(message);
+        if ('id' in message) resolve(message);
+      });
       thread.once('error', reject);
       thread.postMessage({ id: 7, paths });
     });
     await thread.terminate();
+    expect(messages[0]).toEqual({ ready: true });
     expect(reply.id).toBe(7);
     expect(comparable(reply.images)).toEqual(comparable(await createImagePreparer(SPECS[1], 0).prepare(paths)));
   });

@@ -23,6 +23,8 @@ export type PreparedImage = { tensor: Float32Array } | { reason: string };
 export interface ImagePreparer {
   /** The images at `paths`, in order. Never rejects for a bad image: that image gets a reason. */
   prepare(paths: readonly string[]): Promise<PreparedImage[]>;
+  /** Settles once every thread has started or failed to start: how many started (0 without threads). */
+  readonly started: Promise<number>;
   /** Stops its threads (pending work finishes first on this thread). */
   close(): Promise<void>;
 }
@@ -40,7 +42,7 @@ export function preparerThreads(images: number, cores = availableParallelism()):
 
 /** A preparer on `threads` worker threads (0: on this thread). */
 export function createImagePreparer(spec: PreprocessSpec, threads: number): ImagePreparer {
-  return threads > 0 ? new ThreadPreparer(spec, threads) : { prepare: (paths) => prepareImages(paths, spec), close: async () => undefined };
+  return threads > 0 ? new ThreadPreparer(spec, threads) : { prepare: (paths) => prepareImages(paths, spec), started: Promise.resolve(0), close: async () => undefined };
 }
 
 /** What a worker thread runs: every image of a batch at once (sharp decodes them on libuv's threads). */
@@ -65,6 +67,8 @@ export interface PrepareReply {
   id: number;
   images: PreparedImage[];
 }
+/** What a thread sends: once that it is ready (its modules loaded), then a reply per request. */
+export type PreparerMessage = { ready: true } | PrepareReply;
 
 interface Pending {
   paths: readonly string[];
@@ -74,33 +78,51 @@ interface Pending {
 interface PreparerThread {
   worker: Worker;
   pending: Map<number, Pending>;
+  ready: boolean;
+  /** Settles `started`'s part for this thread: true once ready, false if it stopped first. */
+  settle: (started: boolean) => void;
 }
 
-/** Requests dealt round-robin to the threads; a thread that fails hands its pending requests back to this thread. */
+/**
+ * Requests dealt round-robin to the threads that are ready; until one is (starting a thread takes
+ * 0.1–0.6 s: sharp, and from source the TypeScript loader), this thread prepares them, so the
+ * engine's first batches do not wait. A thread that fails hands its pending requests back to this thread.
+ */
 class ThreadPreparer implements ImagePreparer {
   private readonly threads: PreparerThread[] = [];
   private next = 0;
   private ids = 0;
+  readonly started: Promise<number>;
 
   constructor(private readonly spec: PreprocessSpec, count: number) {
     const entry = workerEntry(import.meta.url, 'image-preparer-worker');
+    const settled: Promise<boolean>[] = [];
     for (let t = 0; t < count; t++) {
       const worker = new Worker(entry.url, { workerData: { ...entry.workerData, spec } });
-      const thread: PreparerThread = { worker, pending: new Map() };
-      worker.on('message', (reply: PrepareReply) => {
-        thread.pending.get(reply.id)?.resolve(reply.images);
-        thread.pending.delete(reply.id);
+      let settle: (started: boolean) => void = () => undefined;
+      settled.push(new Promise((resolve) => (settle = resolve)));
+      const thread: PreparerThread = { worker, pending: new Map(), ready: false, settle };
+      worker.on('message', (message: PreparerMessage) => {
+        if ('ready' in message) {
+          thread.ready = true;
+          thread.settle(true);
+          return;
+        }
+        thread.pending.get(message.id)?.resolve(message.images);
+        thread.pending.delete(message.id);
       });
       const fail = () => this.dropThread(thread);
       worker.on('error', fail);
       worker.on('exit', fail);
       this.threads.push(thread);
     }
+    this.started = Promise.all(settled).then((started) => started.filter(Boolean).length);
   }
 
   prepare(paths: readonly string[]): Promise<PreparedImage[]> {
-    if (this.threads.length === 0) return prepareImages(paths, this.spec);
-    const thread = this.threads[this.next++ % this.threads.length];
+    const ready = this.threads.filter((t) => t.ready);
+    if (ready.length === 0) return prepareImages(paths, this.spec);
+    const thread = ready[this.next++ % ready.length];
     const id = this.ids++;
     return new Promise((resolve) => {
       thread.pending.set(id, { paths, resolve });
@@ -123,6 +145,7 @@ class ThreadPreparer implements ImagePreparer {
   }
 
   private handBack(thread: PreparerThread): void {
+    thread.settle(false);
     for (const { paths, resolve } of thread.pending.values()) void prepareImages(paths, this.spec).then(resolve);
     thread.pending.clear();
   }
