@@ -130,28 +130,9 @@ export function pooledGraph(model: Onnx.IModelProto, layers: readonly NamedLayer
   const distinct = layers.filter((layer, i) => layers.findIndex((l) => l.name === layer.name) === i);
   for (const layer of distinct) {
     const prefix = `atl_pooled/${pooling}/${layer.name}`;
-    const [h, w] = layer.spatialSize;
     const length = pooledLength(layer, pooling);
-    if (h * w === 1) {
-      // A vector ([N,C] or [N,C,1,1]) is its own pooling, whichever.
-      g.node('Reshape', [layer.name, g.int64(`${prefix}/flat_shape`, [0, length])], pooledOutputName(layer.name, pooling));
-      outputs.push(batchValueInfo(pooledOutputName(layer.name, pooling), [length]));
-      continue;
-    }
-    // A map the graph declares 4-D is pooled as it is: a Reshape would make onnxruntime copy it out of its blocked layout and back.
-    const map = declaredRank(model, layer.name) === 4 ? layer.name : g.node('Reshape', [layer.name, g.int64(`${prefix}/nchw_shape`, [0, layer.channels, h, w])], `${prefix}/nchw`);
-    let pooled: string;
-    if (pooling === 'gap') {
-      const rowMeans = g.node('AveragePool', [map], `${prefix}/row_means`, [ints('kernel_shape', [1, w])]);
-      pooled = g.node('AveragePool', [rowMeans], `${prefix}/means`, [ints('kernel_shape', [h, 1])]);
-    } else if (pooling === 'gmp') {
-      pooled = g.node('GlobalMaxPool', [map], `${prefix}/maxima`);
-    } else {
-      const grid = spatialGrid(layer);
-      const rows = g.initializer(`${prefix}/row_cells`, [grid, h], cellAverages(h, grid, 'cells-by-pixels'));
-      const cols = g.initializer(`${prefix}/col_cells`, [w, grid], cellAverages(w, grid, 'pixels-by-cells'));
-      pooled = g.node('MatMul', [g.node('MatMul', [rows, map], `${prefix}/row_pooled`), cols], `${prefix}/cells`);
-    }
+    // A vector ([N,C] or [N,C,1,1]) is its own pooling, whichever.
+    const pooled = layer.spatialSize[0] * layer.spatialSize[1] === 1 ? layer.name : poolingNodes(g, model, layer, pooling, prefix);
     g.node('Reshape', [pooled, g.int64(`${prefix}/flat_shape`, [0, length])], pooledOutputName(layer.name, pooling));
     outputs.push(batchValueInfo(pooledOutputName(layer.name, pooling), [length]));
   }
@@ -164,6 +145,22 @@ export function pooledGraph(model: Onnx.IModelProto, layers: readonly NamedLayer
   // E.g. the teacher's own classifier, which no vector needs.
   prune(graph);
   return onnx.ModelProto.encode({ ...model, graph }).finish();
+}
+
+/** The nodes that pool `layer`'s map (H·W > 1) in `model` by `pooling`; returns the pooled tensor, [N,C,1,1] or [N,C,g,g]. */
+function poolingNodes(g: GraphBuilder, model: Onnx.IModelProto, layer: NamedLayerGrid, pooling: Pooling, prefix: string): string {
+  const [h, w] = layer.spatialSize;
+  // A map the graph declares 4-D is pooled as it is: a Reshape would make onnxruntime copy it out of its blocked layout and back.
+  const map = declaredRank(model, layer.name) === 4 ? layer.name : g.node('Reshape', [layer.name, g.int64(`${prefix}/nchw_shape`, [0, layer.channels, h, w])], `${prefix}/nchw`);
+  if (pooling === 'gap') {
+    const rowMeans = g.node('AveragePool', [map], `${prefix}/row_means`, [ints('kernel_shape', [1, w])]);
+    return g.node('AveragePool', [rowMeans], `${prefix}/means`, [ints('kernel_shape', [h, 1])]);
+  }
+  if (pooling === 'gmp') return g.node('GlobalMaxPool', [map], `${prefix}/maxima`);
+  const grid = spatialGrid(layer);
+  const rows = g.initializer(`${prefix}/row_cells`, [grid, h], cellAverages(h, grid, 'cells-by-pixels'));
+  const cols = g.initializer(`${prefix}/col_cells`, [w, grid], cellAverages(w, grid, 'pixels-by-cells'));
+  return g.node('MatMul', [g.node('MatMul', [rows, map], `${prefix}/row_pooled`), cols], `${prefix}/cells`);
 }
 
 /**
