@@ -112,6 +112,22 @@ describe('feature cache', () => {
     cache.close();
   });
 
+  it.each([0, 2])('gives each image its own vector, whichever reused batch buffer and thread prepared it (%i worker threads)', async (preparerThreads) => {
+    const cache = FeatureCache.openFile(join(dir.path, `own-${preparerThreads}.sqlite`));
+    const layers = await teachers.resolveLayers('resnet20_cifar10', ['pooled']);
+    // Six batches of 4 through the two buffers in turn, one of them a failed image short.
+    const broken = { path: join(dir.path, 'gone-too.jpg'), sha256: 'd'.repeat(64) };
+    const report = await extractFeatures({ extractor: teacher.extractor, cache, teacherKey: teacher.key, layers, pooling: 'gap', images: [...images.slice(0, 9), broken, ...images.slice(9)], batchSize: 4, preparerThreads });
+    expect(report).toMatchObject({ computed: 24, failed: 1 });
+    const cached = cache.get(images.map((i) => i.sha256), teacher.key, 'pooled', 'gap');
+    for (const [i, { path }] of images.entries()) {
+      const direct = await teacher.extractor.run(await preprocessImage(readFileSync(path), teacher.spec.preprocess), 1, ['pooled']);
+      const expected = direct.get('pooled')!.data;
+      expect(Math.max(...cached[i]!.map((v, j) => Math.abs(v - expected[j])))).toBeLessThan(1e-5);
+    }
+    cache.close();
+  });
+
   it.each([0, 1])('marks an unreadable image failed and extracts the rest of its batch (%i worker threads preparing)', async (preparerThreads) => {
     const cache = FeatureCache.openFile(join(dir.path, `failed-${preparerThreads}.sqlite`));
     const broken = join(dir.path, 'broken.jpg');

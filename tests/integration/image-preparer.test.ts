@@ -9,7 +9,17 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PreprocessSpec } from '../../src/main/engines/preprocess';
-import { createImagePreparer, preparerThreads, THREAD_MIN_IMAGES, type PrepareReply, type PreparedImage, type PreparerMessage } from '../../src/main/features/image-preparer';
+import {
+  batchBuffer,
+  createImagePreparer,
+  preparedTensor,
+  preparerThreads,
+  THREAD_MIN_IMAGES,
+  type ImagePreparer,
+  type PrepareReply,
+  type PreparedImage,
+  type PreparerMessage,
+} from '../../src/main/features/image-preparer';
 import { CIFAR10_MINI, OMNIGLOT_SMALL1, tempDir } from '../helpers/fixtures';
 
 const dir = tempDir();
@@ -34,22 +44,28 @@ const SPECS: PreprocessSpec[] = [
  * libvips's, which does not always say the same of one file when several decode at once
  * ("libpng read error", "Unknown error"): its kind is compared.
  */
-const comparable = (images: PreparedImage[]) =>
-  images.map((p) => ('tensor' in p ? Buffer.from(p.tensor.buffer).toString('base64') : p.reason.replace(/^(Cannot decode): .*/, '$1')));
+const comparable = (images: PreparedImage[], into: Float32Array, spec: PreprocessSpec) =>
+  images.map((p, i) => ('prepared' in p ? Buffer.from(preparedTensor(into, spec, i).slice().buffer).toString('base64') : p.reason.replace(/^(Cannot decode): .*/, '$1')));
+
+/** `comparable` for what `preparer` prepares of `paths`, into a fresh batch buffer. */
+async function prepared(preparer: ImagePreparer, spec: PreprocessSpec, images: readonly string[]): Promise<string[]> {
+  const into = batchBuffer(spec, images.length);
+  return comparable(await preparer.prepare(images, into), into, spec);
+}
 
 describe('image preparer', () => {
   it.each(SPECS)('prepares on a worker thread bit for bit what this thread prepares, bad images included (%#)', async (spec) => {
     const here = createImagePreparer(spec, 0);
     const threads = createImagePreparer(spec, 2);
     try {
-      const expected = await here.prepare(paths);
-      expect(expected.filter((p) => 'tensor' in p)).toHaveLength(9);
-      expect(comparable(expected)[5]).toBe('Cannot decode');
-      expect(comparable(expected).at(-1)).toBe('The original file was moved or deleted');
+      const expected = await prepared(here, spec, paths);
+      expect(expected.filter((p) => p.length > 1000)).toHaveLength(9);
+      expect(expected[5]).toBe('Cannot decode');
+      expect(expected.at(-1)).toBe('The original file was moved or deleted');
       expect(await threads.started).toBe(2);
       // Two requests at once, on two threads.
-      const [a, b] = await Promise.all([threads.prepare(paths.slice(0, 6)), threads.prepare(paths.slice(6))]);
-      expect(comparable([...a, ...b])).toEqual(comparable(expected));
+      const [a, b] = await Promise.all([prepared(threads, spec, paths.slice(0, 6)), prepared(threads, spec, paths.slice(6))]);
+      expect([...a, ...b]).toEqual(expected);
     } finally {
       await here.close();
       await threads.close();
@@ -60,7 +76,7 @@ describe('image preparer', () => {
     const threads = createImagePreparer(SPECS[0], 1);
     try {
       // Two images take ~10 ms here; a thread takes 0.1–0.6 s to load sharp (and from source, tsx).
-      const first = await Promise.race([threads.prepare(paths.slice(0, 2)).then(() => 'prepared'), threads.started.then(() => 'thread started')]);
+      const first = await Promise.race([prepared(threads, SPECS[0], paths.slice(0, 2)).then(() => 'prepared'), threads.started.then(() => 'thread started')]);
       expect(first).toBe('prepared');
       expect(await threads.started).toBe(1);
     } finally {
@@ -71,9 +87,22 @@ describe('image preparer', () => {
   it('prepares what is pending when it closes on this thread instead', async () => {
     const threads = createImagePreparer(SPECS[0], 1);
     await threads.started;
-    const pending = threads.prepare(paths);
+    const pending = prepared(threads, SPECS[0], paths);
     await threads.close();
-    expect(comparable(await pending)).toEqual(comparable(await createImagePreparer(SPECS[0], 0).prepare(paths)));
+    expect(await pending).toEqual(await prepared(createImagePreparer(SPECS[0], 0), SPECS[0], paths));
+  });
+
+  it('rejects a batch buffer too small for the paths, and memory the threads cannot share', async () => {
+    const here = createImagePreparer(SPECS[1], 0);
+    const threads = createImagePreparer(SPECS[1], 1);
+    try {
+      await expect(here.prepare(paths, batchBuffer(SPECS[1], 2))).rejects.toThrow(/cannot hold 11 images/);
+      expect(await threads.started).toBe(1);
+      await expect(threads.prepare(paths, batchBuffer(SPECS[1], 2))).rejects.toThrow(/cannot hold 11 images/);
+      await expect(threads.prepare(paths, new Float32Array(batchBuffer(SPECS[1], paths.length).length))).rejects.toThrow(/shared memory/);
+    } finally {
+      await threads.close();
+    }
   });
 
   it('takes no thread for a few images, else one per core beside the engine’s, at most 4', () => {
@@ -88,6 +117,7 @@ describe('image preparer', () => {
     const bundled = join(import.meta.dirname, '../../out/main/image-preparer-worker.js');
     expect(existsSync(bundled), 'out/main/image-preparer-worker.js is missing: run npm run build').toBe(true);
     const thread = new Worker(pathToFileURL(bundled), { workerData: { spec: SPECS[1] } });
+    const into = batchBuffer(SPECS[1], paths.length);
     const messages: PreparerMessage[] = [];
     const reply = await new Promise<PrepareReply>((resolve, reject) => {
       thread.on('message', (message: PreparerMessage) => {
@@ -95,11 +125,11 @@ describe('image preparer', () => {
         if ('id' in message) resolve(message);
       });
       thread.once('error', reject);
-      thread.postMessage({ id: 7, paths });
+      thread.postMessage({ id: 7, paths, into });
     });
     await thread.terminate();
     expect(messages[0]).toEqual({ ready: true });
     expect(reply.id).toBe(7);
-    expect(comparable(reply.images)).toEqual(comparable(await createImagePreparer(SPECS[1], 0).prepare(paths)));
+    expect(comparable(reply.images, into, SPECS[1])).toEqual(await prepared(createImagePreparer(SPECS[1], 0), SPECS[1], paths));
   });
 });

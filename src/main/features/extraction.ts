@@ -1,15 +1,16 @@
 /**
  * Extraction: images in, pooled vectors in the cache out. Batched (one engine run per batch, the
  * engine pooling in its graph where it can), with the next batches being prepared (on worker
- * threads for many images: `image-preparer.ts`) and the previous batch's vectors being written
+ * threads for many images: `image-preparer.ts`; into batch buffers allocated once and reused, so
+ * that no image's tensor is allocated) and the previous batch's vectors being written
  * while the current one runs, progress after each batch, cancel
  * between batches (and inside one, on an engine that runs it in parts: the cut batch is dropped
  * whole), and resume for free: images whose vectors are cached are skipped. An image
  * that cannot be read or decoded is marked failed and the batch goes on without it.
  */
 import { runPooled, RunCancelled, type FeatureExtractor, type FeatureLayer, type FeatureMap } from '../engines/feature-extractor';
-import { concatenated } from '../services/typed-blobs';
-import { createImagePreparer, preparerThreads, type ImagePreparer } from './image-preparer';
+import { imageLength, type PreprocessSpec } from '../engines/preprocess';
+import { batchBuffer, createImagePreparer, preparedTensor, preparerThreads, type ImagePreparer } from './image-preparer';
 import type { CachedVector, FeatureCache } from './feature-cache';
 import type { Pooling } from '../core/pooling-spec';
 
@@ -53,6 +54,7 @@ const DECODE_AHEAD = 2;
 
 interface Prepared {
   images: ExtractionImage[];
+  /** Views of the batch's buffer, which the next batch but one is prepared into. */
   tensors: Float32Array[];
   failures: { image: ExtractionImage; reason: string }[];
 }
@@ -72,11 +74,19 @@ export async function extractFeatures(options: ExtractionOptions): Promise<Extra
 
   const batches = Array.from({ length: Math.ceil(todo.length / batchSize) }, (_, i) => todo.slice(i * batchSize, (i + 1) * batchSize));
   // Preparing (read, decode, resize, normalize: on worker threads for many images) runs DECODE_AHEAD batches ahead of the engine.
-  const preparer = createImagePreparer(extractor.preprocess, options.preparerThreads ?? preparerThreads(todo.length));
+  const spec = extractor.preprocess;
+  const preparer = createImagePreparer(spec, options.preparerThreads ?? preparerThreads(todo.length));
+  // Batch j is prepared into buffers[j % DECODE_AHEAD] and copied out into `input` before batch j + DECODE_AHEAD starts there.
+  const buffers = Array.from({ length: Math.min(DECODE_AHEAD, batches.length) }, () => batchBuffer(spec, batchSize));
+  // The engine's input: a copy, as onnxruntime-node takes no shared memory; one array, as runs follow one another.
+  const input = new Float32Array(batchSize * imageLength(spec));
   const decoding: Promise<Prepared>[] = [];
   let decoded = 0;
   const decodeAhead = () => {
-    while (decoding.length < DECODE_AHEAD && decoded < batches.length && !options.signal?.aborted) decoding.push(prepare(batches[decoded++], preparer));
+    while (decoding.length < DECODE_AHEAD && decoded < batches.length && !options.signal?.aborted) {
+      decoding.push(prepare(batches[decoded], preparer, buffers[decoded % DECODE_AHEAD], spec));
+      decoded++;
+    }
   };
   // A batch's vectors are written while the engine runs the next batch (one transaction per batch).
   let unwritten: CachedVector[] = [];
@@ -88,13 +98,14 @@ export async function extractFeatures(options: ExtractionOptions): Promise<Extra
     for (let b = 0; b < batches.length; b++) {
       decodeAhead();
       const prepared = await decoding.shift()!;
+      const batch = input.subarray(0, prepared.images.length * imageLength(spec));
+      prepared.tensors.forEach((tensor, i) => batch.set(tensor, i * tensor.length));
       decodeAhead();
       for (const { image, reason } of prepared.failures) {
         cache.markFailed(image.sha256, teacherKey, reason);
         failures.push({ path: image.path, reason });
       }
       if (prepared.images.length > 0) {
-        const batch = concatenated(prepared.tensors, (n) => new Float32Array(n));
         const running = runPooled(extractor, batch, prepared.images.length, layers, pooling, options.signal);
         write();
         const pooled = await running.catch((error: unknown) => {
@@ -138,13 +149,13 @@ function cachedRows(images: ExtractionImage[], layers: readonly FeatureLayer[], 
   });
 }
 
-async function prepare(images: ExtractionImage[], preparer: ImagePreparer): Promise<Prepared> {
-  const results = await preparer.prepare(images.map((image) => image.path));
+async function prepare(images: ExtractionImage[], preparer: ImagePreparer, into: Float32Array, spec: PreprocessSpec): Promise<Prepared> {
+  const results = await preparer.prepare(images.map((image) => image.path), into);
   const prepared: Prepared = { images: [], tensors: [], failures: [] };
   results.forEach((result, i) => {
-    if ('tensor' in result) {
+    if ('prepared' in result) {
       prepared.images.push(images[i]);
-      prepared.tensors.push(result.tensor);
+      prepared.tensors.push(preparedTensor(into, spec, i));
     } else {
       prepared.failures.push({ image: images[i], reason: result.reason });
     }

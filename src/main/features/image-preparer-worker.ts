@@ -1,6 +1,6 @@
 /**
  * The worker thread of image-preparer.ts: prepares each batch of image paths it is sent for the
- * teacher input in `workerData.spec`, and sends the tensors back (their memory moved, not copied).
+ * teacher input in `workerData.spec` into the shared batch buffer it is sent, and says which it could.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PreprocessSpec } from '../engines/preprocess';
@@ -10,9 +10,7 @@ const port = parentPort;
 if (!port) throw new Error('image-preparer-worker runs as a worker thread of image-preparer.ts');
 const spec = (workerData as { spec: PreprocessSpec }).spec;
 
-port.on('message', async ({ id, paths }: PrepareRequest) => {
-  const images = await prepareImages(paths, spec);
-  const moved = images.flatMap((image) => ('tensor' in image ? [image.tensor.buffer as ArrayBuffer] : []));
-  port.postMessage({ id, images } satisfies PreparerMessage, moved);
+port.on('message', async ({ id, paths, into }: PrepareRequest) => {
+  port.postMessage({ id, images: await prepareImages(paths, spec, into) } satisfies PreparerMessage);
 });
 port.postMessage({ ready: true } satisfies PreparerMessage);
