@@ -92,6 +92,22 @@ describe('image preparer', () => {
     expect(await pending).toEqual(await prepared(createImagePreparer(SPECS[0], 0), SPECS[0], paths));
   });
 
+  it('prepares here what a thread had pending when it stops mid-request, and everything after', async () => {
+    const threads = createImagePreparer(SPECS[1], 1);
+    const expected = await prepared(createImagePreparer(SPECS[1], 0), SPECS[1], paths);
+    try {
+      expect(await threads.started).toBe(1);
+      const pending = prepared(threads, SPECS[1], paths);
+      // The thread stops as a crash would stop it: from outside, with a request in flight.
+      const { threads: running } = threads as unknown as { threads: { worker: Worker }[] };
+      await running[0].worker.terminate();
+      expect(await pending).toEqual(expected);
+      expect(await prepared(threads, SPECS[1], paths)).toEqual(expected);
+    } finally {
+      await threads.close();
+    }
+  });
+
   it('rejects a batch buffer too small for the paths, and memory the threads cannot share', async () => {
     const here = createImagePreparer(SPECS[1], 0);
     const threads = createImagePreparer(SPECS[1], 1);
