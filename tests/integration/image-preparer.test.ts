@@ -111,11 +111,14 @@ describe('image preparer', () => {
   it('rejects a batch buffer too small for the paths, and memory the threads cannot share', async () => {
     const here = createImagePreparer(SPECS[1], 0);
     const threads = createImagePreparer(SPECS[1], 1);
+    const unshared = () => new Float32Array(batchBuffer(SPECS[1], paths.length).length);
     try {
       await expect(here.prepare(paths, batchBuffer(SPECS[1], 2))).rejects.toThrow(/cannot hold 11 images/);
+      // Before its thread is ready as after.
+      await expect(threads.prepare(paths, unshared())).rejects.toThrow(/shared memory/);
       expect(await threads.started).toBe(1);
       await expect(threads.prepare(paths, batchBuffer(SPECS[1], 2))).rejects.toThrow(/cannot hold 11 images/);
-      await expect(threads.prepare(paths, new Float32Array(batchBuffer(SPECS[1], paths.length).length))).rejects.toThrow(/shared memory/);
+      await expect(threads.prepare(paths, unshared())).rejects.toThrow(/shared memory/);
     } finally {
       await threads.close();
     }

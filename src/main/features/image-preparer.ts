@@ -151,10 +151,11 @@ class ThreadPreparer implements ImagePreparer {
   }
 
   async prepare(paths: readonly string[], into: Float32Array): Promise<PreparedImage[]> {
+    // Checked before a thread is ready too, so that a caller's mistake shows on its first batch.
+    if (!(into.buffer instanceof SharedArrayBuffer)) throw new StudioError('internal', 'Worker threads prepare into shared memory: pass a batchBuffer');
     const ready = this.threads.filter((t) => t.ready);
     if (ready.length === 0) return prepareImages(paths, this.spec, into);
     checkRoom(paths, this.spec, into);
-    if (!(into.buffer instanceof SharedArrayBuffer)) throw new StudioError('internal', 'Worker threads prepare into shared memory: pass a batchBuffer');
     const thread = ready[this.next++ % ready.length];
     const id = this.ids++;
     return new Promise((resolve) => {
