@@ -6,6 +6,7 @@
 import sharp, { type OutputInfo } from 'sharp';
 import { StudioError, errorMessage } from '../core/errors';
 import { PIXEL_LIMIT } from '../services/image-decoding';
+import { decodePlainJpeg } from './plain-jpeg';
 import { decodePlainPng } from './plain-png';
 
 /** 'stretch' resizes to the input size ignoring aspect; 'center-crop' fills it and crops the overflow. */
@@ -56,10 +57,10 @@ export interface RgbImage {
  * Decodes any image sharp reads to RGB bytes at its own size. EXIF orientation is applied,
  * transparency is flattened onto white (what a person sees in a viewer) and grayscale or CMYK
  * becomes sRGB, so every teacher gets 3 channels. The exported browser page decodes the same way.
- * Small plain PNGs take a fast path that gives the same bytes (`decodePlainPng`).
+ * Small plain PNGs and JPEGs take fast paths that give the same bytes (`decodePlainPng`, `decodePlainJpeg`).
  */
 export async function decodeImage(bytes: Buffer): Promise<RgbImage> {
-  return decodePlainPng(bytes) ?? decodeWithSharp(bytes);
+  return decodePlainPng(bytes) ?? (await decodePlainJpeg(bytes)) ?? decodeWithSharp(bytes);
 }
 
 /** `decodeImage` by sharp alone, whatever the file. */
