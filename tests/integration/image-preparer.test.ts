@@ -1,17 +1,21 @@
 /**
  * Extraction's image preparation on worker threads (features/image-preparer.ts): the same tensors
- * and the same reasons for bad images as on this thread, work handed back when it closes, and how
- * many threads it takes. Real images, real sharp.
+ * and the same reasons for bad images as on this thread, work handed back when it closes, threads
+ * kept for the next preparer, and how many threads it takes. Real images, real sharp.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { afterAll, describe, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { PreprocessSpec } from '../../src/main/engines/preprocess';
 import {
   batchBuffer,
   createImagePreparer,
+  endIdleThreads,
+  IDLE_THREAD_MS,
   preparedTensor,
   preparerThreads,
   THREAD_MIN_IMAGES,
@@ -23,7 +27,10 @@ import {
 import { CIFAR10_MINI, OMNIGLOT_SMALL1, tempDir } from '../helpers/fixtures';
 
 const dir = tempDir();
-afterAll(() => dir.remove());
+afterAll(async () => {
+  dir.remove();
+  await endIdleThreads();
+});
 
 const first = (folder: string, count: number) => {
   const sub = join(folder, readdirSync(folder).sort()[0]);
@@ -73,6 +80,7 @@ describe('image preparer', () => {
   });
 
   it('prepares on this thread until a thread has started, so the first batches do not wait for it', async () => {
+    await endIdleThreads(); // none parked by the tests before: a thread must start
     const threads = createImagePreparer(SPECS[0], 1);
     try {
       // Two images take ~10 ms here; a thread takes 0.1–0.6 s to load sharp (and from source, tsx).
@@ -124,6 +132,84 @@ describe('image preparer', () => {
     }
   });
 
+  it('keeps its ready threads for the next preparer, which may prepare for another teacher; never one that stopped while parked', async () => {
+    const workers = (preparer: ImagePreparer) => (preparer as unknown as { threads: { worker: Worker }[] }).threads.map((t) => t.worker);
+    const expected = await prepared(createImagePreparer(SPECS[1], 0), SPECS[1], paths);
+    await endIdleThreads();
+    const first = createImagePreparer(SPECS[0], 2);
+    expect(await first.started).toBe(2);
+    await prepared(first, SPECS[0], paths.slice(0, 4));
+    const parked = workers(first);
+    await first.close();
+
+    const second = createImagePreparer(SPECS[1], 2);
+    const reused = workers(second);
+    try {
+      expect(new Set(reused)).toEqual(new Set(parked));
+      expect(await second.started).toBe(2);
+      // Each thread serves the new teacher's input, not the one it first prepared for.
+      const [a, b] = await Promise.all([prepared(second, SPECS[1], paths.slice(0, 6)), prepared(second, SPECS[1], paths.slice(6))]);
+      expect([...a, ...b]).toEqual(expected);
+    } finally {
+      await second.close();
+    }
+
+    // A parked thread that stops (as a crash stops it) is not handed out: a fresh one starts in its place.
+    await reused[0].terminate();
+    const third = createImagePreparer(SPECS[1], 2);
+    try {
+      expect(workers(third)).toContain(reused[1]);
+      expect(workers(third)).not.toContain(reused[0]);
+      expect(await third.started).toBe(2);
+      const [a, b] = await Promise.all([prepared(third, SPECS[1], paths.slice(0, 6)), prepared(third, SPECS[1], paths.slice(6))]);
+      expect([...a, ...b]).toEqual(expected);
+    } finally {
+      await third.close();
+    }
+  });
+
+  it('ends a parked thread after IDLE_THREAD_MS unused', async () => {
+    await endIdleThreads();
+    const preparer = createImagePreparer(SPECS[1], 1);
+    expect(await preparer.started).toBe(1);
+    const [worker] = (preparer as unknown as { threads: { worker: Worker }[] }).threads.map((t) => t.worker);
+    const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      await preparer.close();
+      vi.advanceTimersByTime(IDLE_THREAD_MS - 1);
+      expect(await Promise.race([exited.then(() => 'ended'), new Promise((r) => setImmediate(() => r('running')))])).toBe('running');
+      vi.advanceTimersByTime(1);
+    } finally {
+      vi.useRealTimers();
+    }
+    await exited;
+    // The next preparer starts a thread of its own.
+    const next = createImagePreparer(SPECS[1], 1);
+    expect((next as unknown as { threads: { worker: Worker }[] }).threads[0].worker).not.toBe(worker);
+    await next.close();
+  });
+
+  it('lets a process end while threads are parked (the CLI exits as soon as its extraction is done)', async () => {
+    const script = join(dir.path, 'park-and-exit.mts');
+    const preparer = pathToFileURL(join(import.meta.dirname, '../../src/main/features/image-preparer.ts')).href;
+    writeFileSync(
+      script,
+      `import { batchBuffer, createImagePreparer } from ${JSON.stringify(preparer)};
+const spec = ${JSON.stringify(SPECS[1])};
+const threads = createImagePreparer(spec, 1);
+console.log('started', await threads.started);
+await threads.prepare(${JSON.stringify(paths.slice(0, 2))}, batchBuffer(spec, 2));
+await threads.close();
+console.log('closed');`,
+    );
+    const started = performance.now();
+    // A thread kept referenced would hold the process for IDLE_THREAD_MS (60 s): the timeout fails it.
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], { timeout: 30_000 });
+    expect(stdout.trim().split('\n')).toEqual(['started 1', 'closed']);
+    expect(performance.now() - started).toBeLessThan(IDLE_THREAD_MS / 2);
+  }, 40_000);
+
   it('takes no thread for a few images, else one per core beside the engine’s, at most 4', () => {
     expect(preparerThreads(THREAD_MIN_IMAGES - 1, 16)).toBe(0);
     expect(preparerThreads(THREAD_MIN_IMAGES, 1)).toBe(1);
@@ -135,7 +221,7 @@ describe('image preparer', () => {
   it('the bundled worker (npm run build) prepares as the source one does', async () => {
     const bundled = join(import.meta.dirname, '../../out/main/image-preparer-worker.js');
     expect(existsSync(bundled), 'out/main/image-preparer-worker.js is missing: run npm run build').toBe(true);
-    const thread = new Worker(pathToFileURL(bundled), { workerData: { spec: SPECS[1] } });
+    const thread = new Worker(pathToFileURL(bundled));
     const into = batchBuffer(SPECS[1], paths.length);
     const messages: PreparerMessage[] = [];
     const reply = await new Promise<PrepareReply>((resolve, reject) => {
@@ -144,7 +230,7 @@ describe('image preparer', () => {
         if ('id' in message) resolve(message);
       });
       thread.once('error', reject);
-      thread.postMessage({ id: 7, paths, into });
+      thread.postMessage({ id: 7, paths, spec: SPECS[1], into });
     });
     await thread.terminate();
     expect(messages[0]).toEqual({ ready: true });

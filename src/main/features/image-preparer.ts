@@ -29,7 +29,7 @@ export interface ImagePreparer {
   prepare(paths: readonly string[], into: Float32Array): Promise<PreparedImage[]>;
   /** Settles once every thread has started or failed to start: how many started (0 without threads). */
   readonly started: Promise<number>;
-  /** Stops its threads (pending work finishes first on this thread). */
+  /** Done with its threads: idle ones are kept a while for the next preparer (`IDLE_THREAD_MS`); pending work finishes on this thread. */
   close(): Promise<void>;
 }
 
@@ -90,6 +90,8 @@ async function prepareImage(path: string, spec: PreprocessSpec, into: Float32Arr
 export interface PrepareRequest {
   id: number;
   paths: readonly string[];
+  /** Per request, so that a thread serves any teacher: threads outlive the extraction that started them. */
+  spec: PreprocessSpec;
   /** A `batchBuffer`: shared memory, which the thread writes into. */
   into: Float32Array;
 }
@@ -112,12 +114,56 @@ interface PreparerThread {
   ready: boolean;
   /** Settles `started`'s part for this thread: true once ready, false if it stopped first. */
   settle: (started: boolean) => void;
+  /** This preparer's listeners on the worker, taken off when the thread is parked for the next extraction. */
+  detach: () => void;
+}
+
+/**
+ * How long a thread an extraction has finished with waits for the next one before it ends. Starting
+ * a thread costs ~0.25 core-s bundled (a V8 isolate, sharp), 0.6–0.85 from source (tsx too): 3 % and
+ * 7–9 % of the CPU of a 500-image extraction on 2 cores. Extractions often follow one another
+ * (several teachers, a bench), and an idle thread holds only memory.
+ */
+export const IDLE_THREAD_MS = 60_000;
+
+/** Ready threads no extraction is using, unreferenced (they keep no process alive), each with what ends it (its timer, its crash). */
+const idleThreads = new Map<Worker, { timer: NodeJS.Timeout; end: () => void }>();
+
+/** A parked thread for a new preparer, if any. */
+function takeIdleThread(): Worker | undefined {
+  const [first] = idleThreads;
+  if (!first) return undefined;
+  const [worker, { timer, end }] = first;
+  clearTimeout(timer);
+  idleThreads.delete(worker);
+  worker.off('error', end).off('exit', end).ref();
+  return worker;
+}
+
+function parkThread(worker: Worker): void {
+  const end = () => {
+    clearTimeout(idleThreads.get(worker)?.timer);
+    idleThreads.delete(worker);
+    void worker.terminate();
+  };
+  // An 'error' event without a listener would throw in this thread.
+  worker.on('error', end).on('exit', end).unref();
+  idleThreads.set(worker, { timer: setTimeout(end, IDLE_THREAD_MS).unref(), end });
+}
+
+/** Ends the parked threads now (tests; a host that shuts down need not: they keep no process alive). */
+export async function endIdleThreads(): Promise<void> {
+  const workers = [...idleThreads.keys()];
+  for (const { timer } of idleThreads.values()) clearTimeout(timer);
+  idleThreads.clear();
+  await Promise.all(workers.map((w) => w.terminate()));
 }
 
 /**
  * Requests dealt round-robin to the threads that are ready; until one is (starting a thread takes
  * 0.1–0.6 s: sharp, and from source the TypeScript loader), this thread prepares them, so the
- * engine's first batches do not wait. A thread that fails hands its pending requests back to this thread.
+ * engine's first batches do not wait. Threads an earlier preparer parked (`IDLE_THREAD_MS`) are
+ * taken first, ready at once. A thread that fails hands its pending requests back to this thread.
  */
 class ThreadPreparer implements ImagePreparer {
   private readonly threads: PreparerThread[] = [];
@@ -129,11 +175,11 @@ class ThreadPreparer implements ImagePreparer {
     const entry = workerEntry(import.meta.url, 'image-preparer-worker');
     const settled: Promise<boolean>[] = [];
     for (let t = 0; t < count; t++) {
-      const worker = new Worker(entry.url, { workerData: { ...entry.workerData, spec } });
+      const parked = takeIdleThread();
+      const worker = parked ?? new Worker(entry.url, { workerData: entry.workerData });
       let settle: (started: boolean) => void = () => undefined;
       settled.push(new Promise((resolve) => (settle = resolve)));
-      const thread: PreparerThread = { worker, pending: new Map(), ready: false, settle };
-      worker.on('message', (message: PreparerMessage) => {
+      const onMessage = (message: PreparerMessage) => {
         if ('ready' in message) {
           thread.ready = true;
           thread.settle(true);
@@ -141,10 +187,12 @@ class ThreadPreparer implements ImagePreparer {
         }
         thread.pending.get(message.id)?.resolve(message.images);
         thread.pending.delete(message.id);
-      });
+      };
       const fail = () => this.dropThread(thread);
-      worker.on('error', fail);
-      worker.on('exit', fail);
+      worker.on('message', onMessage).on('error', fail).on('exit', fail);
+      const detach = () => worker.off('message', onMessage).off('error', fail).off('exit', fail);
+      const thread: PreparerThread = { worker, pending: new Map(), ready: Boolean(parked), settle, detach };
+      if (parked) settle(true);
       this.threads.push(thread);
     }
     this.started = Promise.all(settled).then((started) => started.filter(Boolean).length);
@@ -160,14 +208,25 @@ class ThreadPreparer implements ImagePreparer {
     const id = this.ids++;
     return new Promise((resolve) => {
       thread.pending.set(id, { paths, into, resolve });
-      thread.worker.postMessage({ id, paths, into } satisfies PrepareRequest);
+      thread.worker.postMessage({ id, paths, spec: this.spec, into } satisfies PrepareRequest);
     });
   }
 
+  /** Parks the threads that are ready and idle for the next preparer; ends the others, after handing back their work. */
   async close(): Promise<void> {
     const threads = this.threads.splice(0);
-    threads.forEach((thread) => this.handBack(thread));
-    await Promise.all(threads.map((t) => t.worker.terminate()));
+    const ending: Worker[] = [];
+    for (const thread of threads) {
+      if (thread.ready && thread.pending.size === 0) {
+        thread.detach();
+        parkThread(thread.worker);
+      } else {
+        // Still listened to: an error while it ends must not go unheard (it would throw here).
+        this.handBack(thread);
+        ending.push(thread.worker);
+      }
+    }
+    await Promise.all(ending.map((w) => w.terminate()));
   }
 
   /** A thread that errs or stops (after `close` too: then it is no longer listed): its pending images are prepared here, and it gets no more. */
