@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { cropBox, normalizePixels, preprocessPixels, resizeBilinear, type PreprocessSpec, type RgbImage } from '../../src/main/engines/preprocess';
+import { cropBox, normalizePixels, preprocessPixels, resizeBilinear, WASM_MAX_PIXELS, type PreprocessSpec, type RgbImage } from '../../src/main/engines/preprocess';
 
 /** An RGB image whose three channels all hold `gray` (rows of values). */
 function grayImage(rows: number[][]): RgbImage {
@@ -117,17 +120,40 @@ describe('preprocessPixels', () => {
       { kind: 'scale', scale: 1 / 127.5, offset: -1 },
       { kind: 'mean-std', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
     ];
-    for (const [width, height] of [[105, 105], [32, 32], [640, 427], [3, 500]]) {
-      const image: RgbImage = { data: Uint8Array.from({ length: width * height * 3 }, () => Math.floor(random() * 256)), width, height };
-      for (const layout of ['NHWC', 'NCHW'] as const) {
-        for (const resize of ['stretch', 'center-crop'] as const) {
-          for (const normalization of normalizations) {
-            const spec: PreprocessSpec = { width: 224, height: 160, resize, normalization, channelOrder: 'RGB', layout };
-            const twoSteps = normalizePixels(resizeBilinear(image, cropBox(width, height, spec), spec.width, spec.height), spec);
-            expect(Buffer.from(preprocessPixels(image, spec).buffer).equals(Buffer.from(twoSteps.buffer))).toBe(true);
+    // Up and down, odd sizes (the WebAssembly's two-at-a-time loop then ends on one value), and one
+    // image over WASM_MAX_PIXELS (resampled in JavaScript).
+    const images = [[105, 105], [32, 32], [640, 427], [3, 500], [1, 1], [WASM_MAX_PIXELS / 512 + 1, 512]].map(([width, height]): RgbImage => ({ data: Uint8Array.from({ length: width * height * 3 }, () => Math.floor(random() * 256)), width, height }));
+    expect(images.at(-1)!.width * images.at(-1)!.height).toBeGreaterThan(WASM_MAX_PIXELS);
+    for (const image of images) {
+      for (const [outWidth, outHeight] of [[224, 160], [33, 17], [1, 2]]) {
+        for (const layout of ['NHWC', 'NCHW'] as const) {
+          for (const resize of ['stretch', 'center-crop'] as const) {
+            for (const normalization of normalizations) {
+              const spec: PreprocessSpec = { width: outWidth, height: outHeight, resize, normalization, channelOrder: 'RGB', layout };
+              const box = cropBox(image.width, image.height, spec);
+              if (box.width === 0 || box.height === 0) {
+                // 1×1 has no 224:160 crop of a whole pixel: a clear error, not NaN (JavaScript) or stray memory (WebAssembly).
+                expect(() => preprocessPixels(image, spec)).toThrow(/too small for the teacher's .* center crop/);
+                continue;
+              }
+              const twoSteps = normalizePixels(resizeBilinear(image, cropBox(image.width, image.height, spec), spec.width, spec.height), spec);
+              const into = new Float32Array(new SharedArrayBuffer(twoSteps.length * 4));
+              expect(Buffer.from(preprocessPixels(image, spec).buffer).equals(Buffer.from(twoSteps.buffer))).toBe(true);
+              expect(Buffer.from(preprocessPixels(image, spec, into).slice().buffer).equals(Buffer.from(twoSteps.buffer))).toBe(true);
+            }
           }
         }
       }
     }
   });
+
+  it('refuses an output array of the wrong length', () => {
+    const spec: PreprocessSpec = { width: 4, height: 4, resize: 'stretch', normalization: { kind: 'scale', scale: 1, offset: 0 }, channelOrder: 'RGB', layout: 'NHWC' };
+    expect(() => preprocessPixels({ data: new Uint8Array(12), width: 2, height: 2 }, spec, new Float32Array(47))).toThrow(/takes 48 values, not 47/);
+  });
+
+  it('runs the WebAssembly that wasm/resample.ts compiles to (scripts/build-wasm.mjs --check)', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [join(import.meta.dirname, '../../scripts/build-wasm.mjs'), '--check']);
+    expect(stdout).toMatch(/matches wasm\/resample.ts/);
+  }, 60_000);
 });
