@@ -55,6 +55,9 @@ const comparable = (images: PreparedImage[], into: Float32Array, spec: Preproces
   images.map((p, i) => ('prepared' in p ? Buffer.from(preparedTensor(into, spec, i).slice().buffer).toString('base64') : p.reason.replace(/^(Cannot decode): .*/, '$1')));
 
 /** `comparable` for what `preparer` prepares of `paths`, into a fresh batch buffer. */
+/** The worker threads a preparer holds now (its private list, read for the tests that stop or follow them). */
+const workersOf = (preparer: ImagePreparer) => (preparer as unknown as { threads: { worker: Worker }[] }).threads.map((t) => t.worker);
+
 async function prepared(preparer: ImagePreparer, spec: PreprocessSpec, images: readonly string[]): Promise<string[]> {
   const into = batchBuffer(spec, images.length);
   return comparable(await preparer.prepare(images, into), into, spec);
@@ -107,8 +110,7 @@ describe('image preparer', () => {
       expect(await threads.started).toBe(1);
       const pending = prepared(threads, SPECS[1], paths);
       // The thread stops as a crash would stop it: from outside, with a request in flight.
-      const { threads: running } = threads as unknown as { threads: { worker: Worker }[] };
-      await running[0].worker.terminate();
+      await workersOf(threads)[0].terminate();
       expect(await pending).toEqual(expected);
       expect(await prepared(threads, SPECS[1], paths)).toEqual(expected);
     } finally {
@@ -133,17 +135,16 @@ describe('image preparer', () => {
   });
 
   it('keeps its ready threads for the next preparer, which may prepare for another teacher; never one that stopped while parked', async () => {
-    const workers = (preparer: ImagePreparer) => (preparer as unknown as { threads: { worker: Worker }[] }).threads.map((t) => t.worker);
     const expected = await prepared(createImagePreparer(SPECS[1], 0), SPECS[1], paths);
     await endIdleThreads();
     const first = createImagePreparer(SPECS[0], 2);
     expect(await first.started).toBe(2);
     await prepared(first, SPECS[0], paths.slice(0, 4));
-    const parked = workers(first);
+    const parked = workersOf(first);
     await first.close();
 
     const second = createImagePreparer(SPECS[1], 2);
-    const reused = workers(second);
+    const reused = workersOf(second);
     try {
       expect(new Set(reused)).toEqual(new Set(parked));
       expect(await second.started).toBe(2);
@@ -158,8 +159,8 @@ describe('image preparer', () => {
     await reused[0].terminate();
     const third = createImagePreparer(SPECS[1], 2);
     try {
-      expect(workers(third)).toContain(reused[1]);
-      expect(workers(third)).not.toContain(reused[0]);
+      expect(workersOf(third)).toContain(reused[1]);
+      expect(workersOf(third)).not.toContain(reused[0]);
       expect(await third.started).toBe(2);
       const [a, b] = await Promise.all([prepared(third, SPECS[1], paths.slice(0, 6)), prepared(third, SPECS[1], paths.slice(6))]);
       expect([...a, ...b]).toEqual(expected);
@@ -172,7 +173,7 @@ describe('image preparer', () => {
     await endIdleThreads();
     const preparer = createImagePreparer(SPECS[1], 1);
     expect(await preparer.started).toBe(1);
-    const [worker] = (preparer as unknown as { threads: { worker: Worker }[] }).threads.map((t) => t.worker);
+    const [worker] = workersOf(preparer);
     const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
@@ -186,7 +187,7 @@ describe('image preparer', () => {
     await exited;
     // The next preparer starts a thread of its own.
     const next = createImagePreparer(SPECS[1], 1);
-    expect((next as unknown as { threads: { worker: Worker }[] }).threads[0].worker).not.toBe(worker);
+    expect(workersOf(next)[0]).not.toBe(worker);
     await next.close();
   });
 
