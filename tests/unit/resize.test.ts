@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { cropBox, normalizePixels, preprocessPixels, resizeBilinear, WASM_MAX_PIXELS, type PreprocessSpec, type RgbImage } from '../../src/main/engines/preprocess';
+import { cropBox, filterTaps, normalizePixels, preprocessPixels, resizeBilinear, WASM_MAX_PIXELS, type PreprocessSpec, type RgbImage } from '../../src/main/engines/preprocess';
 
 /** An RGB image whose three channels all hold `gray` (rows of values). */
 function grayImage(rows: number[][]): RgbImage {
@@ -19,20 +19,33 @@ function firstChannel(values: Float32Array, width: number): number[][] {
 
 const whole = (image: RgbImage) => ({ top: 0, left: 0, width: image.width, height: image.height });
 
-describe('resizeBilinear (half-pixel centers, no antialias)', () => {
-  it('upsamples 2 → 4 pixels: samples at −0.25 (clamped), 0.25, 0.75, 1.25 (clamped)', () => {
+describe('resizeBilinear (half-pixel centers, antialiased)', () => {
+  it('upsamples 2 → 4 pixels by linear interpolation: centers at 0.25, 0.75, 1.25, 1.75 (the edges take the edge pixel)', () => {
     const image = grayImage([[0, 100]]);
     expect(firstChannel(resizeBilinear(image, whole(image), 4, 1), 4)).toEqual([[0, 25, 75, 100]]);
   });
 
-  it('downsamples 4 → 2 pixels by sampling at 0.5 and 2.5 (no antialias: the mean of each pair)', () => {
+  it('downsamples 4 → 2 pixels with a triangle twice as wide: weights ¾ ¾ ¼ around 1, ¼ ¾ ¾ around 3', () => {
     const image = grayImage([[0, 10, 20, 30]]);
-    expect(firstChannel(resizeBilinear(image, whole(image), 2, 1), 2)).toEqual([[5, 25]]);
+    const [[left, right]] = firstChannel(resizeBilinear(image, whole(image), 2, 1), 2);
+    expect(left).toBeCloseTo((0.75 * 0 + 0.75 * 10 + 0.25 * 20) / 1.75, 5);
+    expect(right).toBeCloseTo((0.25 * 10 + 0.75 * 20 + 0.75 * 30) / 1.75, 5);
   });
 
-  it('downsamples 8 → 2 pixels by reading only the pixels next to 1.5 and 5.5 (what no antialias means)', () => {
-    const image = grayImage([[0, 10, 20, 30, 40, 50, 60, 70]]);
-    expect(firstChannel(resizeBilinear(image, whole(image), 2, 1), 2)).toEqual([[15, 55]]);
+  it('keeps thin stripes as gray when it shrinks them (without antialiasing a shrink by 3 of 1-in-3 stripes read only the dark pixels: all 0)', () => {
+    const image = grayImage([[255, 0, 0, 255, 0, 0, 255, 0, 0]]);
+    const [values] = firstChannel(resizeBilinear(image, whole(image), 3, 1), 3);
+    // Weights (support 3): ⅔ 1 ⅔ ⅓ from pixel 0; ⅓ ⅔ 1 ⅔ ⅓ from pixel 2; ⅓ ⅔ 1 ⅔ from pixel 5.
+    expect(values[0]).toBeCloseTo((255 * (2 / 3) + 255 * (1 / 3)) / (8 / 3), 4);
+    expect(values[1]).toBeCloseTo((255 * (2 / 3) + 255 * (1 / 3)) / 3, 4);
+    expect(values[2]).toBeCloseTo((255 * (2 / 3)) / (8 / 3), 4);
+  });
+
+  it('keeps a flat image flat, whatever the sizes (the weights sum to 1)', () => {
+    for (const [width, height, outWidth, outHeight] of [[105, 105, 32, 32], [7, 300, 224, 3], [1, 1, 5, 5], [4000, 3, 224, 224]]) {
+      const image = grayImage(Array.from({ length: height }, () => new Array<number>(width).fill(77)));
+      for (const value of resizeBilinear(image, whole(image), outWidth, outHeight)) expect(value).toBeCloseTo(77, 4);
+    }
   });
 
   it('interpolates in both axes: 2×2 → 1×1 is the mean of the four', () => {
@@ -48,7 +61,7 @@ describe('resizeBilinear (half-pixel centers, no antialias)', () => {
     expect([...resizeBilinear(image, whole(image), 2, 2)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   });
 
-  it('reads only the box: a crop of the middle two columns at their own size', () => {
+  it('reads only the box: a crop of the middle two columns at their own size, and shrunk to one', () => {
     const image = grayImage([
       [1, 2, 3, 4],
       [5, 6, 7, 8],
@@ -57,27 +70,54 @@ describe('resizeBilinear (half-pixel centers, no antialias)', () => {
       [2, 3],
       [6, 7],
     ]);
+    expect(firstChannel(resizeBilinear(image, { top: 0, left: 1, width: 2, height: 2 }, 1, 1), 1)).toEqual([[4.5]]);
+  });
+});
+
+describe('filterTaps', () => {
+  it('gives two taps (one at an edge) when enlarging, and about 2·s when shrinking by s', () => {
+    expect(filterTaps(0, 2, 4).map((t) => [t.first, t.weights])).toEqual([[0, [1]], [0, [0.75, 0.25]], [0, [0.25, 0.75]], [1, [1]]]);
+    const shrunk = filterTaps(10, 105, 32);
+    expect(shrunk[0].first).toBe(10);
+    expect(shrunk.at(-1)!.first + shrunk.at(-1)!.weights.length).toBe(10 + 105);
+    // s = 105/32 ≈ 3.3: 6 or 7 pixels inside the triangle, fewer where it passes the edge.
+    for (const [i, { weights }] of shrunk.entries()) {
+      expect(weights.length).toBeGreaterThanOrEqual(i === 0 || i === 31 ? 4 : 6);
+      expect(weights.length).toBeLessThanOrEqual(7);
+      expect(weights.reduce((a, b) => a + b)).toBeCloseTo(1, 12);
+      expect(Math.min(...weights)).toBeGreaterThan(0);
+    }
   });
 });
 
 /**
- * The definition of `resizeBilinear`, one output value at a time from its four pixels: the reference
- * the two-pass implementation must equal bit for bit (the feature caches hold vectors of these values).
+ * The definition of `resizeBilinear`, one output value at a time from every pixel of the box with
+ * its triangle weight: the reference the two-pass implementations must equal bit for bit (the
+ * feature caches hold vectors of these values). Only the order of the sums is the implementation's.
  */
-function fourPixelResize(image: RgbImage, box: { top: number; left: number; width: number; height: number }, outWidth: number, outHeight: number): Float32Array {
-  const at = (i: number, size: number, outSize: number) => Math.min(Math.max((i + 0.5) * (size / outSize) - 0.5, 0), size - 1);
+function triangleResize(image: RgbImage, box: { top: number; left: number; width: number; height: number }, outWidth: number, outHeight: number): Float32Array {
+  const weightsOf = (i: number, size: number, outSize: number) => {
+    const scale = size / outSize;
+    const support = Math.max(scale, 1);
+    const raw = Array.from({ length: size }, (_, j) => Math.max(0, 1 - Math.abs(j + 0.5 - (i + 0.5) * scale) / support));
+    let total = 0;
+    for (const w of raw) total += w;
+    return raw.map((w) => w / total);
+  };
   const out = new Float32Array(outWidth * outHeight * 3);
   for (let y = 0; y < outHeight; y++) {
-    const sy = at(y, box.height, outHeight);
-    const [r0, r1, wy] = [box.top + Math.floor(sy), box.top + Math.min(Math.floor(sy) + 1, box.height - 1), sy - Math.floor(sy)];
+    const wy = weightsOf(y, box.height, outHeight);
     for (let x = 0; x < outWidth; x++) {
-      const sx = at(x, box.width, outWidth);
-      const [c0, c1, wx] = [box.left + Math.floor(sx), box.left + Math.min(Math.floor(sx) + 1, box.width - 1), sx - Math.floor(sx)];
+      const wx = weightsOf(x, box.width, outWidth);
       for (let c = 0; c < 3; c++) {
-        const pixel = (r: number, col: number) => image.data[(r * image.width + col) * 3 + c];
-        const upper = pixel(r0, c0) + (pixel(r0, c1) - pixel(r0, c0)) * wx;
-        const lower = pixel(r1, c0) + (pixel(r1, c1) - pixel(r1, c0)) * wx;
-        out[(y * outWidth + x) * 3 + c] = upper + (lower - upper) * wy;
+        let value = 0;
+        for (let r = 0; r < box.height; r++) {
+          if (wy[r] === 0) continue;
+          let row = 0;
+          for (let col = 0; col < box.width; col++) if (wx[col] > 0) row += wx[col] * image.data[((box.top + r) * image.width + box.left + col) * 3 + c];
+          value += wy[r] * row;
+        }
+        out[(y * outWidth + x) * 3 + c] = value;
       }
     }
   }
@@ -85,14 +125,14 @@ function fourPixelResize(image: RgbImage, box: { top: number; left: number; widt
 }
 
 describe('resizeBilinear against its definition', () => {
-  it('equals the four-pixel formula bit for bit: up, down, across an axis, and inside a crop', () => {
+  it('equals the triangle-filter formula bit for bit: up, down, across an axis, and inside a crop', () => {
     let seed = 11;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    for (const [width, height, outWidth, outHeight] of [[105, 105, 224, 224], [32, 32, 224, 224], [640, 427, 224, 224], [3, 500, 224, 160], [224, 224, 224, 224], [7, 9, 5, 30]]) {
+    for (const [width, height, outWidth, outHeight] of [[105, 105, 32, 32], [32, 32, 224, 224], [640, 427, 56, 40], [3, 500, 24, 16], [224, 224, 224, 224], [7, 9, 5, 30]]) {
       const image: RgbImage = { data: Uint8Array.from({ length: width * height * 3 }, () => Math.floor(random() * 256)), width, height };
       for (const box of [whole(image), { top: Math.floor(height / 4), left: Math.floor(width / 3), width: Math.ceil(width / 2), height: Math.ceil(height / 2) }]) {
         const ours = resizeBilinear(image, box, outWidth, outHeight);
-        expect(Buffer.from(ours.buffer).equals(Buffer.from(fourPixelResize(image, box, outWidth, outHeight).buffer)), `${width}×${height} → ${outWidth}×${outHeight}`).toBe(true);
+        expect(Buffer.from(ours.buffer).equals(Buffer.from(triangleResize(image, box, outWidth, outHeight).buffer)), `${width}×${height} → ${outWidth}×${outHeight}`).toBe(true);
       }
     }
   });

@@ -61,8 +61,8 @@ export class GraphBuilder {
   readonly nodes: Onnx.INodeProto[] = [];
   readonly initializers: Onnx.ITensorProto[] = [];
 
-  node(opType: string, input: string[], output: string, attribute: Onnx.IAttributeProto[] = []): string {
-    this.nodes.push({ opType, input, output: [output], name: output, attribute });
+  node(opType: string, input: string[], output: string, attribute: Onnx.IAttributeProto[] = [], domain?: string): string {
+    this.nodes.push({ opType, input, output: [output], name: output, attribute, ...(domain ? { domain } : {}) });
     return output;
   }
 

@@ -42,10 +42,11 @@ export function batchShape(batchSize: number, spec: PreprocessSpec): [number, nu
 
 /**
  * Version of the preprocessing's definition (decode, crop, resize, normalize), hashed into the
- * feature cache's teacher key: 2 = sharp decodes only, the resize is `resizeBilinear` (the
- * exported graphs' Resize); 1 was sharp's own resize (lanczos3), whose vectors must not be reused.
+ * feature cache's teacher key: 3 = the resize is `resizeBilinear` with antialiasing; 2 was the
+ * same without antialiasing (two pixels per sample whatever the shrink), 1 sharp's own resize
+ * (lanczos3). Vectors of another version must not be reused.
  */
-export const PREPROCESSING_VERSION = 2;
+export const PREPROCESSING_VERSION = 3;
 
 /** Decoded RGB pixels, row-major, interleaved (height × width × 3 bytes). */
 export interface RgbImage {
@@ -97,9 +98,9 @@ export async function preprocessImage(bytes: Buffer, spec: PreprocessSpec, into?
 /**
  * `preprocessImage` after the decode: `normalizePixels(resizeBilinear(image, cropBox(…)))` in one
  * pass, bit for bit (tests/unit/resize.test.ts checks the sameness): extraction prepares every
- * image through here. In WebAssembly (`resampledWasm`: 0.25–0.4 ms an image at 224 px where
- * `resampled` in JavaScript takes 1.0–1.3, and 0.65 against 1.1 for a 451×300 photo), except for
- * images over `WASM_MAX_PIXELS`. `into`: where to write it (`imageLength(spec)` values), instead of a new array.
+ * image through here. In WebAssembly (`resampledWasm`: 0.4–0.6 ms an image from 32–105 px to 224,
+ * 1.2 ms from a 451×300 photo, 0.7 from it to 32 px), except for images over `WASM_MAX_PIXELS`
+ * (JavaScript: 30–44 ms for 1600×1200). `into`: where to write it (`imageLength(spec)` values), instead of a new array.
  */
 export function preprocessPixels(image: RgbImage, spec: PreprocessSpec, into?: Float32Array): Float32Array {
   const box = cropBox(image.width, image.height, spec);
@@ -136,9 +137,9 @@ export const WASM_MAX_PIXELS = 1024 * 1024;
 let resampleModule: { memory: WebAssembly.Memory; resample: (...offsetsAndSizes: number[]) => void } | undefined;
 
 /**
- * `resampled` by wasm/resample.ts: the image, the sample points, the affine map per value of an
- * output row and the output are laid out in the module's memory (16-byte aligned), and the output
- * copied out.
+ * `resampled` by wasm/resample.ts: the image, the filter taps, the affine map per value of an
+ * output row, room for the filtered rows and the output are laid out in the module's memory
+ * (16-byte aligned), and the output copied out.
  */
 function resampledWasm({ image, box, outWidth, outHeight, affine: [scale, offset], layout, out }: Resampling): Float32Array {
   const rowLength = outWidth * 3;
@@ -147,77 +148,145 @@ function resampledWasm({ image, box, outWidth, outHeight, affine: [scale, offset
     return exports as unknown as NonNullable<typeof resampleModule>;
   })();
   const { memory, resample } = resampleModule;
+  const cols = packedTaps(box.left, box.width, outWidth);
+  const rows = packedTaps(box.top, box.height, outHeight);
+  const firstRow = rows.first[0];
+  const rowCount = rows.first[outHeight - 1] + rows.count[outHeight - 1] - firstRow;
   let end = 0;
   const place = (bytes: number) => {
     const at = end;
     end += Math.ceil(bytes / 16) * 16;
     return at;
   };
-  const [source, x0, x1, wx, y0, y1, wy] = [image.data.length, outWidth * 4, outWidth * 4, outWidth * 8, outHeight * 4, outHeight * 4, outHeight * 8].map(place);
-  const [scales, offsets, rowA, rowB] = [rowLength * 8, rowLength * 8, rowLength * 8, rowLength * 8].map(place);
+  const [source, xFirst, xCount, xWeights, yFirst, yCount, yWeights] = [image.data.length, outWidth * 4, outWidth * 4, cols.weights.length * 8, outHeight * 4, outHeight * 4, rows.weights.length * 8].map(place);
+  const [scales, offsets, filtered] = [rowLength * 8, rowLength * 8, rowCount * rowLength * 8].map(place);
   const output = place(rowLength * outHeight * 4);
   if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
   const { buffer } = memory;
   new Uint8Array(buffer, source, image.data.length).set(image.data);
-  const rows = samplePoints(box.top, box.height, outHeight);
-  const cols = samplePoints(box.left, box.width, outWidth);
-  new Int32Array(buffer, x0, outWidth).set(cols.map((c) => c.low * 3));
-  new Int32Array(buffer, x1, outWidth).set(cols.map((c) => c.high * 3));
-  new Float64Array(buffer, wx, outWidth).set(cols.map((c) => c.weight));
-  new Int32Array(buffer, y0, outHeight).set(rows.map((r) => r.low));
-  new Int32Array(buffer, y1, outHeight).set(rows.map((r) => r.high));
-  new Float64Array(buffer, wy, outHeight).set(rows.map((r) => r.weight));
+  new Int32Array(buffer, xFirst, outWidth).set(cols.first.map((x) => x * 3));
+  new Int32Array(buffer, xCount, outWidth).set(cols.count);
+  new Float64Array(buffer, xWeights, cols.weights.length).set(cols.weights);
+  new Int32Array(buffer, yFirst, outHeight).set(rows.first.map((y) => y - firstRow));
+  new Int32Array(buffer, yCount, outHeight).set(rows.count);
+  new Float64Array(buffer, yWeights, rows.weights.length).set(rows.weights);
   // An output row's values in the order the module computes them: x·3 + c (NHWC) or c·outWidth + x (NCHW).
   const channel = (i: number) => (layout === 'NCHW' ? Math.floor(i / outWidth) : i % 3);
   new Float64Array(buffer, scales, rowLength).set(Array.from({ length: rowLength }, (_, i) => scale[channel(i)]));
   new Float64Array(buffer, offsets, rowLength).set(Array.from({ length: rowLength }, (_, i) => offset[channel(i)]));
-  resample(source, image.width * 3, outWidth, outHeight, x0, x1, wx, y0, y1, wy, scales, offsets, rowA, rowB, output, layout === 'NCHW' ? 1 : 0);
+  resample(source + firstRow * image.width * 3, image.width * 3, rowCount, outWidth, outHeight, xFirst, xCount, xWeights, yFirst, yCount, yWeights, scales, offsets, filtered, output, layout === 'NCHW' ? 1 : 0);
   out.set(new Float32Array(buffer, output, rowLength * outHeight));
   return out;
 }
 
+/** Taps as flat arrays: per output index its first source pixel and tap count, and all weights one after the other. */
+interface PackedTaps {
+  first: Int32Array;
+  count: Int32Array;
+  weights: Float64Array;
+}
+
+/** The packed taps of the last few axes resized, by start, size and output size: a data set's images mostly share sizes. */
+const recentTaps = new Map<string, PackedTaps>();
+
+/** `filterTaps(start, size, outSize)` packed, from `recentTaps` when it was computed lately (it costs 0.1–0.3 ms an axis at 224 px). */
+function packedTaps(start: number, size: number, outSize: number): PackedTaps {
+  const key = `${start} ${size} ${outSize}`;
+  let packed = recentTaps.get(key);
+  if (!packed) {
+    const taps = filterTaps(start, size, outSize);
+    packed = {
+      first: Int32Array.from(taps, (t) => t.first),
+      count: Int32Array.from(taps, (t) => t.weights.length),
+      weights: Float64Array.from(taps.flatMap((t) => t.weights)),
+    };
+    if (recentTaps.size >= 16) recentTaps.clear();
+    recentTaps.set(key, packed);
+  }
+  return packed;
+}
+
 /**
- * The bilinear resize of `box` (see `resizeBilinear`), each value rounded to float32 (as a resized
- * image stores it) then mapped by the per-channel affine `value · scale[c] + offset[c]` and written
- * in `layout`: the definition wasm/resample.ts computes faster, and the path of large images.
+ * The resize of `box` (see `resizeBilinear`), each value rounded to float32 (as a resized image
+ * stores it) then mapped by the per-channel affine `value · scale[c] + offset[c]` and written in
+ * `layout`: the definition wasm/resample.ts computes faster, and the path of large images. Two
+ * passes, in this order of float64 operations: every source row the output reads is filtered along
+ * x (Σₖ wₖ · pixel, k ascending, from 0), then each output value along y from those rows.
  */
 function resampled({ image, box, outWidth, outHeight, affine: [scale, offset], layout, out }: Resampling): Float32Array {
-  const rows = samplePoints(box.top, box.height, outHeight);
-  const cols = samplePoints(box.left, box.width, outWidth);
-  const x0 = Int32Array.from(cols, (c) => c.low * 3);
-  const x1 = Int32Array.from(cols, (c) => c.high * 3);
-  const wx = Float64Array.from(cols, (c) => c.weight);
-  const [s0, s1, s2] = scale;
-  const [o0, o1, o2] = offset;
+  const rows = filterTaps(box.top, box.height, outHeight);
+  const cols = filterTaps(box.left, box.width, outWidth);
+  const rowLength = outWidth * 3;
+  const firstRow = rows[0].first;
+  const lastRow = rows[outHeight - 1].first + rows[outHeight - 1].weights.length - 1;
+  const { data } = image;
+  // The horizontal pass: row r − firstRow holds source row r filtered, interleaved (x·3 + c).
+  const filtered = new Float64Array((lastRow - firstRow + 1) * rowLength);
+  for (let r = firstRow; r <= lastRow; r++) {
+    const row = r * image.width * 3;
+    const into = (r - firstRow) * rowLength;
+    for (let x = 0; x < outWidth; x++) {
+      const { first, weights } = cols[x];
+      for (let c = 0; c < 3; c++) {
+        let sum = 0;
+        for (let k = 0; k < weights.length; k++) sum += weights[k] * data[row + (first + k) * 3 + c];
+        filtered[into + x * 3 + c] = sum;
+      }
+    }
+  }
   const pixels = outWidth * outHeight;
   // Where channel c of output pixel p goes: p · step + c · plane.
   const step = layout === 'NHWC' ? 3 : 1;
   const plane = layout === 'NHWC' ? 1 : pixels;
-  const { data } = image;
   for (let y = 0; y < outHeight; y++) {
-    const top = rows[y].low * image.width * 3;
-    const bottom = rows[y].high * image.width * 3;
-    const wy = rows[y].weight;
+    const { first, weights } = rows[y];
     for (let x = 0; x < outWidth; x++) {
-      const a = top + x0[x];
-      const b = top + x1[x];
-      const c = bottom + x0[x];
-      const d = bottom + x1[x];
-      const w = wx[x];
-      const at = (y * outWidth + x) * step;
-      out[at] = lerp2(data[a], data[b], data[c], data[d], w, wy) * s0 + o0;
-      out[at + plane] = lerp2(data[a + 1], data[b + 1], data[c + 1], data[d + 1], w, wy) * s1 + o1;
-      out[at + 2 * plane] = lerp2(data[a + 2], data[b + 2], data[c + 2], data[d + 2], w, wy) * s2 + o2;
+      for (let c = 0; c < 3; c++) {
+        let sum = 0;
+        for (let k = 0; k < weights.length; k++) sum += weights[k] * filtered[(first + k - firstRow) * rowLength + x * 3 + c];
+        out[(y * outWidth + x) * step + c * plane] = Math.fround(sum) * scale[c] + offset[c];
+      }
     }
   }
   return out;
 }
 
-/** Bilinear interpolation between four pixels' values, rounded to float32 as a resized image stores it. */
-function lerp2(a: number, b: number, c: number, d: number, wx: number, wy: number): number {
-  const upper = a + (b - a) * wx;
-  const lower = c + (d - c) * wx;
-  return Math.fround(upper + (lower - upper) * wy);
+/** One output pixel's source pixels along an axis: the first, and the weights of it and the ones after it (they sum to 1). */
+export interface Taps {
+  first: number;
+  weights: number[];
+}
+
+/**
+ * The filter of `resizeBilinear` along one axis, for the `size` pixels from `start` resized to
+ * `outSize`. Output i is centered at (i + 0.5) · s in the box (s = size / outSize, half-pixel
+ * centers) and reads box pixel j with weight max(0, 1 − |j + 0.5 − center| / max(s, 1)), the
+ * weights divided by their sum. Enlarging (s ≤ 1) that is linear interpolation between the two
+ * nearest pixels (one at the edges). Shrinking, the triangle widens with s so that every pixel
+ * counts (antialiasing); PIL's and torchvision's bilinear resize do the same.
+ */
+export function filterTaps(start: number, size: number, outSize: number): Taps[] {
+  const scale = size / outSize;
+  const support = Math.max(scale, 1);
+  const taps: Taps[] = [];
+  for (let i = 0; i < outSize; i++) {
+    const center = (i + 0.5) * scale;
+    const triangle = (j: number) => Math.max(0, 1 - Math.abs(j + 0.5 - center) / support);
+    // Every j with a positive weight lies in (center − support − 0.5, center + support − 0.5).
+    let first = Math.max(0, Math.floor(center - support - 0.5));
+    let last = Math.min(size - 1, Math.ceil(center + support - 0.5));
+    while (triangle(first) === 0) first++;
+    while (triangle(last) === 0) last--;
+    const weights: number[] = [];
+    let total = 0;
+    for (let j = first; j <= last; j++) {
+      weights.push(triangle(j));
+      total += weights[j - first];
+    }
+    for (let k = 0; k < weights.length; k++) weights[k] /= total;
+    taps.push({ first: start + first, weights });
+  }
+  return taps;
 }
 
 /** A rectangle of an image, in whole pixels. */
@@ -243,23 +312,14 @@ export function cropBox(width: number, height: number, spec: Pick<PreprocessSpec
 
 /**
  * Bilinear resize of `box` of an RGB image to outWidth × outHeight, on float values, with
- * half-pixel centers and no antialiasing: output pixel i samples the box at
- * (i + 0.5) · boxSize / outSize − 0.5, clamped to the box, from its two nearest pixels per axis.
- * The same definition as ONNX Resize (mode linear, coordinate_transformation_mode half_pixel) and
- * TF's resizeBilinear (alignCorners false, halfPixelCenters true), which the exported graphs use.
+ * half-pixel centers and antialiasing: separable, each axis by `filterTaps` (a triangle filter, as
+ * wide as the shrink when shrinking). Without antialiasing a large shrink would read only the two
+ * pixels nearest each sample: a 4000 px photo shrunk to 224 would see one pixel row in nine. The
+ * exported graphs compute the same weights (`onnx-export.ts`, `ResizeAntialiased`).
  */
 export function resizeBilinear(image: RgbImage, box: PixelBox, outWidth: number, outHeight: number): Float32Array {
   // The identity map (× 1 + 0) leaves every float32 value as it is.
   return resampled({ image, box, outWidth, outHeight, affine: [[1, 1, 1], [0, 0, 0]], layout: 'NHWC', out: new Float32Array(outWidth * outHeight * 3) });
-}
-
-/** Per output index along one axis: the two source pixels it reads and the weight of the second. */
-function samplePoints(start: number, size: number, outSize: number): { low: number; high: number; weight: number }[] {
-  return Array.from({ length: outSize }, (_, i) => {
-    const at = Math.min(Math.max((i + 0.5) * (size / outSize) - 0.5, 0), size - 1);
-    const low = Math.floor(at);
-    return { low: start + low, high: start + Math.min(low + 1, size - 1), weight: at - low };
-  });
 }
 
 /** Interleaved RGB values (height × width × 3, bytes or resized floats) → normalized floats in the spec's layout. */

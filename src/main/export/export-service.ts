@@ -40,7 +40,7 @@ const DECODE = 'Decode the image file to 8-bit RGB at its own size: EXIF orienta
 /** What the graph does with the pixels, for people (the same steps as the studio's `preprocessPixels`). */
 const IN_GRAPH =
   "uint8 → float; per teacher: center crop to the teacher's aspect if its resize is center-crop (box height min(H, ⌊W·h/w⌋), width min(W, ⌊H·w/h⌋), top ⌊(H − height)/2⌋, left ⌊(W − width)/2⌋); " +
-  'bilinear resize to the teacher size with half-pixel centers and no antialias (ONNX Resize mode linear, coordinate_transformation_mode half_pixel; TF ResizeBilinear half_pixel_centers); normalization; layout';
+  'bilinear resize to the teacher size with half-pixel centers and antialiasing (a triangle filter as wide as the shrink, weights normalized to sum 1, as PIL and torchvision antialias=True; the ONNX function ai.atl_studio.ResizeAntialiased, as two matrix products); normalization; layout';
 
 /** What predict.mjs imports, per format: the exported package.json's dependencies (sharp decodes; the model resizes). */
 const DEPENDENCIES: Record<ExportFormat, Record<string, string>> = {
@@ -184,7 +184,7 @@ function useInput(teachers: readonly OpenTeacher[]): string[] {
   const sizes = teachers.map((t) => `${t.spec.preprocess.width}×${t.spec.preprocess.height} for ${t.entry.name} (${t.spec.preprocess.resize})`).join(', ');
   return [
     `The model takes one image as its input \`${PIXELS}\`: uint8 RGB pixels, shape [height, width, 3], any height and width, row-major. It returns \`${PROBABILITIES}\` [1, classes], in the order of labels.json.`,
-    `${DECODE} The graph does the rest, as ATL Studio did for training: resize to ${sizes}, bilinear with half-pixel centers and no antialias (a very large photo, e.g. 4000×3000, is sampled rather than averaged: to match the studio, do not shrink it yourself), then the teacher's normalization (preprocessing.json).`,
+    `${DECODE} The graph does the rest, as ATL Studio did for training: resize to ${sizes}, bilinear with half-pixel centers and antialiasing (every pixel of a large photo counts; do not shrink it yourself, the model does it as the studio did), then the teacher's normalization (preprocessing.json).`,
   ];
 }
 

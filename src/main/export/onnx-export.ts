@@ -1,8 +1,9 @@
 /**
  * A trained head as one ONNX model: decoded RGB pixels in (uint8 [height, width, 3], any size),
  * class probabilities out. The graph starts with the studio's preprocessing (`preprocessPixels`):
- * per teacher, the center crop if its spec says so (Shape/Slice, `cropBox`'s integers), a bilinear
- * Resize with half-pixel centers and no antialias (`resizeBilinear`), its normalization and layout;
+ * per teacher, the center crop if its spec says so (Shape/Slice, `cropBox`'s integers), the
+ * antialiased bilinear resize (`resizeBilinear`, as the function `ResizeAntialiased`), its
+ * normalization and layout;
  * so every client (Node, browsers, Python) gets the studio's numbers from the pixels alone. The teacher's graph
  * is cut after the deepest layer the head reads (nodes nothing needs are pruned, with their
  * weights). A head on several teachers holds every teacher's graph side by side, each name
@@ -18,7 +19,7 @@ import type { onnx as Onnx } from 'onnx-proto';
 import { blockScales, type Candidate } from '../atl/features';
 import type { HeadParams } from '../atl/head-params';
 import type { FeatureLayer } from '../engines/feature-extractor';
-import { GraphBuilder, int, ints, OPSET, prune } from '../engines/onnx-graph';
+import { bytesOf, FLOAT, GraphBuilder, int, INT64, ints, OPSET, prune } from '../engines/onnx-graph';
 import { channelAffine, type PreprocessSpec } from '../engines/preprocess';
 import { cellBounds } from '../core/pooling';
 import type { TeacherSpec } from '../engines/teachers';
@@ -131,7 +132,11 @@ export async function buildOnnxHeadModel(teachers: readonly ExportTeacher[], can
   // Other domains' entries stay as the teachers declared them (the highest version where two differ).
   const domains = new Map<string, number>();
   for (const o of opsets) if (o.domain) domains.set(o.domain, Math.max(domains.get(o.domain) ?? 0, Number(o.version)));
+  domains.set(STUDIO_DOMAIN, 1);
   model.opsetImport = [...[...domains].map(([domain, version]) => ({ domain, version })), { domain: '', version: opset }];
+  model.functions = [resizeAntialiasedFunction(opset)];
+  // Model-local functions came with IR version 8.
+  model.irVersion = Math.max(8, Number(model.irVersion ?? 0));
   model.producerName = 'atl-studio export';
   return {
     bytes: onnx.ModelProto.encode(model).finish(),
@@ -141,8 +146,8 @@ export async function buildOnnxHeadModel(teachers: readonly ExportTeacher[], can
 
 /**
  * Nodes that make a teacher's input `output` from `pixels` (float [1, H, W, 3]) as
- * `preprocessPixels` does: crop (center-crop: `cropBox` from the shape, in int64), Resize
- * (linear, half_pixel: `resizeBilinear`), x · scale[c] + offset[c], and NCHW if the teacher wants it.
+ * `preprocessPixels` does: crop (center-crop: `cropBox` from the shape, in int64), the antialiased
+ * resize (`ResizeAntialiased`), x · scale[c] + offset[c], and NCHW if the teacher wants it.
  */
 function preprocess(g: GraphBuilder, pixels: string, spec: PreprocessSpec, output: string, prefix: string): void {
   let image = pixels;
@@ -156,10 +161,7 @@ function preprocess(g: GraphBuilder, pixels: string, spec: PreprocessSpec, outpu
     const end = g.node('Add', [start, box], `${prefix}/box_end`);
     image = g.node('Slice', [pixels, start, end, g.int64(`${prefix}/hw_axes`, [1, 2])], `${prefix}/cropped`);
   }
-  const resized = g.node('Resize', [image, '', '', g.int64(`${prefix}/sizes`, [1, spec.height, spec.width, 3])], `${prefix}/resized`, [
-    str('mode', 'linear'),
-    str('coordinate_transformation_mode', 'half_pixel'),
-  ]);
+  const resized = g.node(RESIZE_ANTIALIASED, [image, g.int64(`${prefix}/sizes`, [spec.height, spec.width])], `${prefix}/resized`, [], STUDIO_DOMAIN);
   const [scale, offset] = channelAffine(spec.normalization);
   const scaled = g.node('Mul', [resized, g.initializer(`${prefix}/scale`, [3], Float32Array.from(scale))], `${prefix}/scaled`);
   const nhwc = spec.layout === 'NHWC' ? output : `${prefix}/normalized`;
@@ -167,8 +169,48 @@ function preprocess(g: GraphBuilder, pixels: string, spec: PreprocessSpec, outpu
   if (spec.layout === 'NCHW') g.node('Transpose', [nhwc], output, [ints('perm', [0, 3, 1, 2])]);
 }
 
-function str(name: string, value: string): Onnx.IAttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(value) };
+/** The domain of the export's own function, `ResizeAntialiased`; the ONNX → TF.js converter lowers it as one op. */
+export const STUDIO_DOMAIN = 'ai.atl_studio';
+export const RESIZE_ANTIALIASED = 'ResizeAntialiased';
+
+/**
+ * `ResizeAntialiased(X, sizes) → Y`: `resizeBilinear` of X (float [1, H, W, 3], any H and W) to
+ * sizes = [outH, outW] (int64), as two matrix products Y = Wy · X · Wxᵀ per channel, each W[i, j]
+ * the weight `filterTaps` gives pixel j in output i, computed from the shape in float32:
+ * max(0, 1 − |j + 0.5 − (i + 0.5)·s| / max(s, 1)) / (its row's sum), s = size / outSize. Opset 18's
+ * Resize has antialiasing, but the export keeps its teachers' opset (13 and up). A dense product
+ * reads every pixel for every output row: ~H·W·(outH or outW)·3 multiply-adds (8·10⁹ for a 12 MP
+ * photo to 224), where a decode of that photo costs about as much time.
+ */
+export function resizeAntialiasedFunction(opset: number): Onnx.IFunctionProto {
+  const g = new GraphBuilder();
+  const constant = (name: string, dataType: number, values: number[], dims: number[] = [values.length]) => {
+    const raw = dataType === INT64 ? bytesOf(BigInt64Array.from(values.map(BigInt))) : bytesOf(Float32Array.from(values));
+    return g.node('Constant', [], name, [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: { dims, dataType, rawData: raw } }]);
+  };
+  const [half, one] = [constant('half', FLOAT, [0.5], []), constant('one', FLOAT, [1], [])];
+  const inputSize = g.node('Cast', [g.node('Shape', ['X'], 'shape')], 'input_size', [int('to', FLOAT)]);
+  const outputSize = g.node('Cast', ['sizes'], 'output_size', [int('to', FLOAT)]);
+  /** W of one axis ([out, size]): axis 1 (height) or 2 (width) of X; its entry in sizes is axis − 1. */
+  const weights = (axis: 1 | 2, name: string) => {
+    const size = g.node('Gather', [inputSize, constant(`${name}/axis`, INT64, [axis], [])], `${name}/size`, [int('axis', 0)]);
+    const outSize = g.node('Gather', [outputSize, constant(`${name}/index`, INT64, [axis - 1], [])], `${name}/out_size`, [int('axis', 0)]);
+    const scale = g.node('Div', [size, outSize], `${name}/scale`);
+    const support = g.node('Max', [scale, one], `${name}/support`);
+    const centers = g.node('Mul', [g.node('Range', [half, outSize, one], `${name}/output_centers`), scale], `${name}/centers`);
+    const pixels = g.node('Range', [half, size, one], `${name}/pixel_centers`);
+    const distance = g.node('Abs', [g.node('Sub', [g.node('Unsqueeze', [pixels, constant(`${name}/row`, INT64, [0])], `${name}/pixel_row`), g.node('Unsqueeze', [centers, constant(`${name}/column`, INT64, [1])], `${name}/center_column`)], `${name}/offset`)], `${name}/distance`);
+    const triangle = g.node('Relu', [g.node('Sub', [one, g.node('Div', [distance, support], `${name}/relative`)], `${name}/height`)], `${name}/triangle`);
+    const sums = g.node('ReduceSum', [triangle, constant(`${name}/sum_axes`, INT64, [1])], `${name}/sums`, [int('keepdims', 1)]);
+    return g.node('Div', [triangle, sums], name);
+  };
+  const wy = weights(1, 'wy');
+  const wx = weights(2, 'wx');
+  const planes = g.node('Transpose', ['X'], 'planes', [ints('perm', [0, 3, 1, 2])]);
+  const rows = g.node('MatMul', [wy, planes], 'rows_resized');
+  const resized = g.node('MatMul', [rows, g.node('Transpose', [wx], 'wx_t', [ints('perm', [1, 0])])], 'resized');
+  g.node('Transpose', [resized], 'Y', [ints('perm', [0, 2, 3, 1])]);
+  return { name: RESIZE_ANTIALIASED, domain: STUDIO_DOMAIN, input: ['X', 'sizes'], output: ['Y'], node: g.nodes, opsetImport: [{ domain: '', version: opset }] };
 }
 
 /** Prefixes every tensor and node name of a teacher's graph, so that several teachers' graphs can stand side by side. */

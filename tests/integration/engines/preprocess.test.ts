@@ -67,7 +67,8 @@ describe('preprocessImage', () => {
     const cropped = await preprocessImage(image, { ...MOBILENET, resize: 'center-crop' });
     expect([...cropped]).toEqual([-1, 1, -1, -1, 1, -1, -1, 1, -1, -1, 1, -1]);
     const stretched = await preprocessImage(image, MOBILENET);
-    expect(stretched[0]).toBeCloseTo(0, 6); // red at 127.5 on the left: the mean of the red and a green column (bilinear 4 → 2)
+    // Red on the left: 4 → 2 weighs the red column and the two green ones ¾ ¾ ¼ (antialiased), so 255·¾/1.75 = 255·3/7, or −1/7 normalized.
+    expect(stretched[0]).toBeCloseTo(-1 / 7, 6);
   });
 
   it('refuses bytes that are not an image', async () => {

@@ -1,13 +1,15 @@
 /**
  * Ops of the exported models' preprocessing: Cast (the uint8 pixels, int32 in TF.js, to float),
- * Unsqueeze (the batch axis) and Resize (bilinear with half-pixel centers: TF's ResizeBilinear).
- * Their input's height and width are unknown until run time (−1 in `Value.shape`).
+ * Unsqueeze (the batch axis), the export's ResizeAntialiased, and Resize (bilinear with half-pixel
+ * centers: TF's ResizeBilinear). Their input's height and width are unknown until run time (−1 in
+ * `Value.shape`).
  */
 import onnxProto from 'onnx-proto';
 import type { Converter, LoweringTable } from './converter';
 import { FLOAT_OP, attr } from './graph-def';
 import { identity, sameList } from './layout';
 import { inputOf, intAttr, intsAttr, outputOf, stringAttr, type NodeArgs } from './node-args';
+import { RESIZE_ANTIALIASED, STUDIO_DOMAIN } from '../onnx-export';
 
 const { onnx } = onnxProto;
 
@@ -15,6 +17,7 @@ export const IMAGE_LOWERINGS: LoweringTable = {
   Cast: cast,
   Unsqueeze: unsqueeze,
   Resize: resize,
+  [`${STUDIO_DOMAIN}.${RESIZE_ANTIALIASED}`]: resizeAntialiased,
 };
 
 /** Only to float: the one cast the exports make (TF.js computes in float32 and int32). */
@@ -62,4 +65,40 @@ function resize(this: Converter, args: NodeArgs): void {
   const size = this.intConst(`${args.name}/size`, [sizes[layout[1]], sizes[layout[2]]]);
   const tf = this.op(args.name, 'ResizeBilinear', [this.inLayout(x, layout), size], { ...FLOAT_OP, align_corners: attr.bool(false), half_pixel_centers: attr.bool(true) });
   this.set(outputOf(args), { tf, shape: sizes, perm: layout });
+}
+
+/**
+ * The export's `ResizeAntialiased(X, sizes)` (onnx-export.ts says what it computes), with the same
+ * float32 operations in TF ops: each axis's weights from X's shape (Shape, Range, the triangle,
+ * divided by its row sums), then Y = Wy · X · Wxᵀ for each channel plane (BatchMatMulV2).
+ */
+function resizeAntialiased(this: Converter, args: NodeArgs): void {
+  const x = this.value(inputOf(args, 0)!);
+  const [outHeight, outWidth] = Array.from(this.constant(inputOf(args, 1)!, 'sizes').values);
+  if (x.shape.length !== 4 || x.shape[3] !== 3) throw new Error('only an NHWC image of 3 channels is resized');
+  const base = args.name;
+  const planes = this.inLayout(x, [0, 3, 1, 2]);
+  const shape = this.op(`${base}/shape`, 'Shape', [planes], { T: attr.type(), out_type: attr.type('int32') });
+  const [half, one] = [this.floatConst(`${base}/half`, [], [0.5]), this.floatConst(`${base}/one`, [], [1])];
+  /** W ([outSize, size]) of TF axis 2 (height) or 3 (width) of the planes. */
+  const weights = (axis: 2 | 3, outSize: number, name: string) => {
+    const sliced = [this.intConst(`${name}/begin`, [axis]), this.intConst(`${name}/end`, [axis + 1]), this.intConst(`${name}/strides`, [1])];
+    const sizeInt = this.op(`${name}/size_int`, 'StridedSlice', [shape, ...sliced], { T: attr.type('int32'), Index: attr.type('int32'), shrink_axis_mask: attr.int(1) });
+    const size = this.op(`${name}/size`, 'Cast', [sizeInt], { SrcT: attr.type('int32'), DstT: attr.type(), Truncate: attr.bool(false) });
+    const scale = this.op(`${name}/scale`, 'RealDiv', [size, this.floatConst(`${name}/out_size`, [], [outSize])], FLOAT_OP);
+    const support = this.op(`${name}/support`, 'Maximum', [scale, one], FLOAT_OP);
+    const outputCenters = this.floatConst(`${name}/output_centers`, [outSize, 1], Array.from({ length: outSize }, (_, i) => i + 0.5));
+    const centers = this.op(`${name}/centers`, 'Mul', [outputCenters, scale], FLOAT_OP);
+    const pixels = this.op(`${name}/pixel_centers`, 'Range', [half, size, one], { Tidx: attr.type() });
+    const row = this.op(`${name}/pixel_row`, 'ExpandDims', [pixels, this.scalarInt(`${name}/row_axis`, 0)], { ...FLOAT_OP, Tdim: attr.type('int32') });
+    const distance = this.op(`${name}/distance`, 'Abs', [this.op(`${name}/offset`, 'Sub', [row, centers], FLOAT_OP)], FLOAT_OP);
+    const height = this.op(`${name}/height`, 'Sub', [one, this.op(`${name}/relative`, 'RealDiv', [distance, support], FLOAT_OP)], FLOAT_OP);
+    const triangle = this.op(`${name}/triangle`, 'Relu', [height], FLOAT_OP);
+    const sums = this.op(`${name}/sums`, 'Sum', [triangle, this.intConst(`${name}/sum_axes`, [1])], { ...FLOAT_OP, Tidx: attr.type('int32'), keep_dims: attr.bool(true) });
+    return this.op(name, 'RealDiv', [triangle, sums], FLOAT_OP);
+  };
+  const product = (name: string, a: string, b: string, transposeB: boolean) => this.op(name, 'BatchMatMulV2', [a, b], { ...FLOAT_OP, adj_x: attr.bool(false), adj_y: attr.bool(transposeB) });
+  const rows = product(`${base}/rows_resized`, weights(2, outHeight, `${base}/wy`), planes, false);
+  const tf = product(base, rows, weights(3, outWidth, `${base}/wx`), true);
+  this.set(outputOf(args), { tf, shape: [x.shape[0], outHeight, outWidth, 3], perm: [0, 3, 1, 2] });
 }
