@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { cropBox, filterTaps, normalizePixels, preprocessPixels, resizeBilinear, WASM_MAX_PIXELS, type PreprocessSpec, type RgbImage } from '../../src/main/engines/preprocess';
+import { cropBox, filterTaps, normalizePixels, preprocessPixels, resizeBilinear, WASM_BAND_BYTES, type PreprocessSpec, type RgbImage } from '../../src/main/engines/preprocess';
 
 /** An RGB image whose three channels all hold `gray` (rows of values). */
 function grayImage(rows: number[][]): RgbImage {
@@ -160,12 +160,18 @@ describe('preprocessPixels', () => {
       { kind: 'scale', scale: 1 / 127.5, offset: -1 },
       { kind: 'mean-std', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
     ];
-    // Up and down, odd sizes (the WebAssembly's two-at-a-time loop then ends on one value), and one
-    // image over WASM_MAX_PIXELS (resampled in JavaScript).
-    const images = [[105, 105], [32, 32], [640, 427], [3, 500], [1, 1], [WASM_MAX_PIXELS / 512 + 1, 512]].map(([width, height]): RgbImage => ({ data: Uint8Array.from({ length: width * height * 3 }, () => Math.floor(random() * 256)), width, height }));
-    expect(images.at(-1)!.width * images.at(-1)!.height).toBeGreaterThan(WASM_MAX_PIXELS);
-    for (const image of images) {
-      for (const [outWidth, outHeight] of [[224, 160], [33, 17], [1, 2]]) {
+    // Up and down, odd sizes (the WebAssembly's two-at-a-time loop then ends on one value), a photo
+    // larger than one band of WebAssembly memory (resized a band of output rows at a time), and a
+    // strip of which one output row does not fit in a band (resampled in JavaScript).
+    const image = (width: number, height: number): RgbImage => ({ data: Uint8Array.from({ length: width * height * 3 }, () => Math.floor(random() * 256)), width, height });
+    const sizes = [[224, 160], [33, 17], [1, 2]];
+    const large = image(1500, 3000);
+    expect(large.data.length).toBeGreaterThan(WASM_BAND_BYTES);
+    const strip = image(3_000_000, 1);
+    expect(strip.data.length).toBeGreaterThan(WASM_BAND_BYTES);
+    const cases: [RgbImage, number[][]][] = [...[[105, 105], [32, 32], [640, 427], [3, 500], [1, 1]].map(([w, h]): [RgbImage, number[][]] => [image(w, h), sizes]), [large, [[224, 160], [1, 2]]], [strip, [[2, 1]]]];
+    for (const [image, outSizes] of cases) {
+      for (const [outWidth, outHeight] of outSizes) {
         for (const layout of ['NHWC', 'NCHW'] as const) {
           for (const resize of ['stretch', 'center-crop'] as const) {
             for (const normalization of normalizations) {
