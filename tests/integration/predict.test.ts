@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Studio } from '../../src/main/app/studio';
 import type { HeadSummary, ImageRow, JobProgress } from '../../src/shared/contract';
 import { OMNIGLOT_SMALL1, REPO, tempDir } from '../helpers/fixtures';
+import { importAndLabelFirst } from '../helpers/labeled-project';
 import { runExportedOnnx, runExportedTfjs } from './export/run-exported';
 
 const run = promisify(execFile);
@@ -20,7 +21,7 @@ const LABELED_PER_CLASS = 12;
 let dir: ReturnType<typeof tempDir>;
 let studio: Studio;
 /** Image id → the character it shows (its folder). */
-const truth = new Map<number, string>();
+let truth: Map<number, string>;
 
 async function trainHead(modelId: string, strategy: HeadSummary['strategy']): Promise<HeadSummary> {
   await studio.invoke('heads.train', { modelId, strategy });
@@ -43,16 +44,7 @@ beforeAll(async () => {
     for (const f of readdirSync(join(OMNIGLOT_SMALL1, c)).sort()) copyFileSync(join(OMNIGLOT_SMALL1, c, f), join(images, c, f));
   }
   studio = new Studio({ home: join(dir.path, 'home'), front: 'web' });
-  await studio.invoke('project.create', { name: 'predict' });
-  await studio.invoke('import.start', { paths: [images], labelsFromFolders: false });
-  await studio.idle();
-  const project = studio.requireProject();
-  for (const c of CHARACTERS) {
-    const { id } = await studio.invoke('classes.create', { name: c });
-    const rows = project.images.list({ kind: 'all' }, 'import').filter((r) => project.images.get(r.id).originalPath.includes(`/${c}/`));
-    rows.forEach((r) => truth.set(r.id, c));
-    await studio.invoke('labels.assign', { imageIds: rows.slice(0, LABELED_PER_CLASS).map((r) => r.id), classId: id });
-  }
+  truth = await importAndLabelFirst(studio, { project: 'predict', images, classes: CHARACTERS, labeledPerClass: LABELED_PER_CLASS });
 }, 120_000);
 afterAll(async () => {
   await studio.dispose();

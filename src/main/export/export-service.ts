@@ -9,7 +9,6 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ExportFormat, ExportResult } from '../../shared/contract';
-import { StudioError } from '../core/errors';
 import { APP_ROOT } from '../models/model-store';
 import type { OpenTeacher } from '../models/teacher-service';
 import type { StoredHead } from '../services/head-service';
@@ -39,7 +38,7 @@ const DECODE = 'Decode the image file to 8-bit RGB at its own size: EXIF orienta
 
 /** What the graph does with the pixels, for people (the same steps as the studio's `preprocessPixels`). */
 const IN_GRAPH =
-  "uint8 → float; per teacher: center crop to the teacher's aspect if its resize is center-crop (box height min(H, ⌊W·h/w⌋), width min(W, ⌊H·w/h⌋), top ⌊(H − height)/2⌋, left ⌊(W − width)/2⌋); " +
+  "uint8 → float; per teacher: center crop to the teacher's aspect if its resize is center-crop (box height min(H, ⌊W·h/w⌋), width min(W, ⌊H·w/h⌋), top ⌊(H − height)/2⌋, left ⌊(W − width)/2⌋; the ONNX function ai.atl_studio.CenterCrop); " +
   'bilinear resize to the teacher size with half-pixel centers and antialiasing (a triangle filter as wide as the shrink, weights normalized to sum 1, as PIL and torchvision antialias=True; the ONNX function ai.atl_studio.ResizeAntialiased, as two matrix products); normalization; layout';
 
 /** What predict.mjs imports, per format: the exported package.json's dependencies (sharp decodes; the model resizes). */
@@ -76,10 +75,6 @@ export async function exportHead(
   const dir = resolve(target);
   checkExportTarget(dir); // before the model is built, so a refused folder fails fast
   checkTeachers(head, teachers);
-  if (format === 'tfjs' && teachers.some((t) => t.spec.preprocess.resize === 'center-crop')) {
-    // The crop box is computed from the image's shape: integer ops the TF.js converter does not lower yet.
-    throw new StudioError('invalid_input', `${teachers.find((t) => t.spec.preprocess.resize === 'center-crop')!.entry.name} center-crops its images: export this head as ONNX (the TF.js export supports stretch teachers only)`);
-  }
   const onnxModel = await buildOnnxHeadModel(
     teachers.map((t) => ({ id: t.entry.id, spec: t.spec, layers: t.extractor.layers })),
     head.candidates,

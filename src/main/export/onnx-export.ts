@@ -1,7 +1,7 @@
 /**
  * A trained head as one ONNX model: decoded RGB pixels in (uint8 [height, width, 3], any size),
  * class probabilities out. The graph starts with the studio's preprocessing (`preprocessPixels`):
- * per teacher, the center crop if its spec says so (Shape/Slice, `cropBox`'s integers), the
+ * per teacher, the center crop if its spec says so (`cropBox`, as the function `CenterCrop`), the
  * antialiased bilinear resize (`resizeBilinear`, as the function `ResizeAntialiased`), its
  * normalization and layout;
  * so every client (Node, browsers, Python) gets the studio's numbers from the pixels alone. The teacher's graph
@@ -134,7 +134,7 @@ export async function buildOnnxHeadModel(teachers: readonly ExportTeacher[], can
   for (const o of opsets) if (o.domain) domains.set(o.domain, Math.max(domains.get(o.domain) ?? 0, Number(o.version)));
   domains.set(STUDIO_DOMAIN, 1);
   model.opsetImport = [...[...domains].map(([domain, version]) => ({ domain, version })), { domain: '', version: opset }];
-  model.functions = [resizeAntialiasedFunction(opset)];
+  model.functions = [resizeAntialiasedFunction(opset), ...(teachers.some((t) => t.spec.preprocess.resize === 'center-crop') ? [centerCropFunction(opset)] : [])];
   // Model-local functions came with IR version 8.
   model.irVersion = Math.max(8, Number(model.irVersion ?? 0));
   model.producerName = 'atl-studio export';
@@ -146,21 +146,11 @@ export async function buildOnnxHeadModel(teachers: readonly ExportTeacher[], can
 
 /**
  * Nodes that make a teacher's input `output` from `pixels` (float [1, H, W, 3]) as
- * `preprocessPixels` does: crop (center-crop: `cropBox` from the shape, in int64), the antialiased
- * resize (`ResizeAntialiased`), x · scale[c] + offset[c], and NCHW if the teacher wants it.
+ * `preprocessPixels` does: the center crop if the teacher's spec says so (`CenterCrop`), the
+ * antialiased resize (`ResizeAntialiased`), x · scale[c] + offset[c], and NCHW if the teacher wants it.
  */
 function preprocess(g: GraphBuilder, pixels: string, spec: PreprocessSpec, output: string, prefix: string): void {
-  let image = pixels;
-  if (spec.resize === 'center-crop') {
-    const size = g.node('Slice', [g.node('Shape', [pixels], `${prefix}/shape`), g.int64(`${prefix}/hw_start`, [1]), g.int64(`${prefix}/hw_end`, [3])], `${prefix}/size`);
-    // [⌊W·h/w⌋, ⌊H·w/h⌋] (int64 Div truncates: a floor for these positive numbers), then the box's [height, width].
-    const swapped = g.node('Gather', [size, g.int64(`${prefix}/swap`, [1, 0])], `${prefix}/size_swapped`, [int('axis', 0)]);
-    const scaled = g.node('Div', [g.node('Mul', [swapped, g.int64(`${prefix}/target`, [spec.height, spec.width])], `${prefix}/size_scaled`), g.int64(`${prefix}/target_swapped`, [spec.width, spec.height])], `${prefix}/aspect_size`);
-    const box = g.node('Min', [size, scaled], `${prefix}/box`);
-    const start = g.node('Div', [g.node('Sub', [size, box], `${prefix}/margin`), g.int64(`${prefix}/two`, [2, 2])], `${prefix}/box_start`);
-    const end = g.node('Add', [start, box], `${prefix}/box_end`);
-    image = g.node('Slice', [pixels, start, end, g.int64(`${prefix}/hw_axes`, [1, 2])], `${prefix}/cropped`);
-  }
+  const image = spec.resize === 'center-crop' ? g.node(CENTER_CROP, [pixels, g.int64(`${prefix}/aspect`, [spec.height, spec.width])], `${prefix}/cropped`, [], STUDIO_DOMAIN) : pixels;
   const resized = g.node(RESIZE_ANTIALIASED, [image, g.int64(`${prefix}/sizes`, [spec.height, spec.width])], `${prefix}/resized`, [], STUDIO_DOMAIN);
   const [scale, offset] = channelAffine(spec.normalization);
   const scaled = g.node('Mul', [resized, g.initializer(`${prefix}/scale`, [3], Float32Array.from(scale))], `${prefix}/scaled`);
@@ -169,9 +159,35 @@ function preprocess(g: GraphBuilder, pixels: string, spec: PreprocessSpec, outpu
   if (spec.layout === 'NCHW') g.node('Transpose', [nhwc], output, [ints('perm', [0, 3, 1, 2])]);
 }
 
-/** The domain of the export's own function, `ResizeAntialiased`; the ONNX → TF.js converter lowers it as one op. */
+/** The domain of the export's own functions, `CenterCrop` and `ResizeAntialiased`; the ONNX → TF.js converter lowers each as one op. */
 export const STUDIO_DOMAIN = 'ai.atl_studio';
+export const CENTER_CROP = 'CenterCrop';
 export const RESIZE_ANTIALIASED = 'ResizeAntialiased';
+
+/** A Constant node's output in a function's body (a function has no initializers). */
+function functionConstant(g: GraphBuilder, name: string, dataType: number, values: number[], dims: number[] = [values.length]): string {
+  const raw = dataType === INT64 ? bytesOf(BigInt64Array.from(values.map(BigInt))) : bytesOf(Float32Array.from(values));
+  return g.node('Constant', [], name, [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: { dims, dataType, rawData: raw } }]);
+}
+
+/**
+ * `CenterCrop(X, aspect) → Y`: the `cropBox` of X (float [1, H, W, 3], any H and W) for a teacher
+ * of aspect = [h, w] (int64), the largest centered box of that aspect in whole pixels: height
+ * min(H, ⌊W·h/w⌋), width min(W, ⌊H·w/h⌋), top ⌊(H − height)/2⌋, left ⌊(W − width)/2⌋, in int64
+ * (Div truncates: a floor for these positive numbers).
+ */
+export function centerCropFunction(opset: number): Onnx.IFunctionProto {
+  const g = new GraphBuilder();
+  const constant = (name: string, values: number[]) => functionConstant(g, name, INT64, values);
+  const size = g.node('Slice', [g.node('Shape', ['X'], 'shape'), constant('hw_start', [1]), constant('hw_end', [3])], 'size');
+  const swap = constant('swap', [1, 0]);
+  // [W·h, H·w] / [w, h]
+  const scaled = g.node('Div', [g.node('Mul', [g.node('Gather', [size, swap], 'size_swapped', [int('axis', 0)]), 'aspect'], 'size_scaled'), g.node('Gather', ['aspect', swap], 'aspect_swapped', [int('axis', 0)])], 'aspect_size');
+  const box = g.node('Min', [size, scaled], 'box');
+  const start = g.node('Div', [g.node('Sub', [size, box], 'margin'), constant('two', [2, 2])], 'box_start');
+  g.node('Slice', ['X', start, g.node('Add', [start, box], 'box_end'), constant('hw_axes', [1, 2])], 'Y');
+  return { name: CENTER_CROP, domain: STUDIO_DOMAIN, input: ['X', 'aspect'], output: ['Y'], node: g.nodes, opsetImport: [{ domain: '', version: opset }] };
+}
 
 /**
  * `ResizeAntialiased(X, sizes) → Y`: `resizeBilinear` of X (float [1, H, W, 3], any H and W) to
@@ -184,10 +200,7 @@ export const RESIZE_ANTIALIASED = 'ResizeAntialiased';
  */
 export function resizeAntialiasedFunction(opset: number): Onnx.IFunctionProto {
   const g = new GraphBuilder();
-  const constant = (name: string, dataType: number, values: number[], dims: number[] = [values.length]) => {
-    const raw = dataType === INT64 ? bytesOf(BigInt64Array.from(values.map(BigInt))) : bytesOf(Float32Array.from(values));
-    return g.node('Constant', [], name, [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: { dims, dataType, rawData: raw } }]);
-  };
+  const constant = (name: string, dataType: number, values: number[], dims?: number[]) => functionConstant(g, name, dataType, values, dims);
   const [half, one] = [constant('half', FLOAT, [0.5], []), constant('one', FLOAT, [1], [])];
   const inputSize = g.node('Cast', [g.node('Shape', ['X'], 'shape')], 'input_size', [int('to', FLOAT)]);
   const outputSize = g.node('Cast', ['sizes'], 'output_size', [int('to', FLOAT)]);

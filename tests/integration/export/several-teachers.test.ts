@@ -18,6 +18,7 @@ import { StudioTeacherService } from '../../../src/main/models/teacher-service';
 import { Project } from '../../../src/main/services/project';
 import type { HeadSummary } from '../../../src/shared/contract';
 import { CIFAR10_MINI, REPO, tempDir } from '../../helpers/fixtures';
+import { importAndLabelFirst } from '../../helpers/labeled-project';
 import { maxAbsDifference, runExportedOnnx, runExportedTfjs } from './run-exported';
 
 const run = promisify(execFile);
@@ -39,16 +40,8 @@ beforeAll(async () => {
     for (const f of readdirSync(join(CIFAR10_MINI, c)).sort().slice(0, IMAGES_PER_CLASS)) copyFileSync(join(CIFAR10_MINI, c, f), join(images, c, f));
   }
   studio = new Studio({ home: join(dir.path, 'home'), front: 'web' });
-  await studio.invoke('project.create', { name: 'several-teachers' });
-  await studio.invoke('import.start', { paths: [images], labelsFromFolders: false });
-  await studio.idle();
-  const project = studio.requireProject();
-  projectPath = project.path;
-  for (const c of CLASSES) {
-    const { id } = await studio.invoke('classes.create', { name: c });
-    const rows = project.images.list({ kind: 'all' }, 'import').filter((r) => project.images.get(r.id).originalPath.includes(`/${c}/`));
-    await studio.invoke('labels.assign', { imageIds: rows.slice(0, LABELED_PER_CLASS).map((r) => r.id), classId: id });
-  }
+  await importAndLabelFirst(studio, { project: 'several-teachers', images, classes: CLASSES, labeledPerClass: LABELED_PER_CLASS });
+  projectPath = studio.requireProject().path;
 }, 120_000);
 afterAll(async () => {
   await studio.dispose();

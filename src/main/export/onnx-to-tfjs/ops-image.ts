@@ -1,6 +1,6 @@
 /**
  * Ops of the exported models' preprocessing: Cast (the uint8 pixels, int32 in TF.js, to float),
- * Unsqueeze (the batch axis), the export's ResizeAntialiased, and Resize (bilinear with half-pixel
+ * Unsqueeze (the batch axis), the export's CenterCrop and ResizeAntialiased, and Resize (bilinear with half-pixel
  * centers: TF's ResizeBilinear). Their input's height and width are unknown until run time (−1 in
  * `Value.shape`).
  */
@@ -9,7 +9,7 @@ import type { Converter, LoweringTable } from './converter';
 import { FLOAT_OP, attr } from './graph-def';
 import { identity, sameList } from './layout';
 import { inputOf, intAttr, intsAttr, outputOf, stringAttr, type NodeArgs } from './node-args';
-import { RESIZE_ANTIALIASED, STUDIO_DOMAIN } from '../onnx-export';
+import { CENTER_CROP, RESIZE_ANTIALIASED, STUDIO_DOMAIN } from '../onnx-export';
 
 const { onnx } = onnxProto;
 
@@ -17,6 +17,7 @@ export const IMAGE_LOWERINGS: LoweringTable = {
   Cast: cast,
   Unsqueeze: unsqueeze,
   Resize: resize,
+  [`${STUDIO_DOMAIN}.${CENTER_CROP}`]: centerCrop,
   [`${STUDIO_DOMAIN}.${RESIZE_ANTIALIASED}`]: resizeAntialiased,
 };
 
@@ -101,4 +102,44 @@ function resizeAntialiased(this: Converter, args: NodeArgs): void {
   const rows = product(`${base}/rows_resized`, weights(2, outHeight, `${base}/wy`), planes, false);
   const tf = product(base, rows, weights(3, outWidth, `${base}/wx`), true);
   this.set(outputOf(args), { tf, shape: [x.shape[0], outHeight, outWidth, 3], perm: [0, 3, 1, 2] });
+}
+
+/**
+ * The export's `CenterCrop(X, aspect)` (onnx-export.ts says what it computes), the same integers
+ * in int32 TF ops from X's shape, then Slice. ⌊n·a/b⌋ is computed as ⌊n/b⌋·a + ⌊(n mod b)·a/b⌋,
+ * which never overflows int32 where the crop itself fits (n·a would, for a 10⁷ px wide image).
+ */
+function centerCrop(this: Converter, args: NodeArgs): void {
+  const x = this.value(inputOf(args, 0)!);
+  const [h, w] = Array.from(this.constant(inputOf(args, 1)!, 'aspect').values);
+  if (x.shape.length !== 4 || x.shape[3] !== 3) throw new Error('only an NHWC image of 3 channels is cropped');
+  const base = args.name;
+  const INT_OP = { T: attr.type('int32') };
+  const image = this.inLayout(x, identity(4));
+  const shape = this.op(`${base}/shape`, 'Shape', [image], { T: attr.type(), out_type: attr.type('int32') });
+  const dim = (axis: number, name: string) => {
+    const sliced = [this.intConst(`${name}/begin`, [axis]), this.intConst(`${name}/end`, [axis + 1]), this.intConst(`${name}/strides`, [1])];
+    return this.op(name, 'StridedSlice', [shape, ...sliced], { ...INT_OP, Index: attr.type('int32'), shrink_axis_mask: attr.int(1) });
+  };
+  const int = (name: string, op: string, a: string, b: string) => this.op(`${base}/${name}`, op, [a, b], INT_OP);
+  const scalar = (name: string, value: number) => this.scalarInt(`${base}/${name}`, value);
+  /** ⌊n·a/b⌋ for constants a and b. */
+  const scaledFloor = (name: string, n: string, a: number, b: number) => {
+    const [ac, bc] = [scalar(`${name}_a`, a), scalar(`${name}_b`, b)];
+    const whole = int(`${name}_whole`, 'Mul', int(`${name}_quotient`, 'FloorDiv', n, bc), ac);
+    const part = int(`${name}_part`, 'FloorDiv', int(`${name}_rest`, 'Mul', int(`${name}_remainder`, 'FloorMod', n, bc), ac), bc);
+    return int(name, 'AddV2', whole, part);
+  };
+  const [height, width] = [dim(1, `${base}/height`), dim(2, `${base}/width`)];
+  const boxHeight = int('box_height', 'Minimum', height, scaledFloor('aspect_height', width, h, w));
+  const boxWidth = int('box_width', 'Minimum', width, scaledFloor('aspect_width', height, w, h));
+  const two = scalar('two', 2);
+  const top = int('top', 'FloorDiv', int('margin_height', 'Sub', height, boxHeight), two);
+  const left = int('left', 'FloorDiv', int('margin_width', 'Sub', width, boxWidth), two);
+  const pack = (name: string, values: string[]) => this.op(`${base}/${name}`, 'Pack', values, { ...INT_OP, N: attr.int(values.length), axis: attr.int(0) });
+  // Slice's size −1: all of the batch and the channels.
+  const begin = pack('begin', [scalar('zero', 0), top, left, scalar('zero_channel', 0)]);
+  const size = pack('size', [scalar('all', -1), boxHeight, boxWidth, scalar('all_channels', -1)]);
+  const tf = this.op(base, 'Slice', [image, begin, size], { T: attr.type(), Index: attr.type('int32') });
+  this.set(outputOf(args), { tf, shape: [x.shape[0], -1, -1, 3], perm: identity(4) });
 }
