@@ -1,6 +1,8 @@
 /**
  * The exported browser page gives the studio's answers: each export (ONNX and TF.js, of a
- * penultimate and an all-layers head, on MobileNet and on ResNet-20) is served over HTTP, its
+ * penultimate and an all-layers head, on MobileNet and on ResNet-20, and an all-layers head on
+ * ResNet-20 imported as a user's ONNX with ImageNet preprocessing, which center-crops the photos in
+ * the graph) is served over HTTP, its
  * `window.atlPredict` classifies real images that Chromium decodes itself (CIFAR-10 JPEGs, two
  * photos, an EXIF-rotated JPEG and a PNG with transparency), and every answer is compared with
  * `atl-studio predict --json`: same class, |Δ confidence| ≤ 1e-4 (5e-3 for the PNG with transparency,
@@ -27,11 +29,14 @@ const CLASSES = ['cat', 'ship', 'truck'];
 /** The PNG with transparency (see writeTrickyImages). */
 const FADING = 'chelsea-fading.png';
 const LABELED_PER_CLASS = 6;
+/** ResNet-20's file imported as a user's own with 'imagenet' preprocessing: it center-crops. */
+const CROPPING_TEACHER = 'cropping_resnet20';
 const HEADS: { teacher: string; strategy: StrategyName }[] = [
   { teacher: 'mobilenet_v1_0.75_224', strategy: 'penultimate' },
   { teacher: 'mobilenet_v1_0.75_224', strategy: 'all-layers' },
   { teacher: 'resnet20_cifar10', strategy: 'penultimate' },
   { teacher: 'resnet20_cifar10', strategy: 'all-layers' },
+  { teacher: CROPPING_TEACHER, strategy: 'all-layers' },
 ];
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html',
@@ -99,6 +104,9 @@ beforeAll(async () => {
 
   const home = join(dir.path, 'home');
   studio = new Studio({ home, front: 'web' });
+  const userModel = join(dir.path, `${CROPPING_TEACHER}.onnx`);
+  copyFileSync(join(SHARED, 'models/resnet20_cifar10/resnet20_cifar10.onnx'), userModel);
+  await studio.invoke('models.import', { path: userModel, preprocess: 'imagenet' });
   await studio.invoke('project.create', { name: 'export-browser' });
   await studio.invoke('import.start', { paths: [training], labelsFromFolders: true });
   await studio.idle();
@@ -164,7 +172,7 @@ function compare(name: string, expected: Map<string, Answer>, backend: string, r
 }
 
 describe('the exported browser page', () => {
-  it('gives the answers of atl-studio predict in Chromium: ONNX (onnxruntime-web wasm) and TF.js (WebGL and wasm), penultimate and all-layers heads, MobileNet and ResNet-20', async () => {
+  it('gives the answers of atl-studio predict in Chromium: ONNX (onnxruntime-web wasm) and TF.js (WebGL and wasm), penultimate and all-layers heads, MobileNet, ResNet-20 and a center-crop teacher', async () => {
     for (const { name, format, expected } of exports) {
       const { backend, results } = await predictInBrowser(name);
       compare(name, expected, backend, results);
