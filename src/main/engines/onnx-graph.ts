@@ -129,12 +129,9 @@ export function pooledGraph(model: Onnx.IModelProto, layers: readonly NamedLayer
   // A tensor listed twice (a sidecar may name one output as a block and as the penultimate) is pooled once.
   const distinct = layers.filter((layer, i) => layers.findIndex((l) => l.name === layer.name) === i);
   for (const layer of distinct) {
-    const prefix = `atl_pooled/${pooling}/${layer.name}`;
-    const length = pooledLength(layer, pooling);
-    // A vector ([N,C] or [N,C,1,1]) is its own pooling, whichever.
-    const pooled = layer.spatialSize[0] * layer.spatialSize[1] === 1 ? layer.name : poolingNodes(g, model, layer, pooling, prefix);
-    g.node('Reshape', [pooled, g.int64(`${prefix}/flat_shape`, [0, length])], pooledOutputName(layer.name, pooling));
-    outputs.push(batchValueInfo(pooledOutputName(layer.name, pooling), [length]));
+    const output = pooledOutputName(layer.name, pooling);
+    poolingNodes(g, { map: layer.name, rank: declaredRank(model, layer.name), layer, pooling, prefix: output, output });
+    outputs.push(batchValueInfo(output, [pooledLength(layer, pooling)]));
   }
   const graph: Onnx.IGraphProto = {
     ...model.graph!,
@@ -147,11 +144,34 @@ export function pooledGraph(model: Onnx.IModelProto, layers: readonly NamedLayer
   return onnx.ModelProto.encode({ ...model, graph }).finish();
 }
 
-/** The nodes that pool `layer`'s map (H·W > 1) in `model` by `pooling`; returns the pooled tensor, [N,C,1,1] or [N,C,g,g]. */
-function poolingNodes(g: GraphBuilder, model: Onnx.IModelProto, layer: NamedLayerGrid, pooling: Pooling, prefix: string): string {
+interface PoolingNodesInput {
+  /** The tensor that holds the layer's map. */
+  map: string;
+  /** Its rank as the graph declares it (undefined where the graph does not). */
+  rank: number | undefined;
+  layer: LayerGrid;
+  pooling: Pooling;
+  /** Starts the names of the tensors the nodes make. */
+  prefix: string;
+}
+
+/**
+ * The nodes that pool a layer's map by `pooling` as `poolMap` does, into `output`, [N, D] (D =
+ * `pooledLength`); a map not declared 4-D is read as [N,C,H,W]. The studio's pooled graphs and the export both pool
+ * with these nodes, so that an exported head sees the vectors the studio trained it on.
+ */
+export function poolingNodes(g: GraphBuilder, p: PoolingNodesInput & { output: string }): string {
+  const [h, w] = p.layer.spatialSize;
+  // A vector ([N,C] or [N,C,1,1]) is its own pooling, whichever.
+  const pooled = h * w === 1 ? p.map : poolMapNodes(g, p);
+  return g.node('Reshape', [pooled, g.int64(`${p.prefix}/flat_shape`, [0, pooledLength(p.layer, p.pooling)])], p.output);
+}
+
+/** `poolingNodes` for a map of H·W > 1: the pooled tensor, [N,C,1,1] or [N,C,g,g]. */
+function poolMapNodes(g: GraphBuilder, { map: source, rank, layer, pooling, prefix }: PoolingNodesInput): string {
   const [h, w] = layer.spatialSize;
   // A map the graph declares 4-D is pooled as it is: a Reshape would make onnxruntime copy it out of its blocked layout and back.
-  const map = declaredRank(model, layer.name) === 4 ? layer.name : g.node('Reshape', [layer.name, g.int64(`${prefix}/nchw_shape`, [0, layer.channels, h, w])], `${prefix}/nchw`);
+  const map = rank === 4 ? source : g.node('Reshape', [source, g.int64(`${prefix}/nchw_shape`, [0, layer.channels, h, w])], `${prefix}/nchw`);
   if (pooling === 'gap') {
     const rowMeans = g.node('AveragePool', [map], `${prefix}/row_means`, [ints('kernel_shape', [1, w])]);
     return g.node('AveragePool', [rowMeans], `${prefix}/means`, [ints('kernel_shape', [h, 1])]);

@@ -19,12 +19,10 @@ import type { onnx as Onnx } from 'onnx-proto';
 import { blockScales, type Candidate } from '../atl/features';
 import type { HeadParams } from '../atl/head-params';
 import type { FeatureLayer } from '../engines/feature-extractor';
-import { bytesOf, FLOAT, GraphBuilder, int, INT64, ints, OPSET, prune } from '../engines/onnx-graph';
+import { bytesOf, FLOAT, GraphBuilder, int, INT64, ints, OPSET, poolingNodes, prune } from '../engines/onnx-graph';
 import { channelAffine, type PreprocessSpec } from '../engines/preprocess';
-import { cellBounds } from '../core/pooling';
 import type { TeacherSpec } from '../engines/teachers';
 import { convertTfjsLayersModel } from '../engines/tfjs-to-onnx';
-import { spatialGrid } from '../core/pooling-spec';
 import { StudioError } from '../core/errors';
 
 const { onnx } = onnxProto;
@@ -83,11 +81,10 @@ export async function buildOnnxHeadModel(teachers: readonly ExportTeacher[], can
     graph.valueInfo = models.flatMap((m) => m.graph!.valueInfo ?? []);
     model.irVersion = Math.max(...models.map((m) => Number(m.irVersion ?? 0)));
   }
-  // The appended nodes follow the teachers' opset (at least 13): from opset 18 on, reductions take
-  // their axes as an input instead of an attribute.
+  // The appended nodes follow the teachers' opset (at least 13): from opset 18 on, ReduceL2 takes
+  // its axes as an input instead of an attribute (the pooling uses no Reduce op).
   const opsets = models.flatMap((m) => m.opsetImport ?? []);
   const opset = Math.max(OPSET, ...opsets.filter((o) => !o.domain).map((o) => Number(o.version ?? OPSET)));
-  const reduce = reducer(opset);
   const ranks = new Map((graph.output ?? []).map((o) => [o.name!, o.type?.tensorType?.shape?.dim?.length ?? 0]));
 
   const g = new GraphBuilder();
@@ -101,15 +98,15 @@ export async function buildOnnxHeadModel(teachers: readonly ExportTeacher[], can
     const source = several ? `${teacher.id}/${c.layer}` : c.layer;
     const rank = ranks.get(source);
     if (rank !== 2 && rank !== 4) throw new StudioError('bad_file', `${spec.name} does not expose layer ${c.layer} as a graph output`);
-    const pooled = pool(g, reduce, `head/b${b}`, source, c, layer, rank);
+    const pooled = poolingNodes(g, { map: source, rank, layer, pooling: c.pooling, prefix: `head/b${b}`, output: `head/b${b}/pooled` });
     const centered = g.node('Sub', [pooled, g.initializer(`head/b${b}/mean`, [c.dim], Float32Array.from(params.blocks[b].mean))], `head/b${b}/centered`);
-    const unit = l2Normalize(g, reduce, centered, `head/b${b}`);
+    const unit = l2Normalize(g, opset, centered, `head/b${b}`);
     return g.node('Mul', [unit, g.initializer(`head/b${b}/scale`, [1], Float32Array.of(scales[b]))], `head/b${b}/scaled`);
   });
   let x = blocks.length === 1 ? blocks[0] : g.node('Concat', blocks, 'head/concat', [int('axis', 1)]);
   if (params.kept) {
     const kept = g.node('Gather', [x, g.int64('head/kept', [...params.kept])], 'head/kept_features', [int('axis', 1)]);
-    x = l2Normalize(g, reduce, kept, 'head/kept');
+    x = l2Normalize(g, opset, kept, 'head/kept');
   }
   const k = params.classes;
   const d = params.coef.length / k;
@@ -240,43 +237,10 @@ function prefixNames(graph: Onnx.IGraphProto, prefix: string, teacherName: strin
   for (const list of [graph.initializer, graph.input, graph.output, graph.valueInfo]) for (const item of list ?? []) item.name = named(item.name);
 }
 
-/** One candidate's pooled vector [N, dim], from its layer's map ([N,C,H,W], or [N,C] when already pooled). */
-type Reduce = (g: GraphBuilder, op: 'ReduceMean' | 'ReduceL2', x: string, axes: number[], keepdims: 0 | 1, out: string) => string;
-
-/** Reductions as the opset spells them: axes an attribute up to opset 17, an int64 input from 18. */
-function reducer(opset: number): Reduce {
-  return (g, op, x, axes, keepdims, out) =>
-    opset >= 18
-      ? g.node(op, [x, g.int64(`${out}/axes`, axes)], out, [int('keepdims', keepdims)])
-      : g.node(op, [x], out, [ints('axes', axes), int('keepdims', keepdims)]);
-}
-
-/** `source`: the tensor of the candidate's layer in the exported graph. */
-function pool(g: GraphBuilder, reduce: Reduce, prefix: string, source: string, candidate: Candidate, layer: FeatureLayer, rank: number): string {
-  if (rank === 2) return source;
-  const [channels, h, w] = layer.shape;
-  if (candidate.pooling === 'gap') return reduce(g, 'ReduceMean', source, [2, 3], 0, `${prefix}/gap`);
-  if (candidate.pooling !== 'spatial') throw new StudioError('invalid_input', `Pooling ${candidate.pooling} cannot be exported`);
-  // Adaptive average pooling as one matrix product: [N, C, H·W] × P[H·W, g·g], where P averages
-  // each cell's pixels (cells as `spatialAveragePool` cuts them), then flattened as [C, g, g].
-  const grid = spatialGrid(layer);
-  const cells = new Float32Array(h * w * grid * grid);
-  const rows = cellBounds(h, grid);
-  const cols = cellBounds(w, grid);
-  rows.forEach(([r0, r1], i) =>
-    cols.forEach(([c0, c1], j) => {
-      const area = (r1 - r0) * (c1 - c0);
-      for (let y = r0; y < r1; y++) for (let x = c0; x < c1; x++) cells[(y * w + x) * grid * grid + i * grid + j] = 1 / area;
-    }),
-  );
-  const flat = g.node('Reshape', [source, g.int64(`${prefix}/pixels_shape`, [0, channels, h * w])], `${prefix}/pixels`);
-  const pooled = g.node('MatMul', [flat, g.initializer(`${prefix}/cells`, [h * w, grid * grid], cells)], `${prefix}/cells_pooled`);
-  return g.node('Reshape', [pooled, g.int64(`${prefix}/flat_shape`, [0, channels * grid * grid])], `${prefix}/spatial`);
-}
-
-/** x / max(‖x‖₂, floor) per row. */
-function l2Normalize(g: GraphBuilder, reduce: Reduce, x: string, prefix: string): string {
-  const norm = reduce(g, 'ReduceL2', x, [1], 1, `${prefix}/norm`);
+/** x / max(‖x‖₂, floor) per row. ReduceL2 as the opset spells it: axes an attribute up to opset 17, an int64 input from 18. */
+function l2Normalize(g: GraphBuilder, opset: number, x: string, prefix: string): string {
+  const out = `${prefix}/norm`;
+  const norm = opset >= 18 ? g.node('ReduceL2', [x, g.int64(`${out}/axes`, [1])], out, [int('keepdims', 1)]) : g.node('ReduceL2', [x], out, [ints('axes', [1]), int('keepdims', 1)]);
   const floored = g.node('Max', [norm, g.initializer(`${prefix}/floor`, [1], Float32Array.of(NORM_FLOOR))], `${prefix}/norm_floored`);
   return g.node('Div', [x, floored], `${prefix}/unit`);
 }

@@ -253,8 +253,9 @@ const node = (opType: string, input: string[], output: string, attribute: Onnx.I
 });
 
 /**
- * input [N,8,4,4] → ReduceMean(H,W) ─────────────────────────────┐
- *                 → Reshape [N,8,16] → MatMul [16,4] (spatial pool) → Reshape [N,32] ┤
+ * The graph the export appends to a teacher (`poolingNodes`, then the head):
+ * input [N,8,4,4] → AveragePool [1,4] → AveragePool [4,1] → Reshape [N,8] ──────────────┐
+ *                 → MatMul [2,4] · map → MatMul · [4,2] (spatial pool, 2×2) → Reshape [N,32] ┤
  *   each: Sub(mean) → ReduceL2 → Max(eps) → Div → Mul(scale); Concat → Gather(axis 1)
  *   → MatMul [28,5] → Add → Softmax(axis 1); a Conv stem feeds it so the input is NHWC inside.
  */
@@ -266,15 +267,17 @@ function headGraph(replaceOp?: [string, string]): Uint8Array {
       node('Conv', ['input', 'stem_w', 'stem_b'], 'stem', [ints('kernel_shape', [3, 3]), ints('pads', [1, 1, 1, 1])]),
       node('Relu', ['stem'], 'stem_relu'),
       // Global branch: [N,8]
-      node('ReduceMean', ['stem_relu'], 'gap', [ints('axes', [2, 3]), int('keepdims', 0)]),
+      node('AveragePool', ['stem_relu'], 'row_means', [ints('kernel_shape', [1, 4])]),
+      node('AveragePool', ['row_means'], 'means', [ints('kernel_shape', [4, 1])]),
+      node('Reshape', ['means', 'shape_vector'], 'gap'),
       node('Sub', ['gap', 'g_mean'], 'g_centered'),
       node('ReduceL2', ['g_centered'], 'g_norm', [ints('axes', [1]), int('keepdims', 1)]),
       node('Max', ['g_norm', 'eps'], 'g_safe'),
       node('Div', ['g_centered', 'g_safe'], 'g_unit'),
       node('Mul', ['g_unit', 'g_scale'], 'g_feat'),
-      // Spatial branch: [N,8,16] × [16,4] → [N,8,4] → [N,32]
-      node('Reshape', ['stem_relu', 'shape_rows'], 's_rows'),
-      node('MatMul', ['s_rows', 'pool_w'], 's_pooled'),
+      // Spatial branch: [2,4] × [N,8,4,4] → [N,8,2,4] × [4,2] → [N,8,2,2] → [N,32]
+      node('MatMul', ['row_cells', 'stem_relu'], 's_rows'),
+      node('MatMul', ['s_rows', 'col_cells'], 's_pooled'),
       node('Reshape', ['s_pooled', 'shape_flat'], 's_flat'),
       node('Sub', ['s_flat', 's_mean'], 's_centered'),
       node('ReduceL2', ['s_centered'], 's_norm', [ints('axes', [-1]), int('keepdims', 1)]),
@@ -296,8 +299,9 @@ function headGraph(replaceOp?: [string, string]): Uint8Array {
       floats('g_mean', [8], values(8)),
       floats('eps', [], [1e-6]),
       floats('g_scale', [1], [3]),
-      int64s('shape_rows', [3], [0, 8, 16]),
-      floats('pool_w', [16, 4], Array.from({ length: 64 }, (_, i) => (Math.floor(i / 4) % 4 === i % 4 ? 0.25 : 0))),
+      int64s('shape_vector', [2], [0, 8]),
+      floats('row_cells', [2, 4], [0.5, 0.5, 0, 0, 0, 0, 0.5, 0.5]),
+      floats('col_cells', [4, 2], [0.5, 0, 0.5, 0, 0, 0.5, 0, 0.5]),
       int64s('shape_flat', [2], [-1, 32]),
       floats('s_mean', [1, 32], values(32)),
       floats('s_scale', [1, 32], values(32).map((v) => 1 + v)),
@@ -314,7 +318,7 @@ const f = (name: string, attribute: number): Onnx.IAttributeProto => ({ name, ty
 const s = (name: string, value: string): Onnx.IAttributeProto => ({ name, type: A.STRING, s: Buffer.from(value) });
 
 const LAYOUT_OUTPUTS = ['grouped', 'depthwise', 'bn', 'clipped', 'transposed', 'channel_softmax', 'sliced', 'padded'];
-LAYOUT_OUTPUTS.push('joined', 'picked', 'flat', 'gemm', 'mixed');
+LAYOUT_OUTPUTS.push('joined', 'picked', 'flat', 'gemm', 'mixed', 'averaged');
 
 /** input [N,4,6,5]: convolutions of every kind, then layout-sensitive ops on NHWC-held maps. */
 function layoutGraph(): Uint8Array {
@@ -343,6 +347,8 @@ function layoutGraph(): Uint8Array {
     node('Gemm', ['flat', 'gemm_w', 'gemm_c'], 'gemm', [int('transB', 1), f('alpha', 0.5), f('beta', 2)]),
     node('Sum', ['gemm', 'gemm', 'gemm_c'], 'summed'),
     node('Min', ['summed', 'cap'], 'mixed'),
+    // [N,6,6,5] → [N,6,3,3]
+    node('AveragePool', ['grouped'], 'averaged', [ints('kernel_shape', [2, 3]), ints('strides', [2, 1])]),
   ];
   const initializers = [
     floats('grouped_w', [6, 2, 3, 3], values(108)),
@@ -430,6 +436,8 @@ describe('ONNX → TF.js graph model: classifier-head ops', () => {
       /head\.onnx: node 'g_norm' has op ReduceLogSumExp, which the ONNX → TF\.js converter does not support\. Supported: Add, /,
     );
     expect(() => convertOnnxToTfjsGraph(headGraph(['gap', 'LpNormalization']))).toThrow(/node 'gap' has op LpNormalization/);
+    const padded = onnxModel([node('AveragePool', ['input'], 'avg', [ints('kernel_shape', [2, 2]), ints('pads', [1, 1, 1, 1])])], [], [3, 4, 4], ['avg']);
+    expect(() => convertOnnxToTfjsGraph(padded)).toThrow(/node 'avg' \(AveragePool\): only average pooling without padding/);
   });
 
   it('sanitizes names TF does not allow and maps them in the signature', async () => {

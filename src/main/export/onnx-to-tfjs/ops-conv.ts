@@ -1,6 +1,7 @@
 /**
  * Convolutions and pooling: Conv (plain, depthwise, grouped; fusing a following BatchNormalization
- * and Relu/Relu6), BatchNormalization on its own, and GlobalAveragePool.
+ * and Relu/Relu6), BatchNormalization on its own, AveragePool (unpadded: the studio's pooling) and
+ * GlobalAveragePool.
  */
 import type { onnx as Onnx } from 'onnx-proto';
 import { permute } from '../../engines/tfjs-to-onnx';
@@ -14,6 +15,7 @@ import { reduceAxes } from './ops-reduce';
 export const CONV_LOWERINGS: LoweringTable = {
   Conv: conv,
   BatchNormalization: batchNormalization,
+  AveragePool: averagePool,
   GlobalAveragePool: globalAveragePool,
 };
 
@@ -165,6 +167,30 @@ function batchNormAffine(this: Converter, args: NodeArgs): { scale: Float64Array
   const scale = gamma.map((g, c) => g / Math.sqrt(variance[c] + eps));
   const shift = beta.map((b, c) => b - mean[c] * scale[c]);
   return { scale, shift };
+}
+
+/** 2-D AveragePool without padding (what `poolingNodes` writes) as TF's AvgPool in NHWC, VALID. */
+function averagePool(this: Converter, args: NodeArgs): void {
+  const x = this.value(inputOf(args, 0)!);
+  const kernel = intsAttr(args, 'kernel_shape') ?? [];
+  if (x.shape.length !== 4 || kernel.length !== 2) throw new Error(`only 2-D average pooling is supported, the input is [${x.shape}]`);
+  const autoPad = stringAttr(args, 'auto_pad', 'NOTSET');
+  const padded = (intsAttr(args, 'pads') ?? []).some((p) => p !== 0) || (autoPad !== 'NOTSET' && autoPad !== 'VALID');
+  if (padded || intAttr(args, 'ceil_mode', 0) !== 0 || (intsAttr(args, 'dilations') ?? [1, 1]).some((d) => d !== 1)) {
+    throw new Error('only average pooling without padding, ceil mode or dilation is supported');
+  }
+  const strides = intsAttr(args, 'strides') ?? [1, 1];
+  const [n, c, h, w] = x.shape;
+  const out = [h, w].map((s, i) => Math.floor((s - kernel[i]) / strides[i]) + 1);
+  if (out.some((o) => o < 1)) throw new Error(`the kernel [${kernel}] does not fit the input [${x.shape}]`);
+  const tf = this.op(args.name, 'AvgPool', [this.inLayout(x, NHWC)], {
+    ...FLOAT_OP,
+    ksize: attr.ints([1, kernel[0], kernel[1], 1]),
+    strides: attr.ints([1, strides[0], strides[1], 1]),
+    padding: attr.string('VALID'),
+    data_format: NHWC_FORMAT,
+  });
+  this.set(outputOf(args), { tf, shape: [n, c, out[0], out[1]], perm: NHWC });
 }
 
 function globalAveragePool(this: Converter, args: NodeArgs): void {
