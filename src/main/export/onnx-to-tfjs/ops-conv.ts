@@ -174,15 +174,13 @@ function averagePool(this: Converter, args: NodeArgs): void {
   const x = this.value(inputOf(args, 0)!);
   const kernel = intsAttr(args, 'kernel_shape') ?? [];
   if (x.shape.length !== 4 || kernel.length !== 2) throw new Error(`only 2-D average pooling is supported, the input is [${x.shape}]`);
-  const autoPad = stringAttr(args, 'auto_pad', 'NOTSET');
-  const padded = (intsAttr(args, 'pads') ?? []).some((p) => p !== 0) || (autoPad !== 'NOTSET' && autoPad !== 'VALID');
-  if (padded || intAttr(args, 'ceil_mode', 0) !== 0 || (intsAttr(args, 'dilations') ?? [1, 1]).some((d) => d !== 1)) {
+  const [n, c, h, w] = x.shape;
+  const strides = intsAttr(args, 'strides') ?? [1, 1];
+  const dilations = intsAttr(args, 'dilations') ?? [1, 1];
+  const [pads, out] = convPads(args, [h, w], kernel, strides, dilations);
+  if (pads.some((p) => p !== 0) || intAttr(args, 'ceil_mode', 0) !== 0 || dilations.some((d) => d !== 1)) {
     throw new Error('only average pooling without padding, ceil mode or dilation is supported');
   }
-  const strides = intsAttr(args, 'strides') ?? [1, 1];
-  const [n, c, h, w] = x.shape;
-  const out = [h, w].map((s, i) => Math.floor((s - kernel[i]) / strides[i]) + 1);
-  if (out.some((o) => o < 1)) throw new Error(`the kernel [${kernel}] does not fit the input [${x.shape}]`);
   const tf = this.op(args.name, 'AvgPool', [this.inLayout(x, NHWC)], {
     ...FLOAT_OP,
     ksize: attr.ints([1, kernel[0], kernel[1], 1]),

@@ -79,12 +79,10 @@ function resizeAntialiased(this: Converter, args: NodeArgs): void {
   if (x.shape.length !== 4 || x.shape[3] !== 3) throw new Error('only an NHWC image of 3 channels is resized');
   const base = args.name;
   const planes = this.inLayout(x, [0, 3, 1, 2]);
-  const shape = this.op(`${base}/shape`, 'Shape', [planes], { T: attr.type(), out_type: attr.type('int32') });
+  const [planeHeight, planeWidth] = shapeDims.call(this, planes, base, [2, 3]);
   const [half, one] = [this.floatConst(`${base}/half`, [], [0.5]), this.floatConst(`${base}/one`, [], [1])];
-  /** W ([outSize, size]) of TF axis 2 (height) or 3 (width) of the planes. */
-  const weights = (axis: 2 | 3, outSize: number, name: string) => {
-    const sliced = [this.intConst(`${name}/begin`, [axis]), this.intConst(`${name}/end`, [axis + 1]), this.intConst(`${name}/strides`, [1])];
-    const sizeInt = this.op(`${name}/size_int`, 'StridedSlice', [shape, ...sliced], { T: attr.type('int32'), Index: attr.type('int32'), shrink_axis_mask: attr.int(1) });
+  /** W ([outSize, size]) of the planes' axis of `sizeInt` pixels (int32, known at run time). */
+  const weights = (sizeInt: string, outSize: number, name: string) => {
     const size = this.op(`${name}/size`, 'Cast', [sizeInt], { SrcT: attr.type('int32'), DstT: attr.type(), Truncate: attr.bool(false) });
     const scale = this.op(`${name}/scale`, 'RealDiv', [size, this.floatConst(`${name}/out_size`, [], [outSize])], FLOAT_OP);
     const support = this.op(`${name}/support`, 'Maximum', [scale, one], FLOAT_OP);
@@ -99,8 +97,8 @@ function resizeAntialiased(this: Converter, args: NodeArgs): void {
     return this.op(name, 'RealDiv', [triangle, sums], FLOAT_OP);
   };
   const product = (name: string, a: string, b: string, transposeB: boolean) => this.op(name, 'BatchMatMulV2', [a, b], { ...FLOAT_OP, adj_x: attr.bool(false), adj_y: attr.bool(transposeB) });
-  const rows = product(`${base}/rows_resized`, weights(2, outHeight, `${base}/wy`), planes, false);
-  const tf = product(base, rows, weights(3, outWidth, `${base}/wx`), true);
+  const rows = product(`${base}/rows_resized`, weights(planeHeight, outHeight, `${base}/wy`), planes, false);
+  const tf = product(base, rows, weights(planeWidth, outWidth, `${base}/wx`), true);
   this.set(outputOf(args), { tf, shape: [x.shape[0], outHeight, outWidth, 3], perm: [0, 3, 1, 2] });
 }
 
@@ -116,11 +114,7 @@ function centerCrop(this: Converter, args: NodeArgs): void {
   const base = args.name;
   const INT_OP = { T: attr.type('int32') };
   const image = this.inLayout(x, identity(4));
-  const shape = this.op(`${base}/shape`, 'Shape', [image], { T: attr.type(), out_type: attr.type('int32') });
-  const dim = (axis: number, name: string) => {
-    const sliced = [this.intConst(`${name}/begin`, [axis]), this.intConst(`${name}/end`, [axis + 1]), this.intConst(`${name}/strides`, [1])];
-    return this.op(name, 'StridedSlice', [shape, ...sliced], { ...INT_OP, Index: attr.type('int32'), shrink_axis_mask: attr.int(1) });
-  };
+  const [height, width] = shapeDims.call(this, image, base, [1, 2]);
   const int = (name: string, op: string, a: string, b: string) => this.op(`${base}/${name}`, op, [a, b], INT_OP);
   const scalar = (name: string, value: number) => this.scalarInt(`${base}/${name}`, value);
   /** ⌊n·a/b⌋ for constants a and b. */
@@ -130,7 +124,6 @@ function centerCrop(this: Converter, args: NodeArgs): void {
     const part = int(`${name}_part`, 'FloorDiv', int(`${name}_rest`, 'Mul', int(`${name}_remainder`, 'FloorMod', n, bc), ac), bc);
     return int(name, 'AddV2', whole, part);
   };
-  const [height, width] = [dim(1, `${base}/height`), dim(2, `${base}/width`)];
   const boxHeight = int('box_height', 'Minimum', height, scaledFloor('aspect_height', width, h, w));
   const boxWidth = int('box_width', 'Minimum', width, scaledFloor('aspect_width', height, w, h));
   const two = scalar('two', 2);
@@ -138,8 +131,19 @@ function centerCrop(this: Converter, args: NodeArgs): void {
   const left = int('left', 'FloorDiv', int('margin_width', 'Sub', width, boxWidth), two);
   const pack = (name: string, values: string[]) => this.op(`${base}/${name}`, 'Pack', values, { ...INT_OP, N: attr.int(values.length), axis: attr.int(0) });
   // Slice's size −1: all of the batch and the channels.
-  const begin = pack('begin', [scalar('zero', 0), top, left, scalar('zero_channel', 0)]);
-  const size = pack('size', [scalar('all', -1), boxHeight, boxWidth, scalar('all_channels', -1)]);
+  const [zero, all] = [scalar('zero', 0), scalar('all', -1)];
+  const begin = pack('begin', [zero, top, left, zero]);
+  const size = pack('size', [all, boxHeight, boxWidth, all]);
   const tf = this.op(base, 'Slice', [image, begin, size], { T: attr.type(), Index: attr.type('int32') });
   this.set(outputOf(args), { tf, shape: [x.shape[0], -1, -1, 3], perm: identity(4) });
+}
+
+/** Axes `axes` of `tensor`'s shape (TF layout), each an int32 scalar known only at run time. */
+function shapeDims(this: Converter, tensor: string, base: string, axes: number[]): string[] {
+  const shape = this.op(`${base}/shape`, 'Shape', [tensor], { T: attr.type(), out_type: attr.type('int32') });
+  return axes.map((axis) => {
+    const name = `${base}/dim${axis}`;
+    const sliced = [this.intConst(`${name}/begin`, [axis]), this.intConst(`${name}/end`, [axis + 1]), this.intConst(`${name}/strides`, [1])];
+    return this.op(name, 'StridedSlice', [shape, ...sliced], { T: attr.type('int32'), Index: attr.type('int32'), shrink_axis_mask: attr.int(1) });
+  });
 }
