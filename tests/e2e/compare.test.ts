@@ -5,7 +5,7 @@
  * list, train the verdict's strategy and `atl`, see a head go stale when a label changes and
  * retrain it, and cancel a run keeping what it finished.
  */
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { STRATEGY_NAMES } from '../../src/shared/contract';
 import { STRATEGY_INFO } from '../../src/shared/strategies';
 import { comparisonVerdict } from '../../src/shared/verdict';
 import { openStudioSession, SCREENSHOTS, type StudioSession } from '../helpers/browser';
-import { CIFAR10_MINI, demoShapesByFileName } from '../helpers/fixtures';
+import { CIFAR10_MINI, copyCifarClasses, demoShapesByFileName } from '../helpers/fixtures';
 
 let session: StudioSession;
 let page: Page;
@@ -283,10 +283,7 @@ describe('comparing strategies', () => {
     await expect.poll(() => page.getByTestId('comparison-view').count()).toBe(0);
     // CIFAR-10, 5 labeled images per class, in a project of its own.
     const images = join(session.studio.settings.home, 'cifar10-5');
-    for (const c of readdirSync(CIFAR10_MINI)) {
-      mkdirSync(join(images, c), { recursive: true });
-      for (const f of readdirSync(join(CIFAR10_MINI, c)).sort().slice(0, 5)) copyFileSync(join(CIFAR10_MINI, c, f), join(images, c, f));
-    }
+    copyCifarClasses(images, readdirSync(CIFAR10_MINI), 5);
     await session.studio.invoke('project.create', { name: 'ten classes' });
     await session.studio.invoke('import.start', { paths: [images], labelsFromFolders: true });
     await session.studio.idle();

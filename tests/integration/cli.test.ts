@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBadFolder } from '../helpers/bad-images';
-import { CIFAR10_MINI, REPO, tempDir } from '../helpers/fixtures';
+import { CIFAR10_MINI, copyCifarClasses, REPO, tempDir } from '../helpers/fixtures';
 
 const run = promisify(execFile);
 const CLI = join(REPO, 'bin/atl-studio.mjs');
@@ -89,10 +89,7 @@ describe('atl-studio CLI', () => {
 
   it('trains a head on the labels, stores it, and prints its id and cross-validated accuracy', async () => {
     const images = join(dir.path, 'three-classes');
-    for (const c of ['cat', 'ship', 'truck']) {
-      mkdirSync(join(images, c), { recursive: true });
-      for (const f of readdirSync(join(CIFAR10_MINI, c)).sort().slice(0, 6)) copyFileSync(join(CIFAR10_MINI, c, f), join(images, c, f));
-    }
+    copyCifarClasses(images, ['cat', 'ship', 'truck'], 6);
     const project = join(dir.path, 'train.atl');
     await cli('create', project);
     await cli('import', project, images, '--labels-from-folders', '--json');

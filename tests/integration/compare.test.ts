@@ -2,7 +2,6 @@
  * Comparisons and trained heads on a real project: CIFAR-10 images labeled by their folders and a
  * real teacher (ResNet-20, CIFAR-10), through the studio's contract as every front calls it.
  */
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pairedDifference } from '../../src/main/atl/episodes';
@@ -11,7 +10,7 @@ import { createStrategy } from '../../src/main/atl/strategies';
 import { loadLabeledFeatures } from '../../src/main/services/labeled-features';
 import { Studio } from '../../src/main/app/studio';
 import { STRATEGY_NAMES, type ComparisonConfig, type JobProgress, type StudioEvent } from '../../src/shared/contract';
-import { CIFAR10_MINI, tempDir } from '../helpers/fixtures';
+import { copyCifarClasses, tempDir } from '../helpers/fixtures';
 
 const CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'ship'];
 const PER_CLASS = 8;
@@ -32,10 +31,7 @@ function progressOf(jobId: string): JobProgress[] {
 beforeAll(async () => {
   dir = tempDir();
   const images = join(dir.path, 'images');
-  for (const c of CLASSES) {
-    mkdirSync(join(images, c), { recursive: true });
-    for (const f of readdirSync(join(CIFAR10_MINI, c)).sort().slice(0, PER_CLASS)) copyFileSync(join(CIFAR10_MINI, c, f), join(images, c, f));
-  }
+  copyCifarClasses(images, CLASSES, PER_CLASS);
   studio = new Studio({ home: join(dir.path, 'home'), front: 'web' });
   studio.onEvent((e) => events.push(e));
   await studio.invoke('project.create', { name: 'compare' });

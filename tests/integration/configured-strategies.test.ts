@@ -5,7 +5,6 @@
  * (every parameter, the studio version), and how rows stored before that read.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
@@ -14,7 +13,7 @@ import { Studio } from '../../src/main/app/studio';
 import { STUDIO_VERSION } from '../../src/main/services/studio-version';
 import type { ComparisonConfig } from '../../src/shared/contract';
 import { defaultParams } from '../../src/shared/strategies';
-import { CIFAR10_MINI, REPO, tempDir } from '../helpers/fixtures';
+import { copyCifarClasses, REPO, tempDir } from '../helpers/fixtures';
 
 const CLASSES = ['cat', 'ship', 'truck'];
 const PER_CLASS = 6;
@@ -39,10 +38,7 @@ function rows<T>(sql: string): T[] {
 beforeAll(async () => {
   dir = tempDir();
   images = join(dir.path, 'images');
-  for (const c of CLASSES) {
-    mkdirSync(join(images, c), { recursive: true });
-    for (const f of readdirSync(join(CIFAR10_MINI, c)).sort().slice(0, PER_CLASS)) copyFileSync(join(CIFAR10_MINI, c, f), join(images, c, f));
-  }
+  copyCifarClasses(images, CLASSES, PER_CLASS);
   studio = new Studio({ home: join(dir.path, 'home'), front: 'web' });
   projectPath = (await studio.invoke('project.create', { name: 'configured' })).path;
   await studio.invoke('import.start', { paths: [images], labelsFromFolders: true });

@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JobLeases } from '../../src/main/services/job-leases';
 import { Project } from '../../src/main/services/project';
 import { Studio } from '../../src/main/app/studio';
-import { CIFAR10_MINI, REPO, tempDir } from '../helpers/fixtures';
+import { CIFAR10_MINI, copyCifarClasses, REPO, tempDir } from '../helpers/fixtures';
 
 const CLI = join(REPO, 'bin/atl-studio.mjs');
 let dir: ReturnType<typeof tempDir>;
@@ -90,10 +90,7 @@ describe('a job another process runs', () => {
   it('a comparison in another studio stays running, cannot be deleted from here, and reads as failed once its process is killed', async () => {
     const path = join(dir.path, 'compare.atl');
     const images = join(dir.path, 'cifar');
-    for (const c of ['airplane', 'automobile', 'bird', 'cat', 'ship']) {
-      mkdirSync(join(images, c), { recursive: true });
-      for (const f of readdirSync(join(CIFAR10_MINI, c)).sort().slice(0, 8)) copyFileSync(join(CIFAR10_MINI, c, f), join(images, c, f));
-    }
+    copyCifarClasses(images, ['airplane', 'automobile', 'bird', 'cat', 'ship'], 8);
     const project = Project.create(path);
     await project.imports.run({ roots: [images], labelsFromFolders: true });
     project.close();

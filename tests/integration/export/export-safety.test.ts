@@ -5,13 +5,13 @@
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Studio } from '../../../src/main/app/studio';
 import type { HeadSummary } from '../../../src/shared/contract';
-import { CIFAR10_MINI, REPO, tempDir } from '../../helpers/fixtures';
+import { copyCifarClasses, REPO, tempDir } from '../../helpers/fixtures';
 
 const run = promisify(execFile);
 const CLASSES = ['airplane', 'cat', 'ship'];
@@ -63,10 +63,7 @@ const exportTo = (out: string, includeRuntime = false) => studio.invoke('export.
 beforeAll(async () => {
   dir = tempDir('atl-export-safety-');
   const images = join(dir.path, 'images');
-  for (const c of CLASSES) {
-    mkdirSync(join(images, c), { recursive: true });
-    for (const f of readdirSync(join(CIFAR10_MINI, c)).sort().slice(0, PER_CLASS)) copyFileSync(join(CIFAR10_MINI, c, f), join(images, c, f));
-  }
+  copyCifarClasses(images, CLASSES, PER_CLASS);
   studio = new Studio({ home: join(dir.path, 'home'), front: 'web' });
   projectPath = (await studio.invoke('project.create', { name: 'export-safety' })).path;
   await studio.invoke('import.start', { paths: [images], labelsFromFolders: true });

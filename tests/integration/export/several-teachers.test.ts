@@ -6,7 +6,7 @@
  * teachers when one is missing. Real teachers, real CIFAR-10 images.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
@@ -17,7 +17,7 @@ import { ModelStore } from '../../../src/main/models/model-store';
 import { StudioTeacherService } from '../../../src/main/models/teacher-service';
 import { Project } from '../../../src/main/services/project';
 import type { HeadSummary } from '../../../src/shared/contract';
-import { CIFAR10_MINI, REPO, tempDir } from '../../helpers/fixtures';
+import { copyCifarClasses, REPO, tempDir } from '../../helpers/fixtures';
 import { importAndLabelFirst } from '../../helpers/labeled-project';
 import { maxAbsDifference, runExportedOnnx, runExportedTfjs } from './run-exported';
 
@@ -35,10 +35,7 @@ let head: HeadSummary;
 beforeAll(async () => {
   dir = tempDir();
   const images = join(dir.path, 'images');
-  for (const c of CLASSES) {
-    mkdirSync(join(images, c), { recursive: true });
-    for (const f of readdirSync(join(CIFAR10_MINI, c)).sort().slice(0, IMAGES_PER_CLASS)) copyFileSync(join(CIFAR10_MINI, c, f), join(images, c, f));
-  }
+  copyCifarClasses(images, CLASSES, IMAGES_PER_CLASS);
   studio = new Studio({ home: join(dir.path, 'home'), front: 'web' });
   await importAndLabelFirst(studio, { project: 'several-teachers', images, classes: CLASSES, labeledPerClass: LABELED_PER_CLASS });
   projectPath = studio.requireProject().path;
